@@ -1,0 +1,35 @@
+# lib.sh — shared by the benchmarks: a bundle, hyperfine side by side, ratios.
+set -euo pipefail
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BERTH=${BERTH:-$TOP/build/berth}
+OUT=${OUT:-$TOP/bench/out}
+mkdir -p "$OUT"
+W=$(mktemp -d /tmp/berth-bench.XXXXXX)
+bench_cleanup() { umount -R "$W" 2>/dev/null || true; rm -rf "$W"; }
+trap bench_cleanup EXIT
+
+# make_bundle DIR ARGS_JSON — a busybox rootfs and a config.json from `berth runtime spec`.
+make_bundle() {
+  local d=$1 args=$2
+  mkdir -p "$d/rootfs/bin" "$d/rootfs/proc" "$d/rootfs/sys" "$d/rootfs/dev" "$d/rootfs/tmp"
+  cp /bin/busybox "$d/rootfs/bin/busybox"
+  for a in sh true sleep echo cat; do ln -sf busybox "$d/rootfs/bin/$a"; done
+  (cd "$d" && "$BERTH" runtime spec)
+  python3 - "$d/config.json" "$args" <<'PY'
+import json, sys
+p, args = sys.argv[1], json.loads(sys.argv[2])
+c = json.load(open(p))
+c["process"]["args"] = args
+c["process"]["terminal"] = False
+json.dump(c, open(p, "w"), indent=1)
+PY
+}
+
+# median_ms JSON INDEX — median of one hyperfine result, in ms.
+median_ms() {
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.2f" % (r["median"]*1000))' "$1" "$2"
+}
+p95_ms() {
+  python3 -c 'import json,sys; t=sorted(json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["times"]); print("%.2f" % (t[int(len(t)*0.95)]*1000))' "$1" "$2"
+}
+ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints their tables (Markdown) to stdout and bench/out/.
+set -euo pipefail
+cd "$(dirname "$0")"
+for b in start.sh container.sh monitor.sh; do
+  echo "== $b"
+  bash "$b"
+done

@@ -1,0 +1,59 @@
+/* err.c — the one error type: a message chain plus the errno of the root cause. */
+#include "base/base.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int berr_set(berr_t *err, int errnum, const char *fmt, ...)
+{
+  if (!err)
+    return -1;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = NULL;
+  if (vasprintf(&msg, fmt, ap) < 0)
+    abort();
+  va_end(ap);
+  free(err->msg);
+  if (errnum) {
+    err->msg = xasprintf("%s: %s", msg, strerror(errnum));
+    free(msg);
+  } else {
+    err->msg = msg;
+  }
+  err->code = errnum;
+  return -1;
+}
+
+int berr_wrap(berr_t *err, const char *fmt, ...)
+{
+  if (!err)
+    return -1;
+  va_list ap;
+  va_start(ap, fmt);
+  char *ctx = NULL;
+  if (vasprintf(&ctx, fmt, ap) < 0)
+    abort();
+  va_end(ap);
+  char *msg = xasprintf("%s: %s", ctx, err->msg ? err->msg : "unknown error");
+  free(ctx);
+  free(err->msg);
+  err->msg = msg;
+  return -1;
+}
+
+void berr_clear(berr_t *err)
+{
+  if (!err)
+    return;
+  free(err->msg);
+  err->msg = NULL;
+  err->code = 0;
+}
+
+void berr_print(berr_t *err)
+{
+  fprintf(stderr, "berth: %s\n", err && err->msg ? err->msg : "unknown error");
+  berr_clear(err);
+}

@@ -1,0 +1,27 @@
+/* cli.h — shared pieces of the command line: each verb is a short file that
+ * parses arguments, calls a module and prints. Nothing here does real work. */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+#include "base/base.h"
+
+/* Options every command accepts before its verb: `berth [--root DIR]
+ * [--log-level LVL] VERB …`. */
+typedef struct cli_ctx {
+  const char *root; /* engine state: images, containers (default /var/lib/berth,
+                       or $BERTH_ROOT) */
+  const char *prog; /* "berth" */
+} cli_ctx;
+
+/* Entry points, one per top-level verb; each returns the process exit code. */
+int cli_container(cli_ctx *ctx, int argc, char **argv);
+int cli_image(cli_ctx *ctx, int argc, char **argv);
+int cli_runtime(cli_ctx *ctx, int argc, char **argv);
+
+/* Prints "berth: <msg>" and returns the exit code 125 (docker's "the engine
+ * failed", distinct from the container's own codes). */
+int cli_fail(berr_t *err);
+/* Prints "berth: <fmt…>\nSee 'berth help CMD'." and returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,521 @@
+/* container.c — the lifecycle of a container: create (image → bundle →
+ * monitor), start, run attached, stop, kill, remove, prune.
+ *
+ * The engine works at the runtime's managed level: every container runs
+ * under its own monitor process, so it outlives the command that started
+ * it, and its exit status is recorded even when nobody is watching. The
+ * engine's files and the runtime's share ROOT/containers/ID/, which makes
+ * removal a single rm -rf after rt_delete has released cgroups. */
+#include "engine/internal.h"
+
+#include "image/image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int engine_open(const char *root, engine **out, berr_t *err)
+{
+  cleanup_free char *dir = path_join(root, "containers");
+  if (fs_mkdir_p(dir, 0700, err) < 0)
+    return berr_wrap(err, "engine root %s", root);
+  engine *e = xcalloc(1, sizeof *e);
+  e->root = xstrdup(root);
+  e->dir = steal_ptr(dir);
+  *out = e;
+  return 0;
+}
+
+void engine_close(engine *e)
+{
+  if (!e)
+    return;
+  free(e->root);
+  free(e->dir);
+  free(e);
+}
+
+const char *eng_status_word(rt_status s)
+{
+  switch (s) {
+  case RT_CREATING:
+  case RT_CREATED:
+    return "created";
+  case RT_RUNNING:
+    return "running";
+  case RT_STOPPED:
+    return "exited";
+  }
+  return "unknown";
+}
+
+int eng_state(engine *e, const char *id, rt_state *st, berr_t *err)
+{
+  *st = (rt_state){ 0 };
+  cleanup_free char *state = eng_ctr_file(e, id, "state.json");
+  if (!fs_exists(state)) {
+    st->id = xstrdup(id);
+    st->status = RT_CREATED;
+    st->exit_code = -1;
+    return 0;
+  }
+  if (rt_state_get(e->dir, id, st, err) < 0)
+    return berr_wrap(err, "state of container %.12s", id);
+  return 0;
+}
+
+/* Best-effort calls whose failure changes nothing for the caller (the
+ * runtime wants a berr_t even then). */
+static void kill_quiet(engine *e, const char *id)
+{
+  berr_t err = BERR_INIT;
+  rt_kill(e->dir, id, SIGKILL, true, &err);
+  berr_clear(&err);
+}
+
+static int wait_quiet(engine *e, const char *id, int timeout_ms)
+{
+  berr_t err = BERR_INIT;
+  int r = rt_wait_stopped(e->dir, id, timeout_ms, &err);
+  berr_clear(&err);
+  return r;
+}
+
+/* The user-facing name of a container for messages (its id when unknown). */
+static char *display_name(engine *e, const char *id)
+{
+  cleanup_json json_t *meta = NULL;
+  if (eng_meta_load(e, id, &meta, NULL) == 0 && json_str(meta, "name"))
+    return xstrdup(json_str(meta, "name"));
+  return xstrndup(id, 12);
+}
+
+/* ---- create ---------------------------------------------------------------- */
+
+static json_t *binds_json(const engine_create_opts *o)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < o->n_binds; i++)
+    json_array_append_new(
+        a, json_sprintf("%s:%s%s", o->binds[i].host, o->binds[i].ctr, o->binds[i].ro ? ":ro" : ""));
+  return a;
+}
+
+static json_t *build_meta(const engine_create_opts *o, img_image *img, json_t *oci, const char *id,
+                          const char *bundle, berr_t *err)
+{
+  cleanup_strv char **ep = NULL, **cmd = NULL;
+  if (eng_merge_command(img->config, o, &ep, &cmd, err) < 0)
+    return NULL;
+  json_t *proc = json_object_get(oci, "process");
+  const char *user = o->user ? o->user : json_str(img->config, "User");
+  json_t *ports = json_object_get(img->config, "ExposedPorts");
+  const char *stop = json_str(img->config, "StopSignal");
+  cleanup_free char *log = path_join(bundle, "ctr.log");
+  json_t *m = json_object();
+  json_object_set_new(m, "id", json_string(id));
+  json_object_set_new(m, "image", json_string(o->image));
+  json_object_set_new(m, "image_id", json_string(img->id));
+  json_object_set_new(m, "created", json_integer(time_now_ns()));
+  json_object_set_new(m, "entrypoint", strv_to_json(ep));
+  json_object_set_new(m, "cmd", strv_to_json(cmd));
+  json_object_set(m, "env", json_object_get(proc, "env"));
+  json_object_set(m, "workdir", json_object_get(proc, "cwd"));
+  json_object_set_new(m, "user", json_string(user ? user : ""));
+  json_object_set(m, "hostname", json_object_get(oci, "hostname"));
+  json_object_set_new(m, "tty", json_boolean(o->tty));
+  json_object_set_new(m, "stdin", json_boolean(o->stdin_open));
+  json_object_set_new(m, "binds", binds_json(o));
+  json_object_set_new(m, "memory", json_integer(o->memory));
+  json_object_set_new(m, "nano_cpus", json_integer(o->nano_cpus));
+  json_object_set_new(m, "pids_limit", json_integer(o->pids_limit));
+  json_object_set_new(m, "read_only", json_boolean(o->read_only));
+  json_object_set_new(m, "init", json_boolean(o->init));
+  json_object_set_new(m, "auto_remove", json_boolean(o->auto_remove));
+  json_object_set_new(m, "exposed_ports",
+                      json_is_object(ports) ? json_deep_copy(ports) : json_object());
+  if (stop)
+    json_object_set_new(m, "stop_signal", json_string(stop));
+  json_object_set_new(m, "log_path", json_string(log));
+  return m;
+}
+
+/* Claims a name under the lock and makes the container directory with its
+ * meta.json, so the name is visible to others before the lock is released. */
+static int claim_and_write(engine *e, const engine_create_opts *o, json_t *meta, json_t *oci,
+                           const char *id, const char *dir, bool empty_lower, berr_t *err)
+{
+  cleanup_close int lock = eng_lock(e, err);
+  if (lock < 0)
+    return -1;
+  cleanup_free char *name = NULL;
+  if (o->name) {
+    cleanup_free char *owner = eng_name_owner(e, o->name);
+    if (owner)
+      return eng_err(err, EEXIST, "container name %s is already in use by %.12s", o->name, owner);
+    name = xstrdup(o->name);
+  } else {
+    for (int i = 0; !name; i++) {
+      name = engine_name_generate();
+      if (i >= 20) { /* the word lists are small: add a number */
+        char *n = xasprintf("%s_%d", name, i);
+        free(name);
+        name = n;
+      }
+      cleanup_free char *owner = eng_name_owner(e, name);
+      if (owner) {
+        free(name);
+        name = NULL;
+      }
+    }
+  }
+  json_object_set_new(meta, "name", json_string(name));
+
+  if (mkdir(dir, 0700) < 0)
+    return berr_set(err, errno, "mkdir %s", dir);
+  static const char *const subdirs[] = { "upper", "work", "rootfs" };
+  for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
+    cleanup_free char *p = path_join(dir, subdirs[i]);
+    if (mkdir(p, 0755) < 0)
+      return berr_set(err, errno, "mkdir %s", p);
+  }
+  if (empty_lower) {
+    cleanup_free char *p = path_join(dir, "empty");
+    if (mkdir(p, 0755) < 0)
+      return berr_set(err, errno, "mkdir %s", p);
+  }
+  cleanup_free char *cfg = path_join(dir, "config.json");
+  if (json_save_atomic(cfg, oci, err) < 0)
+    return -1;
+  /* meta.json last: a directory without it is not a container yet. */
+  cleanup_free char *mp = path_join(dir, "meta.json");
+  return json_save_atomic(mp, meta, err);
+}
+
+int engine_create(engine *e, const engine_create_opts *o, char **id_out, berr_t *err)
+{
+  if (!o->image || !*o->image)
+    return eng_err(err, EINVAL, "no image given");
+  if (o->name && engine_name_check(o->name, err) < 0)
+    return -1;
+
+  img_store *store = NULL;
+  if (img_store_open(e->root, &store, err) < 0)
+    return -1;
+  img_image *img = NULL;
+  int r = img_resolve(store, o->image, &img, err);
+  img_store_close(store);
+  if (r < 0)
+    return -1;
+
+  cleanup_free char *id = engine_id_generate();
+  cleanup_free char *dir = eng_ctr_dir(e, id);
+  cleanup_json json_t *oci = NULL, *meta = NULL;
+  if (engine_build_config(img->config, img->layer_dirs, o, id, dir, &oci, err) < 0
+      || !(meta = build_meta(o, img, oci, id, dir, err))) {
+    img_image_free(img);
+    return -1;
+  }
+  bool empty_lower = strv_len(img->layer_dirs) == 0;
+  img_image_free(img);
+
+  if (claim_and_write(e, o, meta, oci, id, dir, empty_lower, err) < 0) {
+    if (err && err->code != EEXIST)
+      fs_rm_rf(dir, NULL);
+    return -1;
+  }
+
+  rt_monitor_opts mo;
+  rt_monitor_opts_init(&mo);
+  mo.create.root = e->dir;
+  mo.create.id = id;
+  mo.create.bundle = dir;
+  mo.create.config = oci;
+  cleanup_free char *log = path_join(dir, "ctr.log");
+  mo.log_path = log;
+  mo.stdin_open = o->stdin_open;
+  pid_t pid = 0;
+  if (rt_monitor_create(&mo, &pid, err) < 0) {
+    berr_t derr = BERR_INIT;
+    rt_delete(e->dir, id, true, &derr);
+    berr_clear(&derr);
+    fs_rm_rf(dir, NULL);
+    return berr_wrap(err, "create container from %s", o->image);
+  }
+  log_debug("msg=\"container created\" id=%s name=%s image=%s", id, json_str(meta, "name"),
+            o->image);
+  *id_out = steal_ptr(id);
+  return 0;
+}
+
+int engine_exec_failure_status(const berr_t *err)
+{
+  /* rt_monitor_create does not hand out the 126/127 its launcher knows
+   * (rt_run does); its message for this case is `exec: "CMD"…` with the
+   * errno of the lookup, so that is what is recognised here. */
+  if (!err || !err->msg || !strstr(err->msg, "exec: \""))
+    return 0;
+  return err->code == ENOENT || err->code == ENOTDIR || err->code == 0 ? 127 : 126;
+}
+
+/* ---- start and run ----------------------------------------------------------- */
+
+static int start_created(engine *e, const char *id, berr_t *err)
+{
+  rt_state st;
+  if (eng_state(e, id, &st, err) < 0)
+    return -1;
+  rt_status s = st.status;
+  rt_state_free(&st);
+  if (s != RT_CREATED) {
+    cleanup_free char *name = display_name(e, id);
+    return eng_err(err, EINVAL, "container %s cannot be started: it is %s", name,
+                   eng_status_word(s));
+  }
+  if (rt_start(e->dir, id, err) < 0)
+    return berr_wrap(err, "start container %.12s", id);
+  return 0;
+}
+
+/* Removes an auto-remove container once it stops, for a container nobody
+ * stays attached to. The monitor does not act on berth.autoremove yet, so a
+ * small detached process (double fork, own session, stdio on /dev/null so
+ * that `$(berth container run -d --rm …)` is not held open) waits for the
+ * exit and removes the container. */
+static void spawn_reaper(engine *e, const char *id)
+{
+  pid_t child = fork();
+  if (child < 0) {
+    log_warn("msg=\"cannot watch auto-remove container\" id=%s err=\"%s\"", id, strerror(errno));
+    return;
+  }
+  if (child > 0) {
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+      ;
+    return;
+  }
+  setsid();
+  if (fork() != 0)
+    _exit(0);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+  }
+  syscall(SYS_close_range, 3, ~0U, 0);
+  prctl(PR_SET_NAME, "berth-autorm", 0, 0, 0);
+  berr_t err = BERR_INIT;
+  if (rt_wait_stopped(e->dir, id, -1, &err) == 1)
+    engine_remove(e, id, false, &err);
+  berr_clear(&err);
+  _exit(0);
+}
+
+int engine_start(engine *e, const char *id, berr_t *err)
+{
+  cleanup_json json_t *meta = NULL;
+  if (eng_meta_load(e, id, &meta, err) < 0)
+    return -1;
+  if (start_created(e, id, err) < 0)
+    return -1;
+  if (json_bool(meta, "auto_remove", false))
+    spawn_reaper(e, id);
+  return 0;
+}
+
+typedef struct starter {
+  engine *e;
+  const char *id;
+  berr_t err;
+  int rc;
+} starter;
+
+/* Starts the container once the attach connection is up, so the first bytes
+ * it writes reach the terminal and not only the log. */
+static void *starter_main(void *arg)
+{
+  starter *s = arg;
+  cleanup_free char *sock = eng_ctr_file(s->e, s->id, "attach.sock");
+  eng_wait_attached(sock, 2000);
+  s->rc = start_created(s->e, s->id, &s->err);
+  if (s->rc < 0) /* nothing will ever run: end the created container so attach returns */
+    kill_quiet(s->e, s->id);
+  return NULL;
+}
+
+int engine_run_attached(engine *e, const char *id, int in_fd, int out_fd, int err_fd,
+                        int *exit_code, berr_t *err)
+{
+  cleanup_json json_t *meta = NULL;
+  if (eng_meta_load(e, id, &meta, err) < 0)
+    return -1;
+  starter s = { .e = e, .id = id };
+  pthread_t th;
+  int pr = pthread_create(&th, NULL, starter_main, &s);
+  if (pr)
+    return berr_set(err, pr, "start container %.12s: create thread", id);
+  int rc = rt_attach(e->dir, id, in_fd, out_fd, err_fd, exit_code, err);
+  pthread_join(th, NULL);
+  if (s.rc < 0) {
+    berr_clear(err);
+    *err = s.err;
+    rc = -1;
+  } else {
+    berr_clear(&s.err);
+    if (rc < 0)
+      berr_wrap(err, "attach to container %.12s", id);
+  }
+  if (json_bool(meta, "auto_remove", false)) {
+    berr_t rerr = BERR_INIT;
+    /* The monitor may have removed it already (berth.autoremove). */
+    if (engine_remove(e, id, true, &rerr) < 0 && rerr.code != ENOENT)
+      log_warn("msg=\"auto-remove failed\" id=%s err=\"%s\"", id, rerr.msg);
+    berr_clear(&rerr);
+  }
+  return rc;
+}
+
+/* ---- stop, kill, remove -------------------------------------------------------- */
+
+int engine_kill(engine *e, const char *id, int sig, berr_t *err)
+{
+  rt_state st;
+  if (eng_state(e, id, &st, err) < 0)
+    return -1;
+  rt_status s = st.status;
+  rt_state_free(&st);
+  if (s != RT_RUNNING) {
+    cleanup_free char *name = display_name(e, id);
+    return eng_err(err, ESRCH, "container %s is not running", name);
+  }
+  if (rt_kill(e->dir, id, sig, false, err) < 0)
+    return berr_wrap(err, "kill container %.12s", id);
+  return 0;
+}
+
+int engine_stop(engine *e, const char *id, int sig, int timeout_s, berr_t *err)
+{
+  rt_state st;
+  if (eng_state(e, id, &st, err) < 0)
+    return -1;
+  rt_status s = st.status;
+  rt_state_free(&st);
+  if (s == RT_STOPPED)
+    return 0;
+  if (s == RT_CREATED || s == RT_CREATING) {
+    /* Never started: there is nothing to ask politely. */
+    kill_quiet(e, id);
+    return wait_quiet(e, id, 5000) == 1 ? 0
+                                        : eng_err(err, ETIMEDOUT,
+                                                  "stop container %.12s: "
+                                                  "still there 5 s after SIGKILL",
+                                                  id);
+  }
+  if (sig == 0) {
+    cleanup_json json_t *meta = NULL;
+    const char *ss = NULL;
+    if (eng_meta_load(e, id, &meta, NULL) == 0)
+      ss = json_str(meta, "stop_signal");
+    berr_t serr = BERR_INIT;
+    if (!ss || rt_parse_signal(ss, &sig, &serr) < 0)
+      sig = SIGTERM;
+    berr_clear(&serr);
+  }
+  if (rt_kill(e->dir, id, sig, false, err) < 0) {
+    /* It may have stopped between the state check and the signal. */
+    berr_t serr = BERR_INIT;
+    int sr = eng_state(e, id, &st, &serr);
+    berr_clear(&serr);
+    bool stopped = sr == 0 && st.status == RT_STOPPED;
+    if (sr == 0)
+      rt_state_free(&st);
+    if (stopped) {
+      berr_clear(err);
+      return 0;
+    }
+    return berr_wrap(err, "stop container %.12s", id);
+  }
+  int r = rt_wait_stopped(e->dir, id, timeout_s < 0 ? 0 : timeout_s * 1000, err);
+  if (r < 0)
+    return berr_wrap(err, "stop container %.12s", id);
+  if (r == 1)
+    return 0;
+  log_info("msg=\"grace period over, killing\" id=%s timeout=%d", id, timeout_s);
+  if (rt_kill(e->dir, id, SIGKILL, true, err) < 0)
+    return berr_wrap(err, "stop container %.12s", id);
+  r = rt_wait_stopped(e->dir, id, 10000, err);
+  if (r < 0)
+    return berr_wrap(err, "stop container %.12s", id);
+  if (r == 0)
+    return eng_err(err, ETIMEDOUT, "stop container %.12s: still running 10 s after SIGKILL", id);
+  return 0;
+}
+
+int engine_remove(engine *e, const char *id, bool force, berr_t *err)
+{
+  cleanup_json json_t *meta = NULL;
+  if (eng_meta_load(e, id, &meta, err) < 0)
+    return -1;
+  const char *name = json_str(meta, "name");
+  rt_state st;
+  if (eng_state(e, id, &st, err) < 0)
+    return -1;
+  rt_status s = st.status;
+  rt_state_free(&st);
+  if (s == RT_RUNNING && !force)
+    return eng_err(err, EBUSY, "container %s is running: stop it first or use rm -f",
+                   name ? name : id);
+  cleanup_free char *statef = eng_ctr_file(e, id, "state.json");
+  if (fs_exists(statef)) {
+    if (s != RT_STOPPED) {
+      kill_quiet(e, id);
+      wait_quiet(e, id, 5000);
+    }
+    if (rt_delete(e->dir, id, true, err) < 0 && fs_exists(statef))
+      return berr_wrap(err, "remove container %s", name ? name : id);
+    berr_clear(err);
+  }
+  cleanup_free char *dir = eng_ctr_dir(e, id);
+  if (fs_rm_rf(dir, err) < 0)
+    return berr_wrap(err, "remove container %s", name ? name : id);
+  log_debug("msg=\"container removed\" id=%s", id);
+  return 0;
+}
+
+int engine_prune(engine *e, char ***removed, berr_t *err)
+{
+  *removed = NULL;
+  cleanup_strv char **ids = eng_all_ids(e);
+  for (size_t i = 0; ids[i]; i++) {
+    rt_state st;
+    berr_t serr = BERR_INIT;
+    if (eng_state(e, ids[i], &st, &serr) < 0) {
+      berr_clear(&serr);
+      continue;
+    }
+    rt_status s = st.status;
+    rt_state_free(&st);
+    if (s != RT_STOPPED)
+      continue;
+    berr_t rerr = BERR_INIT;
+    if (engine_remove(e, ids[i], false, &rerr) < 0) {
+      if (rerr.code == ENOENT) { /* removed meanwhile (auto-remove) */
+        berr_clear(&rerr);
+        continue;
+      }
+      *err = rerr;
+      return -1;
+    }
+    strv_push(removed, ids[i]);
+  }
+  return 0;
+}

@@ -1,0 +1,273 @@
+/* exec.c — a second process in a running container (`container exec`), and
+ * the wait for an attach client that lets `run` start a container without
+ * losing its first bytes of output.
+ *
+ * exec builds an OCI "process" object from the container's config with the
+ * caller's changes (env merged key by key, cwd, user resolved against the
+ * container's own layers) and hands it to rt_exec; with a tty the runtime
+ * sends the pty master back over a socketpair (OCI's console socket) and
+ * rt_relay_pty copies between it and the caller's terminal. */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Counts the unix sockets bound to the file with inode ino: the listening
+ * socket and every connection made to it (an accepted socket shares its
+ * listener's path). sock_diag rather than /proc/net/unix, because the
+ * runtime may bind the socket by a relative or /proc/self/fd name when the
+ * full path is longer than sun_path. Returns -1 when sock_diag fails. */
+static int sockets_on_inode(ino_t ino)
+{
+  cleanup_close int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0)
+    return -1;
+  struct {
+    struct nlmsghdr nlh;
+    struct unix_diag_req req;
+  } q = { .nlh = { .nlmsg_len = sizeof q,
+                   .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+          .req = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_VFS } };
+  if (send(nl, &q, sizeof q, 0) < 0)
+    return -1;
+  int count = 0;
+  long buf[8192 / sizeof(long)];
+  for (;;) {
+    ssize_t n = recv(nl, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+         h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_type == NLMSG_DONE)
+        return count;
+      if (h->nlmsg_type == NLMSG_ERROR)
+        return -1;
+      struct unix_diag_msg *m = NLMSG_DATA(h);
+      int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+      for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+        if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof(struct unix_diag_vfs))
+          continue;
+        struct unix_diag_vfs v;
+        memcpy(&v, RTA_DATA(a), sizeof v);
+        if (v.udiag_vfs_ino == ino)
+          count++;
+      }
+    }
+  }
+}
+
+/* Waits until attach_sock has a connected client, at most timeout_ms: the
+ * listener plus at least one connection. The monitor greets every client
+ * with HELLO and sends it all output from then on, so once connected,
+ * starting the container loses nothing. */
+void eng_wait_attached(const char *attach_sock, int timeout_ms)
+{
+  int64_t deadline = time_mono_ns() + (int64_t)timeout_ms * 1000000;
+  struct stat st;
+  if (stat(attach_sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+    return;
+  while (time_mono_ns() < deadline) {
+    int n = sockets_on_inode(st.st_ino);
+    if (n < 0 || n >= 2)
+      return;
+    usleep(500);
+  }
+}
+
+/* Receives one fd sent with SCM_RIGHTS. */
+static int recv_fd(int sock, berr_t *err)
+{
+  char byte;
+  struct iovec iov = { &byte, 1 };
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  struct msghdr msg
+      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  ssize_t r;
+  do
+    r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return berr_set(err, errno, "receive the pty master");
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (r == 0 || !c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+    return eng_err(err, EPROTO, "receive the pty master: the runtime sent no fd");
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+/* Layers of a container, bottom first, with its own upper layer on top, for
+ * resolving a user name the way the container sees /etc/passwd. */
+static char **container_layers(json_t *config)
+{
+  json_t *ann = json_object_get(config, "annotations");
+  const char *lower = json_str(ann, "berth.overlay.lowerdir");
+  const char *upper = json_str(ann, "berth.overlay.upperdir");
+  char **v = xcalloc(1, sizeof *v);
+  cleanup_strv char **top_first = NULL;
+  cleanup_free char *copy = lower ? xstrdup(lower) : NULL;
+  for (char *p = copy, *tok; p && (tok = strsep(&p, ":"));)
+    if (*tok)
+      strv_push(&top_first, tok);
+  for (size_t n = strv_len(top_first); n-- > 0;)
+    strv_push(&v, top_first[n]);
+  if (upper)
+    strv_push(&v, upper);
+  return v;
+}
+
+static int build_process(engine *e, const char *id, const engine_exec_opts *o, json_t **out,
+                         berr_t *err)
+{
+  cleanup_free char *cfgp = eng_ctr_file(e, id, "config.json");
+  cleanup_json json_t *config = json_load_path(cfgp, err);
+  if (!config)
+    return -1;
+  json_t *cproc = json_object_get(config, "process");
+  json_t *p = json_object();
+  json_object_set_new(p, "args", strv_to_json(o->args));
+  json_object_set_new(p, "terminal", json_boolean(o->tty));
+
+  cleanup_strv char **env = NULL;
+  if (json_to_strv(json_object_get(cproc, "env"), &env, err) < 0)
+    return berr_wrap(err, "%s", cfgp);
+  if (o->tty) {
+    const char *term = "TERM=xterm";
+    strv_push(&env, term); /* overridden below by -e TERM=… or an image's TERM */
+  }
+  for (size_t i = 0; o->env && o->env[i]; i++) {
+    const char *eq = strchr(o->env[i], '=');
+    if (!eq || eq == o->env[i]) {
+      json_decref(p);
+      return eng_err(err, EINVAL, "invalid environment variable \"%s\": expected KEY=VALUE",
+                     o->env[i]);
+    }
+    strv_push(&env, o->env[i]);
+  }
+  /* Later entries win: keep the last value of each key, in first-seen order. */
+  json_t *je = json_array();
+  for (size_t i = 0; env && env[i]; i++) {
+    size_t klen = strcspn(env[i], "=");
+    bool later = false;
+    for (size_t j = i + 1; env[j] && !later; j++)
+      later = !strncmp(env[j], env[i], klen) && env[j][klen] == '=';
+    if (!later)
+      json_array_append_new(je, json_string(env[i]));
+  }
+  json_object_set_new(p, "env", je);
+
+  if (o->workdir) {
+    if (o->workdir[0] != '/') {
+      json_decref(p);
+      return eng_err(err, EINVAL, "working directory %s must be absolute", o->workdir);
+    }
+    json_object_set_new(p, "cwd", json_string(o->workdir));
+  } else if (json_str(cproc, "cwd")) {
+    json_object_set(p, "cwd", json_object_get(cproc, "cwd"));
+  }
+  if (o->user) {
+    cleanup_strv char **layers = container_layers(config);
+    uint32_t uid, gid;
+    cleanup_strv char **gids = NULL;
+    cleanup_free char *home = NULL;
+    if (engine_resolve_user(layers, o->user, &uid, &gid, &gids, &home, err) < 0) {
+      json_decref(p);
+      return -1;
+    }
+    json_t *ju = json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid);
+    if (gids) {
+      json_t *a = json_array();
+      for (size_t i = 0; gids[i]; i++)
+        json_array_append_new(a, json_integer(strtoll(gids[i], NULL, 10)));
+      json_object_set_new(ju, "additionalGids", a);
+    }
+    json_object_set_new(p, "user", ju);
+  }
+  *out = p;
+  return 0;
+}
+
+int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
+                int err_fd, int *exit_code, berr_t *err)
+{
+  if (!o->args || !o->args[0])
+    return eng_err(err, EINVAL, "exec: no command given");
+  cleanup_json json_t *meta = NULL;
+  if (eng_meta_load(e, id, &meta, err) < 0)
+    return -1;
+  const char *name = json_str(meta, "name") ? json_str(meta, "name") : id;
+  rt_state st;
+  if (eng_state(e, id, &st, err) < 0)
+    return -1;
+  rt_status s = st.status;
+  rt_state_free(&st);
+  if (s != RT_RUNNING)
+    return eng_err(err, ESRCH, "container %s is not running", name);
+
+  cleanup_json json_t *proc = NULL;
+  if (build_process(e, id, o, &proc, err) < 0)
+    return berr_wrap(err, "exec in %s", name);
+
+  rt_exec_opts xo;
+  rt_exec_opts_init(&xo);
+  xo.process = proc;
+  cleanup_close int devnull = -1, sock_parent = -1, sock_child = -1, master = -1;
+  if (o->tty) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+      return berr_set(err, errno, "exec in %s: socketpair", name);
+    sock_parent = sv[0];
+    sock_child = sv[1];
+    xo.console_fd = sock_child;
+  } else {
+    if (!o->interactive || in_fd < 0) {
+      devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (devnull < 0)
+        return berr_set(err, errno, "open /dev/null");
+    }
+    xo.stdio[0] = devnull >= 0 ? devnull : in_fd;
+    xo.stdio[1] = out_fd;
+    xo.stdio[2] = err_fd;
+  }
+  pid_t pid = 0;
+  if (rt_exec(e->dir, id, &xo, &pid, err) < 0)
+    return berr_wrap(err, "exec in %s", name);
+
+  int rc = 0;
+  if (o->tty) {
+    close(steal_fd(sock_child));
+    master = recv_fd(sock_parent, err);
+    if (master < 0) {
+      kill(pid, SIGKILL);
+      rc = -1;
+    } else if (rt_relay_pty(master, o->interactive ? in_fd : -1, out_fd, err) < 0) {
+      rc = -1;
+    }
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR)
+      return berr_set(err, errno, "exec in %s: wait for pid %d", name, (int)pid);
+  }
+  if (rc < 0)
+    return berr_wrap(err, "exec in %s", name);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return 0;
+}

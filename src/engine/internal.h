@@ -1,0 +1,47 @@
+/* internal.h — what the files of src/engine/ share and nobody else sees: the
+ * engine handle, the container directory layout and meta.json access. */
+#ifndef BERTH_ENGINE_INTERNAL_H
+#define BERTH_ENGINE_INTERNAL_H
+
+#include "engine/engine.h"
+
+struct engine {
+  char *root; /* engine root */
+  char *dir;  /* root/containers: our directories and the runtime's root */
+};
+
+/* Sets err to a message without strerror but with an errno code, so callers
+ * can tell "no such container" from other failures; returns -1. */
+int eng_err(berr_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ROOT/containers/ID and files within it. */
+char *eng_ctr_dir(engine *e, const char *id);
+char *eng_ctr_file(engine *e, const char *id, const char *file);
+
+/* Reads ROOT/containers/ID/meta.json ("no such container" when missing). */
+int eng_meta_load(engine *e, const char *id, json_t **meta, berr_t *err);
+
+/* Takes ROOT/containers/.lock exclusively; returns the fd to close. */
+int eng_lock(engine *e, berr_t *err);
+
+/* The id of the container called name, or NULL. Call under eng_lock. */
+char *eng_name_owner(engine *e, const char *name);
+/* Every container id having a meta.json (never NULL). */
+char **eng_all_ids(engine *e);
+
+/* The command a container runs: entrypoint and cmd after applying the
+ * user's replacements to the image's (both NULL-terminated, may be empty). */
+int eng_merge_command(json_t *img_config, const engine_create_opts *o, char ***entrypoint,
+                      char ***cmd, berr_t *err);
+
+/* rt status of a container, tolerating a container whose runtime state does
+ * not exist (yet, or any more): that one is RT_CREATED with no pid. */
+int eng_state(engine *e, const char *id, rt_state *st, berr_t *err);
+
+/* Waits (at most timeout_ms) until the attach socket has a client. */
+void eng_wait_attached(const char *attach_sock, int timeout_ms);
+
+/* Docker's status word: created, running, exited. */
+const char *eng_status_word(rt_status s);
+
+#endif

@@ -1,0 +1,97 @@
+/* main.c — berth: one binary, many verbs. Parses the options every command
+ * shares and hands the rest to the verb's file in src/cli/. */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BERTH_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+  fputs("Usage: berth [--root DIR] [--log-level LEVEL] COMMAND [ARGS…]\n"
+        "\n"
+        "Commands:\n"
+        "  container   run and manage containers (run, ls, logs, exec, stop, kill, rm, inspect,\n"
+        "              stats, prune)\n"
+        "  image       manage images (ls, load, save, import, inspect, tag, rm, prune)\n"
+        "  runtime     the OCI runtime: run an OCI bundle (create, start, state, kill, delete,\n"
+        "              run, exec, list)\n"
+        "  version     print the version\n"
+        "\n"
+        "Global options:\n"
+        "  --root DIR         engine state (default /var/lib/berth, or $BERTH_ROOT)\n"
+        "  --log-level LEVEL  error, warn (default), info or debug\n"
+        "\n"
+        "Run 'berth COMMAND --help' for a command's options.\n",
+        out);
+}
+
+int main(int argc, char **argv)
+{
+  cli_ctx ctx = {.root = getenv("BERTH_ROOT"), .prog = "berth"};
+  if (!ctx.root || !*ctx.root)
+    ctx.root = "/var/lib/berth";
+
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(a, "--version")) {
+      puts("berth version " BERTH_VERSION);
+      return 0;
+    } else if ((!strcmp(a, "--root") || !strcmp(a, "--log-level")) && i + 1 < argc) {
+      if (!strcmp(a, "--root")) {
+        ctx.root = argv[++i];
+      } else {
+        enum log_level lvl;
+        if (log_parse_level(argv[++i], &lvl) < 0)
+          return cli_usage_error(NULL, "unknown log level \"%s\" (error, warn, info, debug)",
+                                 argv[i]);
+        log_set_level(lvl);
+      }
+    } else if (str_has_prefix(a, "--root=")) {
+      ctx.root = a + strlen("--root=");
+    } else {
+      return cli_usage_error(NULL, "unknown global option \"%s\"", a);
+    }
+  }
+  if (i >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  const char *verb = argv[i];
+  int vargc = argc - i;
+  char **vargv = argv + i;
+  if (!strcmp(verb, "container"))
+    return cli_container(&ctx, vargc, vargv);
+  if (!strcmp(verb, "image"))
+    return cli_image(&ctx, vargc, vargv);
+  if (!strcmp(verb, "images")) {
+    char *ls[] = {"image", "ls", NULL};
+    return cli_image(&ctx, 2, ls);
+  }
+  if (!strcmp(verb, "runtime"))
+    return cli_runtime(&ctx, vargc, vargv);
+  if (!strcmp(verb, "version")) {
+    puts("berth version " BERTH_VERSION);
+    return 0;
+  }
+  if (!strcmp(verb, "help")) {
+    if (vargc > 1) {
+      char *h[] = {vargv[1], "--help", NULL};
+      if (!strcmp(vargv[1], "container"))
+        return cli_container(&ctx, 2, h);
+      if (!strcmp(vargv[1], "image"))
+        return cli_image(&ctx, 2, h);
+      if (!strcmp(vargv[1], "runtime"))
+        return cli_runtime(&ctx, 2, h);
+    }
+    usage(stdout);
+    return 0;
+  }
+  return cli_usage_error(NULL, "unknown command \"%s\"", verb);
+}

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# t_container.sh — `berth container` end to end, with real containers made
+# from the offline busybox image: run (foreground, detached, --rm), every
+# run option and its limits measured from inside, exec, logs, stop/kill/rm/
+# prune, ls, inspect, stats, the error messages, a container outliving a
+# killed CLI, and nothing left behind (cgroups, mounts, files) after rm.
+. "$(dirname "$0")/lib.sh"
+
+C() { "$BERTH" container "$@"; }
+# state NAME — the container's State.Status.
+state() { C inspect -f '{{.State.Status}}' "$1" 2>/dev/null; }
+short() { C inspect -f '{{.Id}}' "$1" | cut -c1-12; }
+# gone ID — passes when no trace of the container ID is left on the host.
+gone() {
+  local id=$1
+  [ ! -e "$BERTH_ROOT/containers/$id" ] || { echo "state dir left"; return 1; }
+  ! grep -q "$id" /proc/self/mountinfo || { echo "mount left"; return 1; }
+  local d
+  for d in /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/berth/"$id"; do
+    [ ! -e "$d" ] || { echo "cgroup $d left"; return 1; }
+  done
+}
+
+load_busybox || { not_ok load_busybox "image load failed"; exit 1; }
+
+# ---- help -------------------------------------------------------------------
+expect_match help_container 'Usage: berth container COMMAND' "$(C --help)"
+expect_match help_run 'Usage: berth container run \[OPTIONS\] IMAGE' "$(C run --help)"
+expect_match help_via_berth_help 'Usage: berth container' "$("$BERTH" help container)"
+
+# ---- run basics -------------------------------------------------------------
+expect_eq run_rm_echo "hello" "$(C run --rm busybox echo hello)"
+expect_eq run_rm_leaves_nothing "" "$(C ls -aq)"
+C run --rm busybox sh -c 'exit 7'
+expect_eq exit_code_propagates 7 $?
+C run --rm busybox /no/such/binary >/dev/null 2>&1
+expect_eq exit_code_127_not_found 127 $?
+C run --rm busybox nosuchcommand >/dev/null 2>&1
+expect_eq exit_code_127_not_in_path 127 $?
+C run --rm busybox /etc/passwd >/dev/null 2>&1
+expect_eq exit_code_126_not_executable 126 $?
+expect_fail not_found_message 'exec: "nosuchcommand": executable file not found' C run --rm busybox nosuchcommand
+expect_eq args_after_image_go_to_container "-l" "$(C run --rm busybox echo -l)"
+expect_eq stderr_kept_apart "err" "$(C run --rm busybox sh -c 'echo out; echo err >&2' 2>&1 >/dev/null)"
+expect_eq stdin_with_i "piped" "$(echo piped | C run --rm -i busybox cat)"
+expect_eq stdin_closed_without_i "" "$(echo piped | C run --rm busybox cat)"
+
+# ---- options ----------------------------------------------------------------
+expect_eq env_set "bar" "$(C run --rm -e FOO=bar busybox sh -c 'echo $FOO')"
+expect_eq env_from_caller "fromhost" "$(FROMHOST=fromhost C run --rm -e FROMHOST busybox sh -c 'echo $FROMHOST')"
+expect_match env_defaults "PATH=/usr/local/sbin.*HOME=/root|HOME=/root.*PATH=/usr/local/sbin" \
+  "$(C run --rm busybox env | sort | tr '\n' ' ')"
+expect_eq workdir "/tmp" "$(C run --rm -w /tmp busybox pwd)"
+expect_eq user_numeric "uid=1000 gid=1000" "$(C run --rm -u 1000:1000 busybox id | cut -d' ' -f1,2 | sed 's/([^)]*)//g')"
+expect_match user_name "^uid=65534\(nobody\)" "$(C run --rm -u nobody busybox id)"
+expect_fail user_unknown "unable to find user nosuchuser" C run --rm -u nosuchuser busybox id
+expect_eq hostname_given "box" "$(C run --rm --hostname box busybox hostname)"
+id=$(C run -d busybox sleep 60)
+expect_eq hostname_default "${id:0:12}" "$(C exec "$id" hostname)"
+C rm -f "$id" >/dev/null
+
+vol=$T/vol; mkdir -p "$vol"
+C run --rm -v "$vol:/data" busybox sh -c 'echo written > /data/f'
+expect_eq volume_rw "written" "$(cat "$vol/f" 2>&1)"
+expect_fail volume_ro_write_fails "Read-only file system" C run --rm -v "$vol:/data:ro" busybox sh -c 'echo x > /data/g'
+expect_eq volume_ro_reads "written" "$(C run --rm -v "$vol:/data:ro" busybox cat /data/f)"
+expect_fail volume_host_missing "host path /no/such/dir: No such file or directory" \
+  C run --rm -v /no/such/dir:/data busybox true
+expect_fail volume_host_relative "host path rel must be absolute" C run --rm -v rel:/data busybox true
+expect_fail volume_ctr_relative "container path data must be absolute" C run --rm -v "$vol:data" busybox true
+
+expect_fail read_only_root "Read-only file system" C run --rm --read-only busybox touch /x
+expect_eq read_only_off_by_default "ok" "$(C run --rm busybox sh -c 'touch /x && echo ok')"
+
+C run --name oom --memory 32m busybox sh -c 'x=aaaaaaaa; while :; do x=$x$x; done' >/dev/null 2>&1
+expect_eq memory_oom_exit_137 137 $?
+expect_eq memory_oom_killed "true 137" "$(C inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}}' oom)"
+expect_eq memory_in_inspect "33554432" "$(C inspect -f '{{.HostConfig.Memory}}' oom)"
+C rm oom >/dev/null
+
+out=$(C run --rm --pids-limit 20 busybox sh -c 'for i in $(seq 100); do sleep 1 & done; wait' 2>&1)
+expect_match pids_limit_stops_fork_bomb "can't fork" "$out"
+
+C run -d --name cpu --cpus 0.5 busybox sh -c 'while :; do :; done' >/dev/null
+sleep 0.5
+cpu=$(C stats --no-stream cpu | awk 'NR==2 {sub("%","",$3); print int($3)}')
+if [ -n "$cpu" ] && [ "$cpu" -ge 35 ] && [ "$cpu" -le 65 ]; then ok cpus_half_a_cpu
+else not_ok cpus_half_a_cpu "CPU % = [$cpu], want 35–65"; fi
+expect_eq cpus_in_inspect "500000000" "$(C inspect -f '{{.HostConfig.NanoCpus}}' cpu)"
+expect_match stats_columns "CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +PIDS" \
+  "$(C stats --no-stream cpu | head -1)"
+C rm -f cpu >/dev/null
+
+expect_match init_is_pid_1 "^ *1 .*berth-stub --init" "$(C run --rm --init busybox ps | sed -n 2p)"
+expect_match no_init_cmd_is_pid_1 "^ *1 .* ps$" "$(C run --rm busybox ps | sed -n 2p)"
+
+expect_fail memory_too_small "--memory 1m is too small: the minimum is 6m" C run --rm --memory 1m busybox true
+expect_fail memory_bad "invalid size \"lots\"" C run --rm --memory lots busybox true
+expect_fail cpus_zero "invalid --cpus 0: must be greater than 0" C run --rm --cpus 0 busybox true
+expect_fail cpus_too_many "this machine has only" C run --rm --cpus 999 busybox true
+expect_fail bad_name "invalid container name \"-x\"" C run --rm --name -x busybox true
+expect_fail unknown_image "unknown image nosuchimage" C run --rm nosuchimage true
+expect_fail bad_pids_limit 'invalid --pids-limit "many"' C run --rm --pids-limit many busybox true
+expect_fail bad_env 'invalid environment variable "=x"' C run --rm -e =x busybox true
+expect_fail run_needs_image "container run needs an image" C run
+expect_fail run_unknown_option "See 'berth container run --help'" C run --bogus busybox true
+expect_fail unknown_verb 'unknown command "container frobnicate"' C frobnicate
+expect_fail bad_signal 'invalid signal|unknown signal' C kill -s NOPE x
+expect_fail bad_stop_time 'invalid --time "soon"' C stop -t soon x
+expect_fail bad_tail 'invalid --tail "x"' C logs --tail x x
+expect_fail exec_needs_command "exec needs a container and a command" C exec x
+C run --rm nosuchimage true >/dev/null 2>&1
+expect_eq berth_error_exit_125 125 $?
+
+# ---- detached containers, exec, logs ---------------------------------------------
+C run -d --name web busybox sh -c 'echo one; echo two; echo three >&2; trap "exit 0" TERM; while :; do sleep 0.1; done' >/dev/null
+wait_for 5 sh -c "$BERTH container logs web 2>&1 | grep -q three"
+expect_eq logs_all "one three two" "$(C logs web 2>&1 | sort | tr '\n' ' ' | sed 's/ $//')"
+expect_eq logs_stdout_only "one two" "$(C logs web 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+expect_eq logs_tail "three" "$(C logs --tail 1 web 2>&1)"
+expect_match logs_timestamps "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z one" "$(C logs -t web 2>/dev/null | head -1)"
+expect_eq exec_plain "hello" "$(C exec web echo hello)"
+C exec web sh -c 'exit 3'
+expect_eq exec_exit_code 3 $?
+expect_match exec_tty "^/dev/pts/[0-9]+" "$(C exec -t web tty | tr -d '\r')"
+expect_eq exec_no_tty "not a tty" "$(C exec web tty)"
+expect_eq exec_stdin "piped" "$(echo piped | C exec -i web cat)"
+expect_eq exec_env_workdir "v /tmp" "$(C exec -e K=v -w /tmp web sh -c 'echo $K $(pwd)')"
+expect_eq exec_user "1000" "$(C exec -u 1000 web id -u)"
+expect_match ls_running "web" "$(C ls)"
+expect_match ls_status_up "Up " "$(C ls | grep web)"
+expect_match ls_quiet "^[0-9a-f]{12}$" "$(C ls -q)"
+expect_match ls_no_trunc "^[0-9a-f]{64}$" "$(C ls -q --no-trunc)"
+expect_match inspect_json '"Running": true' "$(C inspect web)"
+expect_eq lookup_by_prefix "web" "$(C inspect -f '{{.Name}}' "$(short web | cut -c1-5)")"
+expect_fail name_in_use "container name web is already in use by $(short web)" C run -d --name web busybox true
+expect_fail rm_running_refused "container web is running: stop it first or use rm -f" C rm web
+start=$SECONDS
+C stop web >/dev/null
+expect_eq stop_in_grace_period "exited 0" "$(state web) $(C inspect -f '{{.State.ExitCode}}' web)"
+[ $((SECONDS - start)) -le 3 ] && ok stop_fast || not_ok stop_fast "took $((SECONDS - start)) s"
+expect_match ls_a_exited "Exited \(0\)" "$(C ls -a | grep web)"
+expect_eq ls_hides_stopped "" "$(C ls -q)"
+expect_fail exec_not_running "container web is not running" C exec web true
+expect_fail kill_not_running "container web is not running" C kill web
+expect_fail start_exited_refused "container web cannot be started: it is exited" C start web
+
+C run -d --name stubborn busybox sh -c "trap '' TERM; while :; do sleep 0.1; done" >/dev/null
+start=$(date +%s%N)
+C stop -t 1 stubborn >/dev/null
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ $ms -ge 900 ] && [ $ms -le 5000 ]; then ok stop_kills_after_timeout; else not_ok stop_kills_after_timeout "took $ms ms"; fi
+expect_eq stop_sigkill_137 "137" "$(C inspect -f '{{.State.ExitCode}}' stubborn)"
+
+C run -d --name k busybox sleep 300 >/dev/null
+C kill k >/dev/null
+wait_for 5 sh -c "[ \"\$($BERTH container inspect -f '{{.State.Status}}' k)\" = exited ]"
+expect_eq kill_default_sigkill "exited 137" "$(state k) $(C inspect -f '{{.State.ExitCode}}' k)"
+C run -d --init --name kt busybox sleep 300 >/dev/null
+C kill -s TERM kt >/dev/null
+wait_for 5 sh -c "[ \"\$($BERTH container inspect -f '{{.State.Status}}' kt)\" = exited ]"
+expect_eq kill_signal_term "143" "$(C inspect -f '{{.State.ExitCode}}' kt)"
+
+C run -d --name running busybox sleep 300 >/dev/null
+stopped=$(for n in web stubborn k kt; do C inspect -f '{{.Id}}' $n; done | sort)
+pruned=$(C prune)
+expect_eq prune_prints_removed "$stopped" "$(echo "$pruned" | grep -E '^[0-9a-f]{64}$' | sort)"
+expect_eq prune_keeps_running "running" "$(C ls -a | awk 'NR>1 {print $NF}')"
+expect_fail no_such_container "no such container: web" C inspect web
+
+# rm -f of a running container, and nothing is left behind.
+rid=$(C inspect -f '{{.Id}}' running)
+[ -d "/sys/fs/cgroup/pids/berth/$rid" ] || [ -d "/sys/fs/cgroup/berth/$rid" ] ||
+  [ -d "/sys/fs/cgroup/unified/berth/$rid" ] && ok cgroup_exists_while_running ||
+  not_ok cgroup_exists_while_running "no cgroup dir for $rid"
+expect_eq rm_force "running" "$(C rm -f running)"
+check rm_leaves_nothing gone "$rid"
+sid=$(C run -d busybox true)
+C stop "$sid" >/dev/null; C rm "$sid" >/dev/null
+check rm_stopped_leaves_nothing gone "$sid"
+
+expect_fail no_such_stop "no such container: nosuch" C stop nosuch
+expect_fail no_such_rm "no such container: nosuch" C rm nosuch
+expect_fail no_such_logs "no such container: nosuch" C logs nosuch
+
+# ---- detached --rm: removed once it exits ----------------------------------------
+drm=$(C run -d --rm busybox sleep 0.3)
+wait_for 10 sh -c "[ ! -e $BERTH_ROOT/containers/$drm ]"
+check detached_rm_removed gone "$drm"
+
+# ---- a container outlives a killed foreground CLI ---------------------------------
+C run --name fg busybox sleep 300 >/dev/null 2>&1 &
+cli=$!
+wait_for 10 sh -c "[ \"\$($BERTH container inspect -f '{{.State.Status}}' fg 2>/dev/null)\" = running ]"
+kill -9 $cli; wait $cli 2>/dev/null
+sleep 0.3
+expect_eq survives_cli_kill "running" "$(state fg)"
+expect_match survives_cli_kill_ls "Up .* fg" "$(C ls | grep fg)"
+C stop -t 1 fg >/dev/null
+expect_eq stop_after_cli_kill "exited" "$(state fg)"
+fid=$(C inspect -f '{{.Id}}' fg)
+C rm fg >/dev/null
+check fg_rm_leaves_nothing gone "$fid"
+
+# ---- names are unique under concurrency -------------------------------------------
+for i in 1 2 3 4; do C run -d --name race busybox sleep 30 >/dev/null 2>&1 & done
+wait
+expect_eq name_race_one_winner "1" "$(C ls -a | awk '$NF == "race"' | wc -l)"
+C rm -f race >/dev/null
+expect_eq all_clean "" "$(C ls -aq)"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test — Criterion unit tests, then the end-to-end tests — and ends
+# with one summary line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "tests: run as root (namespaces and cgroups need it)"; exit 1; }
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+up=0 uf=0
+out=$(mktemp)
+echo "== unit tests (build/asan/unit-tests)"
+build/asan/unit-tests -j2 --short-filename 2>&1 | tee "$out"
+urc=${PIPESTATUS[0]}
+# Criterion: "[====] Synthesis: Tested: 12 | Passing: 11 | Failing: 1 | Crashing: 0"
+syn=$(grep 'Synthesis:' "$out" | tail -1)
+if [[ $syn =~ Tested:\ ([0-9]+).*Passing:\ ([0-9]+).*Failing:\ ([0-9]+).*Crashing:\ ([0-9]+) ]]; then
+  up=${BASH_REMATCH[2]}; uf=$((BASH_REMATCH[3] + BASH_REMATCH[4]))
+else
+  uf=1; echo "unit tests: no summary (exit $urc)"
+fi
+[ $urc -ne 0 ] && [ $uf -eq 0 ] && uf=1
+
+echo "== end-to-end tests (tests/e2e)"
+tests/e2e/run.sh 2>&1 | tee "$out"
+line=$(grep '^e2e: ' "$out" | tail -1)
+ep=0 ef=1
+[[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]] && ep=${BASH_REMATCH[1]} ef=${BASH_REMATCH[2]}
+rm -f "$out"
+echo
+echo "unit: $up passed, $uf failed; e2e: $ep passed, $ef failed"
+echo "$((up + ep)) passed, $((uf + ef)) failed"
+[ $((uf + ef)) -eq 0 ]

@@ -11,10 +11,12 @@
 SHELL     := /bin/bash
 MAKEFLAGS += -j$(shell nproc)
 CC        ?= gcc
-PKGS      := jansson libarchive libseccomp libcap libcrypto
+PKGS      := jansson libseccomp libcap nettle
+# Headers only: libarchive is dlopen()ed on first use (src/image/archive_dl.h).
+HDR_PKGS  := libarchive
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -D_GNU_SOURCE \
-                 -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+                 -MMD -MP $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
+LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsqlite3 -lpthread -lm
 REL_FLAGS := -O2 -g
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -36,7 +38,7 @@ build: build/berth build/asan/berth images
 
 # ---- dependencies (Debian packages; quiet when nothing is missing) --------
 DEB_PKGS := build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev \
-            libcriterion-dev libzstd-dev zlib1g-dev libssl-dev busybox-static crun hyperfine skopeo \
+            libcriterion-dev libzstd-dev zlib1g-dev nettle-dev libsqlite3-dev busybox-static crun hyperfine skopeo \
             iproute2 zstd clang-format python3 procps psmisc util-linux
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -10,10 +10,10 @@ cat >"$W/inner.sh" <<IN
 set -e
 mount --make-rprivate /
 mount -t tmpfs none /sys/fs/cgroup/unified
-hyperfine -N -s none --warmup 10 --runs $RUNS --export-json "$W/c.json" \
+hyperfine -N --style none --warmup 10 --runs $RUNS --export-json "$W/c.json" \
   "crun --root $W/rc run --bundle $W/bundle bench-c" >/dev/null
 IN
-hyperfine -N -s none --warmup 10 --runs "$RUNS" --export-json "$W/b.json" \
+hyperfine -N --style none --warmup 10 --runs "$RUNS" --export-json "$W/b.json" \
   "$BERTH container run --rm busybox true" >/dev/null
 unshare -m bash "$W/inner.sh"
 b=$(median_ms "$W/b.json" 0); c=$(median_ms "$W/c.json" 0)

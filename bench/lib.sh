@@ -21,6 +21,13 @@ p, args = sys.argv[1], json.loads(sys.argv[2])
 c = json.load(open(p))
 c["process"]["args"] = args
 c["process"]["terminal"] = False
+# Docker's NOFILE of 1048576 needs CAP_SYS_RESOURCE, which some sandboxes lack;
+# crun then refuses to start, so both runtimes get what this machine allows.
+import resource
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+for r in c["process"].get("rlimits", []):
+    if r["type"] == "RLIMIT_NOFILE":
+        r["hard"] = r["soft"] = min(r["hard"], hard)
 json.dump(c, open(p, "w"), indent=1)
 PY
 }

@@ -17,14 +17,14 @@ set -e
 mount --make-rprivate /
 mount -t tmpfs none /sys/fs/cgroup/unified
 for pass in \$(seq $PASSES); do
-  hyperfine -N -s none --warmup 20 --runs $RUNS --export-json "$W/pass\$pass.json" \
+  hyperfine -N --style none --warmup 20 --runs $RUNS --export-json "$W/pass\$pass.json" \
     "$BERTH runtime --root $W/rb run --bundle $W/bundle bench-b" \
     "crun --root $W/rc run --bundle $W/bundle bench-c" >/dev/null
 done
 IN
 # berth as the machine is (hybrid layout), outside the private namespace.
 for pass in $(seq "$PASSES"); do
-  hyperfine -N -s none --warmup 20 --runs "$RUNS" --export-json "$W/host$pass.json" \
+  hyperfine -N --style none --warmup 20 --runs "$RUNS" --export-json "$W/host$pass.json" \
     "$BERTH runtime --root $W/rb run --bundle $W/bundle bench-h" >/dev/null
 done
 unshare -m bash "$W/inner.sh"

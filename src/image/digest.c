@@ -1,44 +1,46 @@
-/* digest.c — sha256 over libcrypto and the "sha256:<hex>" digest strings that
+/* digest.c — sha256 over nettle and the "sha256:<hex>" digest strings that
  * name blobs. Digests arrive from untrusted manifests and become file names,
- * so img_digest_valid() is the gate every one of them passes through. */
+ * so img_digest_valid() is the gate every one of them passes through.
+ *
+ * nettle rather than OpenSSL's libcrypto: every berth invocation pays for
+ * loading the libraries it links, and libcrypto alone added 0.6 ms (an empty
+ * main(): 0.5 ms, 1.1 ms linked with libcrypto). nettle is small and is
+ * libarchive's own hash library. */
 #include "image/internal.h"
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct img_hash {
-  EVP_MD_CTX *ctx;
+  struct sha256_ctx ctx;
 };
 
 img_hash *
 img_hash_new(void)
 {
-  img_hash *h = xcalloc(1, sizeof *h);
-  h->ctx = EVP_MD_CTX_new();
-  if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
-    abort(); /* only fails on out-of-memory */
+  img_hash *h = xmalloc(sizeof *h);
+  sha256_init(&h->ctx);
   return h;
 }
 
 void
 img_hash_update(img_hash *h, const void *data, size_t len)
 {
-  if (len && EVP_DigestUpdate(h->ctx, data, len) != 1)
-    abort();
+  if (len) /* data may be NULL then */
+    sha256_update(&h->ctx, len, data);
 }
 
 char *
 img_hash_final(img_hash *h)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1)
-    abort();
+  uint8_t md[SHA256_DIGEST_SIZE];
+  const size_t n = sizeof md;
+  sha256_digest(&h->ctx, n, md);
   static const char hex[] = "0123456789abcdef";
   char *out = xmalloc(7 + 2 * n + 1);
   memcpy(out, "sha256:", 7);
-  for (unsigned i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++) {
     out[7 + 2 * i] = hex[md[i] >> 4];
     out[7 + 2 * i + 1] = hex[md[i] & 15];
   }
@@ -49,9 +51,6 @@ img_hash_final(img_hash *h)
 void
 img_hash_free(img_hash *h)
 {
-  if (!h)
-    return;
-  EVP_MD_CTX_free(h->ctx);
   free(h);
 }
 

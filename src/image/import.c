@@ -9,8 +9,7 @@
  * sockets are skipped with a warning: layers may not carry them. */
 #include "image/internal.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "image/archive_dl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>

@@ -22,7 +22,7 @@ struct img_store {
 typedef struct img_hash img_hash;
 img_hash *img_hash_new(void);
 void img_hash_update(img_hash *h, const void *data, size_t len);
-/* Returns "sha256:<hex>" and resets nothing: call once. */
+/* Returns "sha256:<hex>"; call once. */
 char *img_hash_final(img_hash *h);
 void img_hash_free(img_hash *h);
 void cleanup_hashp(img_hash **h);

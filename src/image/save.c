@@ -5,8 +5,7 @@
  * Blobs are checked against their digests while they are copied out. */
 #include "image/internal.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "image/archive_dl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

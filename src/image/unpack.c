@@ -20,8 +20,7 @@
  * a layer must not be able to set trusted.overlay.* (redirects, metacopy). */
 #include "image/internal.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "image/archive_dl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

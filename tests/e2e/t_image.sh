@@ -104,3 +104,17 @@ out=$($B image prune -a 2>&1)
 expect_match "prune -a deletes the rest" "untagged: busybox:latest" "$out"
 expect_eq "store is empty after prune -a" "0 0" \
   "$(ls "$BERTH_ROOT/images/blobs/sha256" | wc -l) $(ls "$BERTH_ROOT/images/layers" | wc -l)"
+
+# ---- libarchive is loaded on first use (src/image/archive_dl.h) -----------------
+# Loading it and its dependencies cost every invocation ~1.3 ms; only archive
+# work may pay for it. Here it is hidden (an empty file in its place, in a
+# private mount namespace): what needs no archive works, the rest says why not.
+expect_eq "berth links neither libarchive nor libcrypto" "" \
+  "$(readelf -d "$B" | grep -E 'NEEDED.*(libarchive|libcrypto)')"
+libarchive=$(ldconfig -p | awk '/libarchive\.so\.13 / {print $NF; exit}')
+without_libarchive() { unshare -m bash -c 'mount --bind /dev/null "$0" && exec "$@"' "$libarchive" "$@"; }
+check "version runs without libarchive" without_libarchive $B version
+check "image ls runs without libarchive" without_libarchive $B image ls
+expect_fail "image load without libarchive names the package" \
+  "berth: cannot load libarchive.so.13 \(install the libarchive13 package\): .*libarchive.so.13" \
+  without_libarchive $B image load -i "$BUSYBOX_TAR"

@@ -6,7 +6,6 @@
  * was. */
 #include "test_image_util.h"
 
-#include <archive.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>

@@ -1,7 +1,6 @@
 /* test_image_util.c — see test_image_util.h. */
 #include "test_image_util.h"
 
-#include <archive.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 
 #include "image/internal.h"
 
-#include <archive_entry.h>
+#include "image/archive_dl.h" /* libarchive, loaded as berth loads it */
 
 typedef struct timg_entry {
   const char *name;

@@ -1,0 +1,21 @@
+/* internal.h — helpers shared by the files of src/api/, not part of its API. */
+#ifndef BERTH_API_INTERNAL_H
+#define BERTH_API_INTERNAL_H
+
+#include "api/api.h"
+
+/* Sets err to the message alone (no ": strerror" suffix) with code as its
+ * errno, so the server can map EINVAL to 400 and ENOTSUP to 415; returns -1. */
+int api_fail(berr_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* JSON equality where 1 and 1.0 are the same number (RFC 6902 "test", merge
+ * keys), recursively. */
+bool api_json_equal(json_t *a, json_t *b);
+
+/* True when s[0..n) is valid UTF-8 without NUL bytes. */
+bool api_utf8_valid(const char *s, size_t n);
+
+/* Standard base64 with padding, as Go's encoding/json writes []byte. */
+char *api_base64_encode(const unsigned char *data, size_t len);
+
+#endif

@@ -138,7 +138,7 @@ static int parse_term(api_field_selector_t *sel, const char *whole, const char *
     return api_fail(err, EINVAL, "invalid selector: '%s'; can't understand '%.*s'", whole, (int)n,
                     t);
   }
-  char *value;
+  char *value = NULL;
   if (unescape(t + i + oplen, n - i - oplen, &value, err) < 0)
     return -1;
   sel->reqs = xrealloc(sel->reqs, (sel->n + 1) * sizeof *sel->reqs);

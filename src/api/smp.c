@@ -289,7 +289,7 @@ static int element_kind(smp_t *c, const char *path, json_t *a, json_t *b, bool *
  * Returns a new list, or NULL with c->err set. */
 static json_t *merge_list(smp_t *c, json_t *orig, json_t *patch, const char *key, const char *path)
 {
-  bool maps;
+  bool maps = false;
   if (json_array_size(orig) == 0 && json_array_size(patch) == 0)
     return json_array();
   if (element_kind(c, path, orig, patch, &maps) < 0)

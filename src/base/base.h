@@ -25,7 +25,9 @@ typedef struct berr {
   char *msg; /* heap string, NULL when no error */
 } berr_t;
 
+/* clang-format off */
 #define BERR_INIT {0, NULL}
+/* clang-format on */
 
 /* Sets err to "fmt…" (plus ": strerror(errnum)" when errnum != 0); returns -1.
  * err may be NULL. Replaces any earlier message. */
@@ -33,6 +35,9 @@ int berr_set(berr_t *err, int errnum, const char *fmt, ...) __attribute__((forma
 /* Prefixes context: "fmt…: <old message>"; returns -1. */
 int berr_wrap(berr_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void berr_clear(berr_t *err);
+/* Hands src's error over to dst (replacing dst's) and leaves src empty;
+ * with dst NULL the error is dropped. */
+void berr_move(berr_t *dst, berr_t *src);
 /* Prints "berth: <message>" to stderr and clears err. */
 void berr_print(berr_t *err);
 
@@ -45,12 +50,12 @@ void cleanup_closedirp(DIR **d);
 void cleanup_jsonp(json_t **j);
 void cleanup_strvp(char ***v);
 
-#define cleanup_free    __attribute__((cleanup(cleanup_freep)))
-#define cleanup_close   __attribute__((cleanup(cleanup_closep)))
-#define cleanup_fclose  __attribute__((cleanup(cleanup_fclosep)))
-#define cleanup_dir     __attribute__((cleanup(cleanup_closedirp)))
-#define cleanup_json    __attribute__((cleanup(cleanup_jsonp)))
-#define cleanup_strv    __attribute__((cleanup(cleanup_strvp)))
+#define cleanup_free   __attribute__((cleanup(cleanup_freep)))
+#define cleanup_close  __attribute__((cleanup(cleanup_closep)))
+#define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
+#define cleanup_dir    __attribute__((cleanup(cleanup_closedirp)))
+#define cleanup_json   __attribute__((cleanup(cleanup_jsonp)))
+#define cleanup_strv   __attribute__((cleanup(cleanup_strvp)))
 
 /* Moves ownership out of a cleanup variable. */
 #define steal_ptr(p)                                                                               \
@@ -107,7 +112,8 @@ int fs_mkdir_p(const char *path, mode_t mode, berr_t *err);
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, berr_t *err);
 /* Reads a whole file (NUL-terminated); refuses files over max bytes (0 = 64 MiB). */
 int fs_read_file(const char *path, size_t max, char **data, size_t *len, berr_t *err);
-/* rm -rf without following symlinks or crossing mount points. */
+/* rm -rf without following symlinks or crossing mount points; what another
+ * process removes meanwhile is not an error. */
 int fs_rm_rf(const char *path, berr_t *err);
 bool fs_exists(const char *path);
 /* Writes a short string to an existing file (cgroup and proc knobs). */

@@ -52,6 +52,16 @@ void berr_clear(berr_t *err)
   err->code = 0;
 }
 
+void berr_move(berr_t *dst, berr_t *src)
+{
+  if (dst && dst != src) {
+    free(dst->msg);
+    *dst = *src;
+    *src = (berr_t)BERR_INIT;
+  }
+  berr_clear(src);
+}
+
 void berr_print(berr_t *err)
 {
   fprintf(stderr, "berth: %s\n", err && err->msg ? err->msg : "unknown error");

@@ -71,7 +71,7 @@ int fs_read_file(const char *path, size_t max, char **data, size_t *len, berr_t 
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return berr_set(err, errno, "open %s", path);
-  buf_t b = {0};
+  buf_t b = { 0 };
   char chunk[8192];
   for (;;) {
     ssize_t r = read(fd, chunk, sizeof chunk);
@@ -105,8 +105,8 @@ static int rm_rf_at(int parent, const char *name, dev_t dev, berr_t *err)
     if (st.st_dev != dev)
       return berr_set(err, EBUSY, "remove %s: a mount point is still mounted", name);
     int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-      return berr_set(err, errno, "open %s", name);
+    if (fd < 0) /* ENOENT: removed meanwhile by someone else (a monitor) */
+      return errno == ENOENT ? 0 : berr_set(err, errno, "open %s", name);
     cleanup_dir DIR *d = fdopendir(fd);
     if (!d) {
       close(fd);

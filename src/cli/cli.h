@@ -5,6 +5,8 @@
 
 #include "base/base.h"
 
+#include <getopt.h>
+
 /* Options every command accepts before its verb: `berth [--root DIR]
  * [--log-level LVL] VERB …`. */
 typedef struct cli_ctx {
@@ -21,7 +23,12 @@ int cli_runtime(cli_ctx *ctx, int argc, char **argv);
 /* Prints "berth: <msg>" and returns the exit code 125 (docker's "the engine
  * failed", distinct from the container's own codes). */
 int cli_fail(berr_t *err);
-/* Prints "berth: <fmt…>\nSee 'berth help CMD'." and returns 2. */
+/* Prints "berth: <fmt…>\nSee 'berth CMD --help'." and returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for what getopt_long returned as c ('?' or ':'; the
+ * short options must start with "+:" so that a missing value is ':' and
+ * getopt prints nothing itself): "unknown option --x", "option -e needs a
+ * value", "option --rm takes no value". Returns 2. */
+int cli_bad_option(const char *cmd, int c, char **argv, const struct option *opts);
 
 #endif

@@ -18,31 +18,20 @@ static const char usage_text[]
       "Commands:\n"
       "  run      create and start a container from an image\n"
       "  create   create a container without starting it\n"
-      "  start    start created containers\n"
+      "  start    start created or exited containers\n"
       "  ls       list containers (alias: ps)\n"
       "  logs     print a container's output\n"
       "  exec     run a command in a running container\n"
       "  stop     stop containers (SIGTERM, then SIGKILL after a grace period)\n"
       "  kill     send a signal to containers\n"
       "  rm       remove containers\n"
-      "  prune    remove every stopped container\n"
+      "  prune    remove every container that is not running\n"
       "  inspect  show containers as JSON\n"
       "  stats    show CPU, memory and pids usage\n"
       "\n"
       "A container is named by its id, a unique prefix of it (3 or more characters)\n"
       "or its name. State lives in ROOT/containers (ROOT: --root, $BERTH_ROOT or\n"
       "/var/lib/berth). Run 'berth container COMMAND --help' for a command's options.\n";
-
-bool cli_wants_help(int argc, char **argv)
-{
-  for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-      return true;
-    if (!strcmp(argv[i], "--"))
-      break;
-  }
-  return false;
-}
 
 engine *cli_engine_open(cli_ctx *ctx)
 {
@@ -120,7 +109,7 @@ static int cmd_ls(cli_ctx *ctx, int argc, char **argv)
   bool all = false, quiet = false, no_trunc = false;
   int c;
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+aqh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:aqh", opts, NULL)) != -1) {
     switch (c) {
     case 'a':
       all = true;
@@ -135,7 +124,7 @@ static int cmd_ls(cli_ctx *ctx, int argc, char **argv)
       fputs(ls_usage, stdout);
       return 0;
     default:
-      return cli_usage_error("container ls", "invalid option");
+      return cli_bad_option("container ls", c, argv, opts);
     }
   }
   if (optind < argc)
@@ -212,7 +201,7 @@ static int cmd_logs(cli_ctx *ctx, int argc, char **argv)
   berr_t err = BERR_INIT;
   int c;
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+fn:th", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:fn:th", opts, NULL)) != -1) {
     switch (c) {
     case 'f':
       lo.follow = true;
@@ -233,7 +222,7 @@ static int cmd_logs(cli_ctx *ctx, int argc, char **argv)
       fputs(logs_usage, stdout);
       return 0;
     default:
-      return cli_usage_error("container logs", "invalid option");
+      return cli_bad_option("container logs", c, argv, opts);
     }
   }
   if (argc - optind != 1)
@@ -302,13 +291,13 @@ static int cmd_inspect(cli_ctx *ctx, int argc, char **argv)
   const char *format = NULL;
   int c;
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:f:h", opts, NULL)) != -1) {
     if (c == 'f')
       format = optarg;
     else if (c == 'h')
       return fputs(inspect_usage, stdout), 0;
     else
-      return cli_usage_error("container inspect", "invalid option");
+      return cli_bad_option("container inspect", c, argv, opts);
   }
   if (optind >= argc)
     return cli_usage_error("container inspect", "inspect needs at least one container");
@@ -368,7 +357,7 @@ static int cmd_stop(cli_ctx *ctx, int argc, char **argv)
   int64_t v;
   int c;
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+t:s:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:t:s:h", opts, NULL)) != -1) {
     switch (c) {
     case 't':
       if (parse_int64(optarg, &v, &err) < 0 || v < 0 || v > 86400) {
@@ -386,7 +375,7 @@ static int cmd_stop(cli_ctx *ctx, int argc, char **argv)
       fputs(stop_usage, stdout);
       return 0;
     default:
-      return cli_usage_error("container stop", "invalid option");
+      return cli_bad_option("container stop", c, argv, opts);
     }
   }
   if (optind >= argc)
@@ -415,7 +404,7 @@ static int cmd_kill(cli_ctx *ctx, int argc, char **argv)
   int sig = SIGKILL, c;
   berr_t err = BERR_INIT;
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:s:h", opts, NULL)) != -1) {
     if (c == 's') {
       if (rt_parse_signal(optarg, &sig, &err) < 0)
         return cli_fail(&err);
@@ -423,7 +412,7 @@ static int cmd_kill(cli_ctx *ctx, int argc, char **argv)
       fputs(kill_usage, stdout);
       return 0;
     } else {
-      return cli_usage_error("container kill", "invalid option");
+      return cli_bad_option("container kill", c, argv, opts);
     }
   }
   if (optind >= argc)
@@ -452,13 +441,13 @@ static int cmd_rm(cli_ctx *ctx, int argc, char **argv)
   bool force = false;
   int c;
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:fh", opts, NULL)) != -1) {
     if (c == 'f')
       force = true;
     else if (c == 'h')
       return fputs(rm_usage, stdout), 0;
     else
-      return cli_usage_error("container rm", "invalid option");
+      return cli_bad_option("container rm", c, argv, opts);
   }
   if (optind >= argc)
     return cli_usage_error("container rm", "rm needs at least one container");
@@ -468,9 +457,11 @@ static int cmd_rm(cli_ctx *ctx, int argc, char **argv)
   return for_each_ref(e, argv + optind, argc - optind, rm_one, &force, true);
 }
 
-static const char start_usage[] = "Usage: berth container start CONTAINER…\n"
-                                  "\n"
-                                  "Start created containers in the background.\n";
+static const char start_usage[]
+    = "Usage: berth container start CONTAINER…\n"
+      "\n"
+      "Start containers in the background: created ones, and exited ones again (the\n"
+      "same writable layer; the log goes on).\n";
 
 static int start_one(engine *e, const char *id, void *arg, berr_t *err)
 {
@@ -479,27 +470,44 @@ static int start_one(engine *e, const char *id, void *arg, berr_t *err)
 
 static int cmd_start(cli_ctx *ctx, int argc, char **argv)
 {
-  if (cli_wants_help(argc, argv))
-    return fputs(start_usage, stdout), 0;
-  if (argc < 2)
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+  int c;
+  optind = 0;
+  while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+    if (c == 'h')
+      return fputs(start_usage, stdout), 0;
+    return cli_bad_option("container start", c, argv, opts);
+  }
+  if (optind >= argc)
     return cli_usage_error("container start", "start needs at least one container");
   cleanup_engine engine *e = cli_engine_open(ctx);
   if (!e)
     return 125;
-  return for_each_ref(e, argv + 1, argc - 1, start_one, NULL, true);
+  return for_each_ref(e, argv + optind, argc - optind, start_one, NULL, true);
 }
 
-static const char prune_usage[] = "Usage: berth container prune\n"
-                                  "\n"
-                                  "Remove every stopped container and print their ids.\n";
+static const char prune_usage[]
+    = "Usage: berth container prune [-f]\n"
+      "\n"
+      "Remove every container that is not running (exited, or created and never\n"
+      "started) and print their ids.\n";
 
 static int cmd_prune(cli_ctx *ctx, int argc, char **argv)
 {
-  if (cli_wants_help(argc, argv))
-    return fputs(prune_usage, stdout), 0;
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "-f") && strcmp(argv[i], "--force"))
-      return cli_usage_error("container prune", "unexpected argument \"%s\"", argv[i]);
+  /* -f: docker's "do not ask"; berth never asks. */
+  static const struct option opts[]
+      = { { "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+  int c;
+  optind = 0;
+  while ((c = getopt_long(argc, argv, "+:fh", opts, NULL)) != -1) {
+    if (c == 'h')
+      return fputs(prune_usage, stdout), 0;
+    if (c != 'f')
+      return cli_bad_option("container prune", c, argv, opts);
+  }
+  if (optind < argc)
+    return cli_usage_error("container prune", "prune takes no arguments (got \"%s\")",
+                           argv[optind]);
   cleanup_engine engine *e = cli_engine_open(ctx);
   if (!e)
     return 125;

@@ -14,7 +14,5 @@ int cli_container_stats(cli_ctx *ctx, int argc, char **argv);
 /* container.c */
 /* Opens the engine at ctx->root; prints the error and returns NULL. */
 engine *cli_engine_open(cli_ctx *ctx);
-/* True when argv has -h/--help before the first non-option. */
-bool cli_wants_help(int argc, char **argv);
 
 #endif

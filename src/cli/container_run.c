@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,7 +39,10 @@ static const char run_usage[]
       "      --read-only         mount the root filesystem read-only\n"
       "      --init              run a small init as pid 1 that reaps zombies\n"
       "  -i, --interactive       keep stdin open and connect it\n"
-      "  -t, --tty               allocate a terminal\n";
+      "  -t, --tty               allocate a terminal\n"
+      "      --log-opt KEY=VALUE log rotation, as docker's: max-size=SIZE rotates the log\n"
+      "                          at SIZE (default 10m), max-file=N keeps N files in all\n"
+      "                          (default 2)\n";
 
 enum {
   OPT_RM = 256,
@@ -50,6 +54,7 @@ enum {
   OPT_INIT,
   OPT_HELP,
   OPT_NO_STREAM,
+  OPT_LOG_OPT,
 };
 
 /* "-e KEY" takes KEY's value from berth's environment (skipped when unset). */
@@ -63,6 +68,18 @@ static void add_env(char ***env, const char *arg)
   if (v) {
     cleanup_free char *kv = xasprintf("%s=%s", arg, v);
     strv_push(env, kv);
+  }
+}
+
+/* The size of the terminal berth runs in (stdout's, else stdin's): a
+ * container's terminal starts with it. Left as it is without one. */
+static void caller_terminal_size(uint16_t *rows, uint16_t *cols)
+{
+  struct winsize ws;
+  if ((ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row)
+      || (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row)) {
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
   }
 }
 
@@ -127,7 +144,32 @@ static int run_attached(cli_ctx *ctx, engine *e, const char *id, bool interactiv
 
 /* ---- run and create ------------------------------------------------------------- */
 
-int cli_container_run(cli_ctx *ctx, int argc, char **argv, bool create_only)
+/* What run's options become. Everything is owned here (strings from argv
+ * are borrowed) and freed by run_args_free on every way out. */
+typedef struct run_args {
+  engine_create_opts o;
+  bool detach;
+  char **env, **entrypoint, **log_opts;
+  engine_bind *binds;
+  size_t n_binds;
+} run_args;
+
+static void run_args_free(run_args *a)
+{
+  strv_free(a->env);
+  strv_free(a->entrypoint);
+  strv_free(a->log_opts);
+  for (size_t i = 0; i < a->n_binds; i++)
+    engine_bind_free(&a->binds[i]);
+  free(a->binds);
+}
+
+/* What parse_run returns when the command goes on. */
+#define RUN_GO (-1)
+
+/* Parses run's options up to the image; returns RUN_GO, or the exit code
+ * (0 after --help, 2 or 125 after an error, which it has printed). */
+static int parse_run(const char *verb, int argc, char **argv, run_args *a)
 {
   static const struct option opts[] = { { "detach", no_argument, NULL, 'd' },
                                         { "rm", no_argument, NULL, OPT_RM },
@@ -145,129 +187,130 @@ int cli_container_run(cli_ctx *ctx, int argc, char **argv, bool create_only)
                                         { "init", no_argument, NULL, OPT_INIT },
                                         { "interactive", no_argument, NULL, 'i' },
                                         { "tty", no_argument, NULL, 't' },
+                                        { "log-opt", required_argument, NULL, OPT_LOG_OPT },
                                         { "help", no_argument, NULL, OPT_HELP },
                                         { 0 } };
-  const char *verb = create_only ? "container create" : "container run";
-  engine_create_opts o = { 0 };
-  bool detach = false;
-  cleanup_strv char **env = NULL;
-  cleanup_strv char **entrypoint = NULL;
-  engine_bind *binds = NULL;
-  size_t nb = 0;
-  cleanup_free char *id = NULL;
+  engine_create_opts *o = &a->o;
   berr_t err = BERR_INIT;
-  int rc = 0, c;
+  engine_bind b;
+  int64_t log_bytes = 0;
+  int log_files = 0, c;
   optind = 0;
-  opterr = 1;
-  while ((c = getopt_long(argc, argv, "+de:v:w:u:h:m:it", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:de:v:w:u:h:m:it", opts, NULL)) != -1) {
     switch (c) {
     case 'd':
-      detach = true;
+      a->detach = true;
       break;
     case OPT_RM:
-      o.auto_remove = true;
+      o->auto_remove = true;
       break;
     case OPT_NAME:
-      o.name = optarg;
+      o->name = optarg;
       break;
     case 'e':
-      add_env(&env, optarg);
+      add_env(&a->env, optarg);
       break;
     case 'v':
-      binds = xrealloc(binds, (nb + 1) * sizeof *binds);
-      if (engine_parse_bind(optarg, &binds[nb], &err) < 0) {
-        rc = cli_fail(&err);
-        goto out;
-      }
-      nb++;
+      if (engine_parse_bind(optarg, &b, &err) < 0)
+        return cli_fail(&err);
+      a->binds = xrealloc(a->binds, (a->n_binds + 1) * sizeof *a->binds);
+      a->binds[a->n_binds++] = b;
       break;
     case 'w':
-      o.workdir = optarg;
+      o->workdir = optarg;
       break;
     case 'u':
-      o.user = optarg;
+      o->user = optarg;
       break;
     case 'h':
-      o.hostname = optarg;
+      o->hostname = optarg;
       break;
     case OPT_ENTRYPOINT:
-      strv_free(entrypoint);
-      entrypoint = NULL;
+      strv_free(a->entrypoint);
+      a->entrypoint = xcalloc(1, sizeof *a->entrypoint);
       if (*optarg)
-        strv_push(&entrypoint, optarg);
-      else
-        entrypoint = xcalloc(1, sizeof *entrypoint);
+        strv_push(&a->entrypoint, optarg);
       break;
     case 'm':
-      if (engine_parse_memory(optarg, &o.memory, &err) < 0) {
-        rc = cli_fail(&err);
-        goto out;
-      }
+      if (engine_parse_memory(optarg, &o->memory, &err) < 0)
+        return cli_fail(&err);
       break;
     case OPT_CPUS:
-      if (engine_parse_cpus(optarg, &o.nano_cpus, &err) < 0) {
-        rc = cli_fail(&err);
-        goto out;
-      }
+      if (engine_parse_cpus(optarg, &o->nano_cpus, &err) < 0)
+        return cli_fail(&err);
       break;
     case OPT_PIDS:
-      if (parse_int64(optarg, &o.pids_limit, &err) < 0 || o.pids_limit < -1) {
+      if (parse_int64(optarg, &o->pids_limit, &err) < 0 || o->pids_limit < -1) {
         berr_clear(&err);
-        rc = cli_usage_error(verb, "invalid --pids-limit \"%s\": a number (0 or -1: unlimited)",
-                             optarg);
-        goto out;
+        return cli_usage_error(verb, "invalid --pids-limit \"%s\": a number (0 or -1: unlimited)",
+                               optarg);
       }
-      if (o.pids_limit < 0)
-        o.pids_limit = 0;
+      if (o->pids_limit < 0)
+        o->pids_limit = 0;
       break;
     case OPT_RO:
-      o.read_only = true;
+      o->read_only = true;
       break;
     case OPT_INIT:
-      o.init = true;
+      o->init = true;
       break;
     case 'i':
-      o.stdin_open = true;
+      o->stdin_open = true;
       break;
     case 't':
-      o.tty = true;
+      o->tty = true;
       break;
+    case OPT_LOG_OPT: {
+      char *one[] = { optarg, NULL };
+      if (engine_parse_log_opts(one, &log_bytes, &log_files, &err) < 0)
+        return cli_fail(&err);
+      strv_push(&a->log_opts, optarg);
+      break;
+    }
     case OPT_HELP:
       fputs(run_usage, stdout);
-      goto out;
+      return 0;
     default:
-      rc = cli_usage_error(verb, "invalid option");
-      goto out;
+      return cli_bad_option(verb, c, argv, opts);
     }
   }
-  if (optind >= argc) {
-    rc = cli_usage_error(verb, "%s needs an image", verb);
-    goto out;
-  }
-  if (o.name && engine_name_check(o.name, &err) < 0) {
-    rc = cli_fail(&err);
-    goto out;
-  }
-  o.image = argv[optind];
-  o.cmd = argc - optind > 1 ? argv + optind + 1 : NULL;
-  o.entrypoint = entrypoint;
-  o.env = env;
-  o.binds = binds;
-  o.n_binds = nb;
+  if (optind >= argc)
+    return cli_usage_error(verb, "%s needs an image", verb);
+  if (o->name && engine_name_check(o->name, &err) < 0)
+    return cli_fail(&err);
+  o->image = argv[optind];
+  o->cmd = argc - optind > 1 ? argv + optind + 1 : NULL;
+  o->entrypoint = a->entrypoint;
+  o->env = a->env;
+  o->binds = a->binds;
+  o->n_binds = a->n_binds;
+  o->log_opts = a->log_opts;
+  if (o->tty)
+    caller_terminal_size(&o->console_rows, &o->console_cols);
+  return RUN_GO;
+}
 
+int cli_container_run(cli_ctx *ctx, int argc, char **argv, bool create_only)
+{
+  const char *verb = create_only ? "container create" : "container run";
+  __attribute__((cleanup(run_args_free))) run_args a = { 0 };
+  int rc = parse_run(verb, argc, argv, &a);
+  if (rc != RUN_GO)
+    return rc;
   engine *e = cli_engine_open(ctx);
-  if (!e) {
-    rc = 125;
-    goto out;
-  }
-  if (engine_create(e, &o, &id, &err) < 0) {
-    int st = engine_exec_failure_status(&err);
+  if (!e)
+    return 125;
+  cleanup_free char *id = NULL;
+  berr_t err = BERR_INIT;
+  int exec_status = 0;
+  rc = 0;
+  if (engine_create(e, &a.o, &id, &exec_status, &err) < 0) {
     rc = cli_fail(&err);
-    if (st)
-      rc = st;
+    if (exec_status) /* docker's 126/127: the command cannot be run */
+      rc = exec_status;
   } else if (create_only) {
     puts(id);
-  } else if (detach) {
+  } else if (a.detach) {
     if (engine_start(e, id, &err) < 0) {
       rc = cli_fail(&err);
       berr_t rerr = BERR_INIT;
@@ -277,13 +320,9 @@ int cli_container_run(cli_ctx *ctx, int argc, char **argv, bool create_only)
       puts(id);
     }
   } else {
-    rc = run_attached(ctx, e, id, o.stdin_open);
+    rc = run_attached(ctx, e, id, a.o.stdin_open);
   }
   engine_close(e);
-out:
-  for (size_t i = 0; i < nb; i++)
-    engine_bind_free(&binds[i]);
-  free(binds);
   return rc;
 }
 
@@ -313,7 +352,7 @@ int cli_container_exec(cli_ctx *ctx, int argc, char **argv)
   cleanup_strv char **env = NULL;
   int c;
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+ite:w:u:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:ite:w:u:", opts, NULL)) != -1) {
     switch (c) {
     case 'i':
       xo.interactive = true;
@@ -334,13 +373,15 @@ int cli_container_exec(cli_ctx *ctx, int argc, char **argv)
       fputs(exec_usage, stdout);
       return 0;
     default:
-      return cli_usage_error("container exec", "invalid option");
+      return cli_bad_option("container exec", c, argv, opts);
     }
   }
   if (argc - optind < 2)
     return cli_usage_error("container exec", "exec needs a container and a command");
   xo.args = argv + optind + 1;
   xo.env = env;
+  if (xo.tty)
+    caller_terminal_size(&xo.console_rows, &xo.console_cols);
   engine *e = cli_engine_open(ctx);
   if (!e)
     return 125;
@@ -433,13 +474,13 @@ int cli_container_stats(cli_ctx *ctx, int argc, char **argv)
   bool stream = true;
   int c;
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
     if (c == OPT_NO_STREAM)
       stream = false;
     else if (c == OPT_HELP)
       return fputs(stats_usage, stdout), 0;
     else
-      return cli_usage_error("container stats", "invalid option");
+      return cli_bad_option("container stats", c, argv, opts);
   }
   engine *e = cli_engine_open(ctx);
   if (!e)

@@ -5,21 +5,20 @@
  * under its own monitor process, so it outlives the command that started
  * it, and its exit status is recorded even when nobody is watching. The
  * engine's files and the runtime's share ROOT/containers/ID/, which makes
- * removal a single rm -rf after rt_delete has released cgroups. */
+ * removal a single rm -rf after rt_delete has released cgroups — and lets
+ * the monitor of an auto-remove container (annotation berth.autoremove) do
+ * that rm -rf itself once the container has ended, with nobody waiting. */
 #include "engine/internal.h"
 
 #include "image/image.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 int engine_open(const char *root, engine **out, berr_t *err)
@@ -72,6 +71,16 @@ int eng_state(engine *e, const char *id, rt_state *st, berr_t *err)
   return 0;
 }
 
+int eng_status(engine *e, const char *id, rt_status *s, berr_t *err)
+{
+  rt_state st;
+  if (eng_state(e, id, &st, err) < 0)
+    return -1;
+  *s = st.status;
+  rt_state_free(&st);
+  return 0;
+}
+
 /* Best-effort calls whose failure changes nothing for the caller (the
  * runtime wants a berr_t even then). */
 static void kill_quiet(engine *e, const char *id)
@@ -96,6 +105,18 @@ static char *display_name(engine *e, const char *id)
   if (eng_meta_load(e, id, &meta, NULL) == 0 && json_str(meta, "name"))
     return xstrdup(json_str(meta, "name"));
   return xstrndup(id, 12);
+}
+
+/* True while another process is still making the container: it has no
+ * runtime state yet and its directory is flock'ed (see claim_and_write). */
+static bool being_created(engine *e, const char *id)
+{
+  cleanup_free char *statef = eng_ctr_file(e, id, "state.json");
+  if (fs_exists(statef))
+    return false;
+  cleanup_free char *dir = eng_ctr_dir(e, id);
+  cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
 /* ---- create ---------------------------------------------------------------- */
@@ -140,6 +161,7 @@ static json_t *build_meta(const engine_create_opts *o, img_image *img, json_t *o
   json_object_set_new(m, "read_only", json_boolean(o->read_only));
   json_object_set_new(m, "init", json_boolean(o->init));
   json_object_set_new(m, "auto_remove", json_boolean(o->auto_remove));
+  json_object_set_new(m, "log_opts", strv_to_json(o->log_opts));
   json_object_set_new(m, "exposed_ports",
                       json_is_object(ports) ? json_deep_copy(ports) : json_object());
   if (stop)
@@ -149,9 +171,12 @@ static json_t *build_meta(const engine_create_opts *o, img_image *img, json_t *o
 }
 
 /* Claims a name under the lock and makes the container directory with its
- * meta.json, so the name is visible to others before the lock is released. */
+ * meta.json, so the name is visible to others before the lock is released.
+ * *busy gets the directory, flock'ed until the container is under its
+ * monitor: prune leaves a container alone while it is being created. */
 static int claim_and_write(engine *e, const engine_create_opts *o, json_t *meta, json_t *oci,
-                           const char *id, const char *dir, bool empty_lower, berr_t *err)
+                           const char *id, const char *dir, bool empty_lower, int *busy,
+                           berr_t *err)
 {
   cleanup_close int lock = eng_lock(e, err);
   if (lock < 0)
@@ -181,6 +206,9 @@ static int claim_and_write(engine *e, const engine_create_opts *o, json_t *meta,
 
   if (mkdir(dir, 0700) < 0)
     return berr_set(err, errno, "mkdir %s", dir);
+  *busy = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*busy < 0 || flock(*busy, LOCK_EX) < 0)
+    return berr_set(err, errno, "lock %s", dir);
   static const char *const subdirs[] = { "upper", "work", "rootfs" };
   for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
     cleanup_free char *p = path_join(dir, subdirs[i]);
@@ -200,7 +228,33 @@ static int claim_and_write(engine *e, const engine_create_opts *o, json_t *meta,
   return json_save_atomic(mp, meta, err);
 }
 
-int engine_create(engine *e, const engine_create_opts *o, char **id_out, berr_t *err)
+/* Puts a container under a new monitor, in the created state: when it is
+ * made, and again when an exited container is started. config NULL: the
+ * bundle's config.json. */
+static int monitor_container(engine *e, const char *id, json_t *meta, json_t *config,
+                             int *exec_status, berr_t *err)
+{
+  rt_monitor_opts mo;
+  rt_monitor_opts_init(&mo);
+  cleanup_strv char **log_opts = NULL;
+  if (json_to_strv(json_object_get(meta, "log_opts"), &log_opts, err) < 0
+      || engine_parse_log_opts(log_opts, &mo.log_max_bytes, &mo.log_max_files, err) < 0)
+    return -1;
+  cleanup_free char *dir = eng_ctr_dir(e, id);
+  cleanup_free char *log = path_join(dir, "ctr.log");
+  mo.create.root = e->dir;
+  mo.create.id = id;
+  mo.create.bundle = dir;
+  mo.create.config = config;
+  mo.log_path = log;
+  mo.stdin_open = json_bool(meta, "stdin", false);
+  mo.exec_status = exec_status;
+  pid_t pid = 0;
+  return rt_monitor_create(&mo, &pid, err);
+}
+
+int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *exec_status,
+                  berr_t *err)
 {
   if (!o->image || !*o->image)
     return eng_err(err, EINVAL, "no image given");
@@ -227,23 +281,18 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, berr_t 
   bool empty_lower = strv_len(img->layer_dirs) == 0;
   img_image_free(img);
 
-  if (claim_and_write(e, o, meta, oci, id, dir, empty_lower, err) < 0) {
-    if (err && err->code != EEXIST)
+  cleanup_close int busy = -1;
+  berr_t cerr = BERR_INIT;
+  if (claim_and_write(e, o, meta, oci, id, dir, empty_lower, &busy, &cerr) < 0) {
+    if (cerr.code != EEXIST)
       fs_rm_rf(dir, NULL);
+    berr_move(err, &cerr);
     return -1;
   }
 
-  rt_monitor_opts mo;
-  rt_monitor_opts_init(&mo);
-  mo.create.root = e->dir;
-  mo.create.id = id;
-  mo.create.bundle = dir;
-  mo.create.config = oci;
-  cleanup_free char *log = path_join(dir, "ctr.log");
-  mo.log_path = log;
-  mo.stdin_open = o->stdin_open;
-  pid_t pid = 0;
-  if (rt_monitor_create(&mo, &pid, err) < 0) {
+  r = monitor_container(e, id, meta, oci, exec_status, err);
+  flock(busy, LOCK_UN); /* for every copy: the container's init holds one until it starts */
+  if (r < 0) {
     berr_t derr = BERR_INIT;
     rt_delete(e->dir, id, true, &derr);
     berr_clear(&derr);
@@ -256,143 +305,74 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, berr_t 
   return 0;
 }
 
-int engine_exec_failure_status(const berr_t *err)
-{
-  /* rt_monitor_create does not hand out the 126/127 its launcher knows
-   * (rt_run does); its message for this case is `exec: "CMD"…` with the
-   * errno of the lookup, so that is what is recognised here. */
-  if (!err || !err->msg || !strstr(err->msg, "exec: \""))
-    return 0;
-  return err->code == ENOENT || err->code == ENOTDIR || err->code == 0 ? 127 : 126;
-}
-
 /* ---- start and run ----------------------------------------------------------- */
 
 static int start_created(engine *e, const char *id, berr_t *err)
 {
-  rt_state st;
-  if (eng_state(e, id, &st, err) < 0)
-    return -1;
-  rt_status s = st.status;
-  rt_state_free(&st);
-  if (s != RT_CREATED) {
-    cleanup_free char *name = display_name(e, id);
-    return eng_err(err, EINVAL, "container %s cannot be started: it is %s", name,
-                   eng_status_word(s));
-  }
   if (rt_start(e->dir, id, err) < 0)
     return berr_wrap(err, "start container %.12s", id);
   return 0;
 }
 
-/* Removes an auto-remove container once it stops, for a container nobody
- * stays attached to. The monitor does not act on berth.autoremove yet, so a
- * small detached process (double fork, own session, stdio on /dev/null so
- * that `$(berth container run -d --rm …)` is not held open) waits for the
- * exit and removes the container. */
-static void spawn_reaper(engine *e, const char *id)
-{
-  pid_t child = fork();
-  if (child < 0) {
-    log_warn("msg=\"cannot watch auto-remove container\" id=%s err=\"%s\"", id, strerror(errno));
-    return;
-  }
-  if (child > 0) {
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-      ;
-    return;
-  }
-  setsid();
-  if (fork() != 0)
-    _exit(0);
-  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null >= 0) {
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(null, 2);
-  }
-  syscall(SYS_close_range, 3, ~0U, 0);
-  prctl(PR_SET_NAME, "berth-autorm", 0, 0, 0);
-  berr_t err = BERR_INIT;
-  if (rt_wait_stopped(e->dir, id, -1, &err) == 1)
-    engine_remove(e, id, false, &err);
-  berr_clear(&err);
-  _exit(0);
-}
-
-int engine_start(engine *e, const char *id, berr_t *err)
+/* An exited container starts again as docker's does: the same bundle and
+ * writable layer, its log appended to. The runtime state of the last run
+ * goes and a new monitor takes the container, in the created state. */
+static int recreate(engine *e, const char *id, bool had_state, berr_t *err)
 {
   cleanup_json json_t *meta = NULL;
   if (eng_meta_load(e, id, &meta, err) < 0)
     return -1;
-  if (start_created(e, id, err) < 0)
-    return -1;
-  if (json_bool(meta, "auto_remove", false))
-    spawn_reaper(e, id);
+  if (had_state && rt_delete(e->dir, id, false, err) < 0)
+    return berr_wrap(err, "start container %.12s", id);
+  if (monitor_container(e, id, meta, NULL, NULL, err) < 0)
+    return berr_wrap(err, "start container %.12s", id);
   return 0;
 }
 
-typedef struct starter {
-  engine *e;
-  const char *id;
-  berr_t err;
-  int rc;
-} starter;
-
-/* Starts the container once the attach connection is up, so the first bytes
- * it writes reach the terminal and not only the log. */
-static void *starter_main(void *arg)
+int engine_start(engine *e, const char *id, berr_t *err)
 {
-  starter *s = arg;
-  cleanup_free char *sock = eng_ctr_file(s->e, s->id, "attach.sock");
-  eng_wait_attached(sock, 2000);
-  s->rc = start_created(s->e, s->id, &s->err);
-  if (s->rc < 0) /* nothing will ever run: end the created container so attach returns */
-    kill_quiet(s->e, s->id);
-  return NULL;
+  rt_status s;
+  if (eng_status(e, id, &s, err) < 0)
+    return -1;
+  cleanup_free char *statef = eng_ctr_file(e, id, "state.json");
+  bool had_state = fs_exists(statef);
+  if (s == RT_RUNNING) {
+    cleanup_free char *name = display_name(e, id);
+    return eng_err(err, EINVAL, "container %s cannot be started: it is running", name);
+  }
+  if (!had_state && being_created(e, id))
+    return eng_err(err, EBUSY, "container %.12s is being created", id);
+  /* Stopped, or without runtime state (a start that failed half-way). */
+  if ((s == RT_STOPPED || !had_state) && recreate(e, id, had_state, err) < 0)
+    return -1;
+  return start_created(e, id, err);
 }
 
 int engine_run_attached(engine *e, const char *id, int in_fd, int out_fd, int err_fd,
                         int *exit_code, berr_t *err)
 {
-  cleanup_json json_t *meta = NULL;
-  if (eng_meta_load(e, id, &meta, err) < 0)
+  /* Connected before the start: the monitor serves this connection ahead of
+   * any output, so not a byte is missed. */
+  int sock = -1;
+  if (rt_attach_open(e->dir, id, &sock, err) < 0)
+    return berr_wrap(err, "attach to container %.12s", id);
+  if (start_created(e, id, err) < 0) {
+    close(sock);
+    kill_quiet(e, id); /* nothing will run: do not leave it waiting */
     return -1;
-  starter s = { .e = e, .id = id };
-  pthread_t th;
-  int pr = pthread_create(&th, NULL, starter_main, &s);
-  if (pr)
-    return berr_set(err, pr, "start container %.12s: create thread", id);
-  int rc = rt_attach(e->dir, id, in_fd, out_fd, err_fd, exit_code, err);
-  pthread_join(th, NULL);
-  if (s.rc < 0) {
-    berr_clear(err);
-    *err = s.err;
-    rc = -1;
-  } else {
-    berr_clear(&s.err);
-    if (rc < 0)
-      berr_wrap(err, "attach to container %.12s", id);
   }
-  if (json_bool(meta, "auto_remove", false)) {
-    berr_t rerr = BERR_INIT;
-    /* The monitor may have removed it already (berth.autoremove). */
-    if (engine_remove(e, id, true, &rerr) < 0 && rerr.code != ENOENT)
-      log_warn("msg=\"auto-remove failed\" id=%s err=\"%s\"", id, rerr.msg);
-    berr_clear(&rerr);
-  }
-  return rc;
+  if (rt_attach_io(e->dir, id, sock, in_fd, out_fd, err_fd, exit_code, err) < 0)
+    return berr_wrap(err, "attach to container %.12s", id);
+  return 0;
 }
 
 /* ---- stop, kill, remove -------------------------------------------------------- */
 
 int engine_kill(engine *e, const char *id, int sig, berr_t *err)
 {
-  rt_state st;
-  if (eng_state(e, id, &st, err) < 0)
+  rt_status s;
+  if (eng_status(e, id, &s, err) < 0)
     return -1;
-  rt_status s = st.status;
-  rt_state_free(&st);
   if (s != RT_RUNNING) {
     cleanup_free char *name = display_name(e, id);
     return eng_err(err, ESRCH, "container %s is not running", name);
@@ -404,11 +384,9 @@ int engine_kill(engine *e, const char *id, int sig, berr_t *err)
 
 int engine_stop(engine *e, const char *id, int sig, int timeout_s, berr_t *err)
 {
-  rt_state st;
-  if (eng_state(e, id, &st, err) < 0)
+  rt_status s;
+  if (eng_status(e, id, &s, err) < 0)
     return -1;
-  rt_status s = st.status;
-  rt_state_free(&st);
   if (s == RT_STOPPED)
     return 0;
   if (s == RT_CREATED || s == RT_CREATING) {
@@ -432,13 +410,7 @@ int engine_stop(engine *e, const char *id, int sig, int timeout_s, berr_t *err)
   }
   if (rt_kill(e->dir, id, sig, false, err) < 0) {
     /* It may have stopped between the state check and the signal. */
-    berr_t serr = BERR_INIT;
-    int sr = eng_state(e, id, &st, &serr);
-    berr_clear(&serr);
-    bool stopped = sr == 0 && st.status == RT_STOPPED;
-    if (sr == 0)
-      rt_state_free(&st);
-    if (stopped) {
+    if (eng_status(e, id, &s, NULL) == 0 && s == RT_STOPPED) {
       berr_clear(err);
       return 0;
     }
@@ -466,11 +438,9 @@ int engine_remove(engine *e, const char *id, bool force, berr_t *err)
   if (eng_meta_load(e, id, &meta, err) < 0)
     return -1;
   const char *name = json_str(meta, "name");
-  rt_state st;
-  if (eng_state(e, id, &st, err) < 0)
+  rt_status s;
+  if (eng_status(e, id, &s, err) < 0)
     return -1;
-  rt_status s = st.status;
-  rt_state_free(&st);
   if (s == RT_RUNNING && !force)
     return eng_err(err, EBUSY, "container %s is running: stop it first or use rm -f",
                    name ? name : id);
@@ -496,23 +466,20 @@ int engine_prune(engine *e, char ***removed, berr_t *err)
   *removed = NULL;
   cleanup_strv char **ids = eng_all_ids(e);
   for (size_t i = 0; ids[i]; i++) {
-    rt_state st;
-    berr_t serr = BERR_INIT;
-    if (eng_state(e, ids[i], &st, &serr) < 0) {
-      berr_clear(&serr);
+    rt_status s;
+    if (eng_status(e, ids[i], &s, NULL) < 0)
       continue;
-    }
-    rt_status s = st.status;
-    rt_state_free(&st);
-    if (s != RT_STOPPED)
+    /* Every container that does not run, the never started ones too. */
+    if (s == RT_RUNNING || being_created(e, ids[i]))
       continue;
     berr_t rerr = BERR_INIT;
     if (engine_remove(e, ids[i], false, &rerr) < 0) {
-      if (rerr.code == ENOENT) { /* removed meanwhile (auto-remove) */
+      /* removed meanwhile (auto-remove), or started meanwhile */
+      if (rerr.code == ENOENT || rerr.code == EBUSY) {
         berr_clear(&rerr);
         continue;
       }
-      *err = rerr;
+      berr_move(err, &rerr);
       return -1;
     }
     strv_push(removed, ids[i]);

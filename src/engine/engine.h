@@ -55,7 +55,11 @@ typedef struct engine_create_opts {
   int64_t memory;       /* bytes, 0 = unlimited */
   int64_t nano_cpus;    /* 1e9 = one CPU, 0 = unlimited */
   int64_t pids_limit;   /* 0 = unlimited */
-  bool read_only, init, auto_remove, tty, stdin_open;
+  char **log_opts;      /* docker's --log-opt KEY=VALUE (see engine_parse_log_opts) */
+  uint16_t console_rows, console_cols; /* with tty: the size the terminal starts with
+                                          (docker's ConsoleSize); 0 = unknown */
+  bool read_only, init, tty, stdin_open;
+  bool auto_remove; /* the container's monitor removes it once it has ended */
 } engine_create_opts;
 
 void engine_bind_free(engine_bind *b);
@@ -68,6 +72,12 @@ int engine_parse_bind(const char *spec, engine_bind *out, berr_t *err);
 int engine_parse_memory(const char *s, int64_t *bytes, berr_t *err);
 /* "0.5" → 500000000; must be > 0 and at most the number of CPUs online. */
 int engine_parse_cpus(const char *s, int64_t *nano_cpus, berr_t *err);
+/* docker's --log-opt list: max-size=SIZE rotates the log before it passes
+ * SIZE (> 0; default 10 MiB) and max-file=N keeps N files in all, the
+ * current one included (N >= 1; default 2). A later KEY wins. *max_bytes
+ * and *max_files get rt_monitor_opts' log_max_bytes and log_max_files, left
+ * as they are for what opts does not set. */
+int engine_parse_log_opts(char *const *opts, int64_t *max_bytes, int *max_files, berr_t *err);
 /* [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters. */
 int engine_name_check(const char *name, berr_t *err);
 /* A fresh random name such as "brave_turing". */
@@ -93,20 +103,20 @@ int engine_resolve_user(char *const *layer_dirs, const char *user, uint32_t *uid
 /* ---- lifecycle --------------------------------------------------------- */
 
 /* Resolves the image, claims the name, writes the bundle and creates the
- * container under its monitor (state "created"). *id gets the full id. */
-int engine_create(engine *e, const engine_create_opts *o, char **id, berr_t *err);
-/* The exit status docker gives when engine_create failed because the
- * container's command cannot be run: 127 not found, 126 not executable;
- * 0 for any other error. */
-int engine_exec_failure_status(const berr_t *err);
-/* Starts a created container and returns at once (with auto-remove, a
- * small detached process removes it once it stops). */
+ * container under its monitor (state "created"). *id gets the full id. When
+ * the container's command cannot be executed, *exec_status (if not NULL)
+ * gets the exit status docker gives for it: 127 not found, 126 not
+ * executable; it is left as it is on other errors. */
+int engine_create(engine *e, const engine_create_opts *o, char **id, int *exec_status, berr_t *err);
+/* Starts a container and returns at once: a created one, or an exited one
+ * again (same writable layer, its log appended to, as `docker start`). With
+ * auto-remove its monitor removes it once it stops. */
 int engine_start(engine *e, const char *id, berr_t *err);
 /* Starts a created container and stays attached until it exits: in_fd
  * (or -1) feeds its stdin, its output goes to out_fd/err_fd (a tty, when
  * the container has one, is put in raw mode). *exit_code gets the
- * container's code (128+N for signal N). With auto-remove, the container is
- * removed afterwards. */
+ * container's code (128+N for signal N). With auto-remove the container is
+ * gone when this returns (its monitor removed it). */
 int engine_run_attached(engine *e, const char *id, int in_fd, int out_fd, int err_fd,
                         int *exit_code, berr_t *err);
 
@@ -122,7 +132,9 @@ int engine_kill(engine *e, const char *id, int sig, berr_t *err);
 /* Removes a container: runtime state, cgroups, files. A running one is
  * refused unless force (then killed first). */
 int engine_remove(engine *e, const char *id, bool force, berr_t *err);
-/* Removes every stopped container; *removed gets their ids. */
+/* Removes every container that is not running (exited, or created and
+ * never started; not one that another process is still creating); *removed
+ * gets their ids. */
 int engine_prune(engine *e, char ***removed, berr_t *err);
 
 /* ---- looking at containers --------------------------------------------- */
@@ -162,12 +174,13 @@ int engine_logs(engine *e, const char *id, const rt_logs_opts *o, int out_fd, in
                 berr_t *err);
 
 typedef struct engine_exec_opts {
-  char **args;         /* required */
-  char **env;          /* "K=V" added to the container's env */
-  const char *workdir; /* NULL = container's */
-  const char *user;    /* NULL = container's; resolved like run's -u */
-  bool tty;            /* a pty relayed to in/out_fd */
-  bool interactive;    /* in_fd feeds stdin; else stdin is /dev/null */
+  char **args;                         /* required */
+  char **env;                          /* "K=V" added to the container's env */
+  const char *workdir;                 /* NULL = container's */
+  const char *user;                    /* NULL = container's; resolved like run's -u */
+  bool tty;                            /* a pty relayed to in/out_fd */
+  uint16_t console_rows, console_cols; /* with tty: its size at the start; 0 = unknown */
+  bool interactive;                    /* in_fd feeds stdin; else stdin is /dev/null */
 } engine_exec_opts;
 
 /* Runs a process in a running container and waits for it; *exit_code gets

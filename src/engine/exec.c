@@ -1,6 +1,4 @@
-/* exec.c — a second process in a running container (`container exec`), and
- * the wait for an attach client that lets `run` start a container without
- * losing its first bytes of output.
+/* exec.c — a second process in a running container (`container exec`).
  *
  * exec builds an OCI "process" object from the container's config with the
  * caller's changes (env merged key by key, cwd, user resolved against the
@@ -14,79 +12,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Counts the unix sockets bound to the file with inode ino: the listening
- * socket and every connection made to it (an accepted socket shares its
- * listener's path). sock_diag rather than /proc/net/unix, because the
- * runtime may bind the socket by a relative or /proc/self/fd name when the
- * full path is longer than sun_path. Returns -1 when sock_diag fails. */
-static int sockets_on_inode(ino_t ino)
-{
-  cleanup_close int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (nl < 0)
-    return -1;
-  struct {
-    struct nlmsghdr nlh;
-    struct unix_diag_req req;
-  } q = { .nlh = { .nlmsg_len = sizeof q,
-                   .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-          .req = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_VFS } };
-  if (send(nl, &q, sizeof q, 0) < 0)
-    return -1;
-  int count = 0;
-  long buf[8192 / sizeof(long)];
-  for (;;) {
-    ssize_t n = recv(nl, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-         h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_type == NLMSG_DONE)
-        return count;
-      if (h->nlmsg_type == NLMSG_ERROR)
-        return -1;
-      struct unix_diag_msg *m = NLMSG_DATA(h);
-      int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
-      for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-        if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof(struct unix_diag_vfs))
-          continue;
-        struct unix_diag_vfs v;
-        memcpy(&v, RTA_DATA(a), sizeof v);
-        if (v.udiag_vfs_ino == ino)
-          count++;
-      }
-    }
-  }
-}
-
-/* Waits until attach_sock has a connected client, at most timeout_ms: the
- * listener plus at least one connection. The monitor greets every client
- * with HELLO and sends it all output from then on, so once connected,
- * starting the container loses nothing. */
-void eng_wait_attached(const char *attach_sock, int timeout_ms)
-{
-  int64_t deadline = time_mono_ns() + (int64_t)timeout_ms * 1000000;
-  struct stat st;
-  if (stat(attach_sock, &st) < 0 || !S_ISSOCK(st.st_mode))
-    return;
-  while (time_mono_ns() < deadline) {
-    int n = sockets_on_inode(st.st_ino);
-    if (n < 0 || n >= 2)
-      return;
-    usleep(500);
-  }
-}
 
 /* Receives one fd sent with SCM_RIGHTS. */
 static int recv_fd(int sock, berr_t *err)
@@ -144,6 +72,7 @@ static int build_process(engine *e, const char *id, const engine_exec_opts *o, j
   json_t *p = json_object();
   json_object_set_new(p, "args", strv_to_json(o->args));
   json_object_set_new(p, "terminal", json_boolean(o->tty));
+  eng_console_size(p, o->tty, o->console_rows, o->console_cols);
 
   cleanup_strv char **env = NULL;
   if (json_to_strv(json_object_get(cproc, "env"), &env, err) < 0)
@@ -213,11 +142,9 @@ int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd,
   if (eng_meta_load(e, id, &meta, err) < 0)
     return -1;
   const char *name = json_str(meta, "name") ? json_str(meta, "name") : id;
-  rt_state st;
-  if (eng_state(e, id, &st, err) < 0)
+  rt_status s;
+  if (eng_status(e, id, &s, err) < 0)
     return -1;
-  rt_status s = st.status;
-  rt_state_free(&st);
   if (s != RT_RUNNING)
     return eng_err(err, ESRCH, "container %s is not running", name);
 

@@ -158,6 +158,24 @@ static json_t *get_or(json_t *meta, const char *key, json_t *dflt)
   return dflt;
 }
 
+/* docker's LogConfig: the driver (the CRI format is podman's "k8s-file") and
+ * the --log-opt given, as KEY: VALUE strings. */
+static json_t *log_config(json_t *meta)
+{
+  json_t *cfg = json_object();
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(meta, "log_opts"), i, v)
+  {
+    const char *kv = json_string_value(v), *eq = kv ? strchr(kv, '=') : NULL;
+    if (eq) {
+      cleanup_free char *key = xstrndup(kv, (size_t)(eq - kv));
+      json_object_set_new(cfg, key, json_string(eq + 1));
+    }
+  }
+  return json_pack("{s:s,s:o}", "Type", "k8s-file", "Config", cfg);
+}
+
 int engine_inspect(engine *e, const char *id, json_t **out, berr_t *err)
 {
   cleanup_json json_t *meta = NULL;
@@ -211,6 +229,7 @@ int engine_inspect(engine *e, const char *id, json_t **out, berr_t *err)
   json_object_set_new(host, "ReadonlyRootfs", json_boolean(json_bool(meta, "read_only", false)));
   json_object_set_new(host, "Init", json_boolean(json_bool(meta, "init", false)));
   json_object_set_new(host, "AutoRemove", json_boolean(json_bool(meta, "auto_remove", false)));
+  json_object_set_new(host, "LogConfig", log_config(meta));
 
   json_t *o = json_object();
   json_object_set_new(o, "Id", json_string(id));
@@ -231,11 +250,9 @@ int engine_inspect(engine *e, const char *id, json_t **out, berr_t *err)
 
 int engine_stats_get(engine *e, const char *id, engine_stats *out, berr_t *err)
 {
-  rt_state st;
-  if (eng_state(e, id, &st, err) < 0)
+  rt_status s;
+  if (eng_status(e, id, &s, err) < 0)
     return -1;
-  rt_status s = st.status;
-  rt_state_free(&st);
   if (s != RT_RUNNING) {
     cleanup_json json_t *meta = NULL;
     eng_meta_load(e, id, &meta, NULL);

@@ -37,9 +37,12 @@ int eng_merge_command(json_t *img_config, const engine_create_opts *o, char ***e
 /* rt status of a container, tolerating a container whose runtime state does
  * not exist (yet, or any more): that one is RT_CREATED with no pid. */
 int eng_state(engine *e, const char *id, rt_state *st, berr_t *err);
+/* eng_state's status alone. */
+int eng_status(engine *e, const char *id, rt_status *s, berr_t *err);
 
-/* Waits (at most timeout_ms) until the attach socket has a client. */
-void eng_wait_attached(const char *attach_sock, int timeout_ms);
+/* process.consoleSize {height, width} of an OCI process object, with a tty
+ * whose size is known: the pty starts with it, before any resize arrives. */
+void eng_console_size(json_t *proc, bool tty, uint16_t rows, uint16_t cols);
 
 /* Docker's status word: created, running, exited. */
 const char *eng_status_word(rt_status s);

@@ -78,6 +78,13 @@ int engine_parse_bind(const char *spec, engine_bind *out, berr_t *err)
   return 0;
 }
 
+void eng_console_size(json_t *proc, bool tty, uint16_t rows, uint16_t cols)
+{
+  if (tty && rows && cols)
+    json_object_set_new(proc, "consoleSize",
+                        json_pack("{s:i,s:i}", "height", (int)rows, "width", (int)cols));
+}
+
 int engine_parse_memory(const char *s, int64_t *bytes, berr_t *err)
 {
   int64_t v;
@@ -109,6 +116,37 @@ int engine_parse_cpus(const char *s, int64_t *nano_cpus, berr_t *err)
   if (nano < 10000000)
     return eng_err(err, EINVAL, "invalid --cpus %s: the minimum is 0.01", s);
   *nano_cpus = nano;
+  return 0;
+}
+
+/* Rotation renames every kept file: keep that loop short. */
+#define MAX_LOG_FILES 1000
+
+int engine_parse_log_opts(char *const *opts, int64_t *max_bytes, int *max_files, berr_t *err)
+{
+  for (size_t i = 0; opts && opts[i]; i++) {
+    const char *o = opts[i], *eq = strchr(o, '=');
+    if (!eq || eq == o)
+      return eng_err(err, EINVAL, "invalid --log-opt \"%s\": expected KEY=VALUE", o);
+    const char *v = eq + 1;
+    size_t klen = (size_t)(eq - o);
+    int64_t n = 0;
+    if (klen == 8 && !strncmp(o, "max-size", klen)) {
+      if (parse_size(v, &n, NULL) < 0 || n <= 0)
+        return eng_err(err, EINVAL,
+                       "invalid --log-opt %s: max-size must be a size greater than 0, e.g. 10m", o);
+      *max_bytes = n;
+    } else if (klen == 8 && !strncmp(o, "max-file", klen)) {
+      if (parse_int64(v, &n, NULL) < 0 || n < 1 || n > MAX_LOG_FILES)
+        return eng_err(err, EINVAL,
+                       "invalid --log-opt %s: max-file must be a number of files from 1 to %d "
+                       "(the current one included)",
+                       o, MAX_LOG_FILES);
+      *max_files = (int)n - 1; /* the monitor counts the rotated ones */
+    } else {
+      return eng_err(err, EINVAL, "unknown log option \"%.*s\" (max-size, max-file)", (int)klen, o);
+    }
+  }
   return 0;
 }
 
@@ -425,6 +463,7 @@ int engine_build_config(json_t *img_config, char *const *layer_dirs, const engin
   }
   json_object_set_new(proc, "env", strv_to_json(env));
   json_object_set_new(proc, "terminal", json_boolean(o->tty));
+  eng_console_size(proc, o->tty, o->console_rows, o->console_cols);
 
   json_t *root = obj_child(oci, "root");
   json_object_set_new(root, "path", json_string("rootfs"));

@@ -25,6 +25,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#define TERM_VEOF 4 /* ^D: end of input for a terminal in canonical mode */
+
 /* ---- terminals ------------------------------------------------------------- */
 
 typedef struct term_state {
@@ -40,9 +42,37 @@ static void term_init(term_state *t)
   t->winch_fd = -1;
 }
 
+/* Reads what a terminal in canonical mode holds ready: lines typed ahead and
+ * an end of input (^D on an empty line; `script` sends one when its own
+ * input ends). Left there, a pending end of input would turn into a NUL byte
+ * when the terminal goes raw (the line discipline keeps it as '\0' in its
+ * buffer) and reach the container as input; taken here, it becomes the
+ * container's own ^D. Returns the bytes put in buf. */
+static size_t term_take_pending(int fd, char *buf, size_t cap)
+{
+  size_t n = 0;
+  while (n < cap) {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN))
+      break;
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      break;
+    if (r == 0) {
+      buf[n++] = TERM_VEOF;
+      break;
+    }
+    n += (size_t)r;
+  }
+  return n;
+}
+
 /* Raw mode for the caller's terminal(s): in_fd and, when it is another
- * terminal, out_fd. */
-static void term_raw(term_state *t, int in_fd, int out_fd)
+ * terminal, out_fd. Input in_fd held before the switch goes to pend (cap
+ * bytes at most; *pend_len gets its length) for the caller to relay. */
+static void term_raw(term_state *t, int in_fd, int out_fd, char *pend, size_t cap, size_t *pend_len)
 {
   int cand[2] = { in_fd, out_fd };
   for (int i = 0; i < 2; i++) {
@@ -54,6 +84,8 @@ static void term_raw(term_state *t, int in_fd, int out_fd)
       if (fstat(t->fd[0], &a) == 0 && fstat(fd, &b) == 0 && a.st_rdev == b.st_rdev)
         continue; /* the same terminal */
     }
+    if (i == 0 && (t->saved[i].c_lflag & ICANON))
+      *pend_len = term_take_pending(fd, pend, cap);
     struct termios raw = t->saved[i];
     cfmakeraw(&raw);
     if (tcsetattr(fd, TCSADRAIN, &raw) == 0)
@@ -171,19 +203,12 @@ int rt_attach_open(const char *root, const char *id, int *sock, berr_t *err)
   if (s < 0) {
     int e = errno;
     cleanup_free char *state = path_join(dir, "state.json");
-    if (!fs_exists(state)) {
-      berr_set(err, 0, "container %s does not exist", id);
-      if (err)
-        err->code = ENOENT;
-      return -1;
-    }
-    if (e == ENOENT || e == ECONNREFUSED) {
-      berr_set(err, 0, "container %s has no running monitor (stopped, or not a managed container)",
-               id);
-      if (err)
-        err->code = ESRCH;
-      return -1;
-    }
+    if (!fs_exists(state))
+      return rt_fail(err, ENOENT, "container %s does not exist", id);
+    if (e == ENOENT || e == ECONNREFUSED)
+      return rt_fail(err, ESRCH,
+                     "container %s has no running monitor (stopped, or not a managed container)",
+                     id);
     return berr_set(err, e, "connect to the monitor of %s", id);
   }
   *sock = s;
@@ -272,6 +297,19 @@ static int handle_frame(attach_io *a, size_t n, int *exit_code, berr_t *err)
   }
 }
 
+/* After EXIT the monitor cleans up (cgroups, and an auto-remove container's
+ * state directory) and then hangs up: once this returns, that is done. */
+static void wait_hangup(attach_io *a)
+{
+  for (;;) {
+    ssize_t n = recv(a->sock, a->rx, sizeof a->rx, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+  }
+}
+
 static int attach_loop(attach_io *a, term_state *t, int *exit_code, berr_t *err)
 {
   for (;;) {
@@ -348,25 +386,30 @@ int rt_attach_io(const char *root, const char *id, int sock, int in_fd, int out_
     term_state t;
     term_init(&t);
     if (a->tty) {
+      size_t pend = 0; /* input the terminal held, in rx until sent */
       if (out_fd >= 0 && isatty(out_fd))
-        term_raw(&t, a->stdin_open ? in_fd : -1, out_fd);
+        term_raw(&t, a->stdin_open ? in_fd : -1, out_fd, (char *)a->rx, MON_FRAME_MAX, &pend);
       term_watch_size(&t);
       send_size(a);
+      /* A fresh connection takes both frames at once; a failed send shows
+       * again in the loop. */
+      if (pend && a->tx_len == 0)
+        send_frame(a, MON_MSG_STDIN, a->rx, pend);
     }
     r = attach_loop(a, &t, exit_code, err);
     term_restore(&t);
     if (r < 0)
       return berr_wrap(err, "attach to %s", id);
-    if (r == 1)
+    if (r == 1) {
+      wait_hangup(a);
       return 0;
+    }
   }
   /* The monitor hung up without an EXIT frame: its record tells the end. */
   if (read_exit_record(dir, exit_code))
     return 0;
-  berr_set(err, 0, "container %s: its monitor exited without recording the exit status", id);
-  if (err)
-    err->code = EIO;
-  return -1;
+  return rt_fail(err, EIO, "container %s: its monitor exited without recording the exit status",
+                 id);
 }
 
 int rt_attach(const char *root, const char *id, int in_fd, int out_fd, int err_fd, int *exit_code,
@@ -382,10 +425,7 @@ int rt_attach(const char *root, const char *id, int in_fd, int out_fd, int err_f
       berr_clear(&e);
       return 0;
     }
-    if (err)
-      *err = e;
-    else
-      berr_clear(&e);
+    berr_move(err, &e);
     return -1;
   }
   return rt_attach_io(root, id, sock, in_fd, out_fd, err_fd, exit_code, err);
@@ -408,14 +448,14 @@ int rt_relay_pty(int master, int in_fd, int out_fd, berr_t *err)
   fcntl(master, F_SETFL, flags | O_NONBLOCK);
   term_state t;
   term_init(&t);
+  bool in_eof = in_fd < 0;
+  char tx[4096], rx[16384];
+  size_t tx_off = 0, tx_len = 0; /* input for the master: what the terminal held first */
   if ((in_fd >= 0 && isatty(in_fd)) || (out_fd >= 0 && isatty(out_fd))) {
-    term_raw(&t, in_fd, out_fd);
+    term_raw(&t, in_fd, out_fd, tx, sizeof tx, &tx_len);
     term_watch_size(&t);
     resize_master(master, in_fd, out_fd);
   }
-  bool in_eof = in_fd < 0;
-  char tx[4096], rx[16384];
-  size_t tx_off = 0, tx_len = 0;
   int rc = 0;
   for (;;) {
     struct pollfd pf[3];
@@ -461,7 +501,7 @@ int rt_relay_pty(int master, int in_fd, int out_fd, berr_t *err)
         in_eof = true;
         /* Input from a file or pipe ended: the line discipline's EOF. */
         if (!isatty(in_fd)) {
-          tx[0] = 4; /* VEOF, ^D */
+          tx[0] = TERM_VEOF;
           tx_len = 1;
         }
       } else {

@@ -4,7 +4,9 @@
  * The layout (v1, v2 or hybrid, and each hierarchy's mount point) comes from
  * /proc/self/mountinfo rather than from assumed paths, read once per process:
  * about 0.1 ms here, most of it the kernel printing the file. It is the one
- * piece of process-wide state of the cgroup code. */
+ * piece of process-wide state of the cgroup code. A hierarchy that a later
+ * mount covers (a tmpfs over /sys/fs/cgroup/unified, as crun's users do on
+ * hybrid hosts) is not reachable and does not count. */
 #include "runtime/cgroup.h"
 
 #include <errno.h>
@@ -20,8 +22,7 @@ const char *const cg_ctrl_names[CG_NCTRL]
 /* ---- layout ------------------------------------------------------------- */
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static char *
-mountinfo_unescape(const char *s)
+static char *mountinfo_unescape(const char *s)
 {
   size_t n = strlen(s);
   char *out = xmalloc(n + 1), *o = out;
@@ -41,8 +42,7 @@ mountinfo_unescape(const char *s)
 /* One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL…] -
  * FSTYPE SOURCE SUPEROPTS". A hierarchy mounted twice keeps the mount of its
  * root (ROOT "/") when there is one. */
-static void
-layout_add_line(cg_layout_info *L, char *line, bool *v2_top, bool top[])
+static void layout_add_line(cg_layout_info *L, char *line, bool *v2_top, bool top[])
 {
   char *sep = strstr(line, " - ");
   if (!sep)
@@ -92,19 +92,55 @@ layout_add_line(cg_layout_info *L, char *line, bool *v2_top, bool top[])
   L->v1[L->nv1++] = (cg_hier){ .mount = mountinfo_unescape(f[4]), .ctrls = ctrls };
 }
 
-void
-cg_layout_parse(const char *mi, cg_layout_info *L)
+/* The mount point (fifth field) of the mountinfo line [line, line+len),
+ * unescaped; NULL when the line is too short. */
+static char *mountinfo_mount_point(const char *line, size_t len)
+{
+  const char *p = line, *end = line + len;
+  for (int field = 1; field < 5; field++) {
+    p = memchr(p, ' ', (size_t)(end - p));
+    if (!p)
+      return NULL;
+    p++;
+  }
+  const char *sp = memchr(p, ' ', (size_t)(end - p));
+  cleanup_free char *raw = xstrndup(p, (size_t)((sp ? sp : end) - p));
+  return mountinfo_unescape(raw);
+}
+
+/* True when a mount listed after the one at mp (mountinfo lists mounts in
+ * the order they were made) sits on mp itself or on a directory above it:
+ * then mp is hidden. A mount on "/" is left out, as it does not move the
+ * root of the processes already running. */
+static bool mountinfo_covered(const char *later, const char *mp)
+{
+  size_t n = strlen(mp);
+  for (const char *line = later; *line;) {
+    const char *eol = strchrnul(line, '\n');
+    cleanup_free char *other = mountinfo_mount_point(line, (size_t)(eol - line));
+    size_t k = other ? strlen(other) : 0;
+    if (k > 1 && k <= n && !strncmp(mp, other, k) && (mp[k] == '\0' || mp[k] == '/'))
+      return true;
+    line = *eol ? eol + 1 : eol;
+  }
+  return false;
+}
+
+void cg_layout_parse(const char *mi, cg_layout_info *L)
 {
   memset(L, 0, sizeof *L);
   bool v2_top = false, top[CG_NCTRL] = { false };
   for (const char *line = mi; *line;) {
     const char *eol = strchrnul(line, '\n');
     size_t len = (size_t)(eol - line);
+    const char *next = *eol ? eol + 1 : eol;
     if (memmem(line, len, " - cgroup", 9)) {
+      cleanup_free char *mp = mountinfo_mount_point(line, len);
       cleanup_free char *copy = xstrndup(line, len);
-      layout_add_line(L, copy, &v2_top, top);
+      if (mp && !mountinfo_covered(next, mp))
+        layout_add_line(L, copy, &v2_top, top);
     }
-    line = *eol ? eol + 1 : eol;
+    line = next;
   }
   for (int c = 0; c < CG_NCTRL; c++) {
     L->by_ctrl[c] = -1;
@@ -115,8 +151,7 @@ cg_layout_parse(const char *mi, cg_layout_info *L)
   L->layout = L->nv1 == 0 ? CG_V2 : L->v2 ? CG_HYBRID : CG_V1;
 }
 
-void
-cg_layout_free(cg_layout_info *L)
+void cg_layout_free(cg_layout_info *L)
 {
   free(L->v2);
   for (size_t i = 0; i < L->nv1; i++)
@@ -128,8 +163,7 @@ static pthread_once_t cg_layout_once = PTHREAD_ONCE_INIT;
 /* The one piece of process-wide state here: the machine's cgroup layout. */
 static cg_layout_info cg_layout_ctx;
 
-static void
-cg_layout_load(void)
+static void cg_layout_load(void)
 {
   cleanup_free char *mi = NULL;
   berr_t err = BERR_INIT;
@@ -146,23 +180,20 @@ cg_layout_load(void)
             cg_layout_ctx.v2 ? cg_layout_ctx.v2 : "none", cg_layout_ctx.nv1);
 }
 
-const cg_layout_info *
-cg_info(void)
+const cg_layout_info *cg_info(void)
 {
   pthread_once(&cg_layout_once, cg_layout_load);
   return &cg_layout_ctx;
 }
 
-cg_layout
-cg_detect(void)
+cg_layout cg_detect(void)
 {
   return cg_info()->layout;
 }
 
 /* ---- knob files --------------------------------------------------------- */
 
-int
-cg_write(const char *dir, const char *knob, const char *value)
+int cg_write(const char *dir, const char *knob, const char *value)
 {
   cleanup_free char *p = path_join(dir, knob);
   int fd = open(p, O_WRONLY | O_CLOEXEC);
@@ -174,8 +205,7 @@ cg_write(const char *dir, const char *knob, const char *value)
   return -e;
 }
 
-int
-cg_read(const char *dir, const char *knob, char **out)
+int cg_read(const char *dir, const char *knob, char **out)
 {
   cleanup_free char *p = path_join(dir, knob);
   berr_t err = BERR_INIT;
@@ -187,9 +217,8 @@ cg_read(const char *dir, const char *knob, char **out)
   return 0;
 }
 
-int
-cg_set(const char *dir, const char *knob, const char *value, const char *what, const char *shown,
-       berr_t *err)
+int cg_set(const char *dir, const char *knob, const char *value, const char *what,
+           const char *shown, berr_t *err)
 {
   int r = cg_write(dir, knob, value);
   if (r < 0)
@@ -197,8 +226,7 @@ cg_set(const char *dir, const char *knob, const char *value, const char *what, c
   return 0;
 }
 
-bool
-cg_keyed_u64(const char *text, const char *key, uint64_t *out)
+bool cg_keyed_u64(const char *text, const char *key, uint64_t *out)
 {
   size_t kl = strlen(key);
   for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
@@ -210,8 +238,7 @@ cg_keyed_u64(const char *text, const char *key, uint64_t *out)
   return false;
 }
 
-char *
-cg_size_str(int64_t bytes)
+char *cg_size_str(int64_t bytes)
 {
   static const char units[] = "kmgt";
   int u = -1;

@@ -55,6 +55,7 @@ static json_t *exec_config(const char *dir, const char *bundle, json_t *over, be
   /* what is the init's alone: its command and its terminal */
   json_object_del(proc, "args");
   json_object_del(proc, "terminal");
+  json_object_del(proc, "consoleSize");
   if (!over)
     return cfg;
   if (!json_is_object(over)) {
@@ -136,7 +137,7 @@ static int exec_setup(exec_ctx *c, berr_t *err)
     return -1;
   if (c->spec.proc.terminal) {
     int master, slave;
-    if (tty_open(&master, &slave, NULL, err) < 0)
+    if (tty_open(&c->spec.proc, &master, &slave, NULL, err) < 0)
       return -1;
     int r = tty_send_fd(c->o->console_fd, master, err);
     close(master);

@@ -6,7 +6,13 @@
 
 #include "runtime/runtime.h"
 
-/* ---- state files (state.c) ----------------------------------------------- */
+/* ---- errors and state files (state.c) ------------------------------------ */
+
+/* Sets err to the message alone (no ": strerror" suffix, unlike berr_set)
+ * with code as its errno: for mistakes in a config or a request, where the
+ * message says everything, and for causes a caller tells apart by code.
+ * err may be NULL. Returns -1. */
+int rt_fail(berr_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ROOT/ID, after checking that id is a valid container id. */
 int rt_state_dir(const char *root, const char *id, char **out, berr_t *err);
@@ -15,15 +21,15 @@ int rt_state_dir(const char *root, const char *id, char **out, berr_t *err);
 
 /* linux.resources of the OCI config, as the kernel knobs need them. */
 typedef struct rt_resources {
-  int64_t memory_limit;    /* bytes; -1 = unlimited */
-  int64_t memory_swap;     /* bytes of memory+swap; -1 = unset */
-  int64_t cpu_quota;       /* µs per period; -1 = unlimited */
-  uint64_t cpu_period;     /* µs; 0 = kernel default (100000) */
-  uint64_t cpu_shares;     /* v1 shares (2–262144); 0 = unset; v2 weight derived */
-  int64_t pids_limit;      /* -1 or 0 = unlimited */
-  char *cpuset_cpus;       /* NULL = unset */
+  int64_t memory_limit; /* bytes; -1 = unlimited */
+  int64_t memory_swap;  /* bytes of memory+swap; -1 = unset */
+  int64_t cpu_quota;    /* µs per period; -1 = unlimited */
+  uint64_t cpu_period;  /* µs; 0 = kernel default (100000) */
+  uint64_t cpu_shares;  /* v1 shares (2–262144); 0 = unset; v2 weight derived */
+  int64_t pids_limit;   /* -1 or 0 = unlimited */
+  char *cpuset_cpus;    /* NULL = unset */
   char *cpuset_mems;
-  json_t *devices;         /* OCI linux.resources.devices rules (borrowed), NULL = defaults */
+  json_t *devices; /* OCI linux.resources.devices rules (borrowed), NULL = defaults */
 } rt_resources;
 
 void rt_resources_init(rt_resources *r);
@@ -77,8 +83,8 @@ void cg_join_close(cg_join *j);
 /* What rt_create/rt_run/rt_monitor_create ask of the launcher. */
 typedef struct rt_launch {
   const char *root, *id, *bundle;
-  json_t *config;      /* parsed config.json (borrowed) */
-  int console_fd;      /* see rt_create_opts */
+  json_t *config; /* parsed config.json (borrowed) */
+  int console_fd; /* see rt_create_opts */
   int stdio[3];
   bool wait_start;     /* wait in exec.fifo until rt_start() (create); else exec at once */
   int64_t monitor_pid; /* recorded in state.json when a monitor owns the container */

@@ -114,8 +114,10 @@ int proc_finish(const proc_final *f, int *status, bool *ready_sent, berr_t *err)
 
 /* ---- terminals (terminal.c) ------------------------------------------------------ */
 
-/* Opens a pty in the devpts of the current mount namespace (/dev/pts/ptmx). */
-int tty_open(int *master, int *slave, char **slave_path, berr_t *err);
+/* Opens a pty in the devpts of the current mount namespace (/dev/pts/ptmx),
+ * of p's consoleSize when it has one: the process sees its terminal's size
+ * from its first instruction, before anyone relays a resize. */
+int tty_open(const rt_process *p, int *master, int *slave, char **slave_path, berr_t *err);
 /* Makes slave the controlling terminal and stdio (after setsid()). */
 int tty_attach_stdio(int slave, berr_t *err);
 int tty_send_fd(int sock, int fd, berr_t *err);

@@ -106,8 +106,7 @@ int sync_wait(int fd, bool want_ready, int *exec_status, berr_t *err)
   if (m->kind == SYNC_READY)
     return want_ready ? 0 : rt_fail(err, EPROTO, "unexpected message from the container");
   ((char *)m)[len] = '\0';
-  berr_set(err, 0, "%s", m->text);
-  err->code = m->code;
+  rt_fail(err, m->code, "%s", m->text);
   if (m->kind == SYNC_EXEC_ERROR && exec_status)
     *exec_status = m->status;
   return -1;
@@ -192,7 +191,7 @@ static int setup_terminal(launch_ctx *c, berr_t *err)
 {
   int master, slave;
   cleanup_free char *slave_path = NULL;
-  if (tty_open(&master, &slave, &slave_path, err) < 0)
+  if (tty_open(&c->spec.proc, &master, &slave, &slave_path, err) < 0)
     return -1;
   int r = mnt_bind_console(slave_path, err);
   if (r == 0)

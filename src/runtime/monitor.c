@@ -17,8 +17,8 @@
  * build with the same monitor shares one file and every monitor shares its
  * page cache) and executed from there; if that directory is unusable, from a
  * memfd. */
-#include "runtime/internal.h"
 #include "runtime/monitor_proto.h"
+#include "runtime/spec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +41,7 @@ void rt_monitor_opts_init(rt_monitor_opts *o)
 {
   memset(o, 0, sizeof *o);
   rt_create_opts_init(&o->create);
+  o->log_max_files = -1;
 }
 
 /* ---- the monitor binary --------------------------------------------------- */
@@ -124,7 +125,8 @@ typedef struct mchild {
   const char *state_dir;
   const char *bin; /* NULL: exec from a memfd */
   int report;
-  pid_t pid; /* the container, once launched */
+  pid_t pid;       /* the container, once launched */
+  int exec_status; /* 127/126: the launch failed because the command cannot run */
 } mchild;
 
 static void __attribute__((noreturn)) child_fail(mchild *c, berr_t *e)
@@ -141,7 +143,10 @@ static void __attribute__((noreturn)) child_fail(mchild *c, berr_t *e)
   for (char *p = msg; *p; p++)
     if (*p == '\n')
       *p = ' ';
-  cleanup_free char *line = xasprintf(MON_REPORT_ERROR "%d %s\n", e ? e->code : 0, msg);
+  int code = e ? e->code : 0;
+  cleanup_free char *line
+      = c->exec_status ? xasprintf(MON_REPORT_EXEC_ERROR "%d %d %s\n", c->exec_status, code, msg)
+                       : xasprintf(MON_REPORT_ERROR "%d %s\n", code, msg);
   write_all_fd(c->report, line, strlen(line));
   _exit(1);
 }
@@ -257,7 +262,8 @@ static void __attribute__((noreturn)) monitor_child(mchild *c)
                   .console_fd = -1,
                   .stdio = { -1, -1, -1 },
                   .wait_start = true,
-                  .monitor_pid = getpid() };
+                  .monitor_pid = getpid(),
+                  .exec_status = &c->exec_status };
   if (c->tty) {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0) {
       berr_set(&e, errno, "console socket");
@@ -328,7 +334,7 @@ static void __attribute__((noreturn)) monitor_child(mchild *c)
     cleanup_free char *max = xasprintf(
         "%lld", (long long)(o->log_max_bytes > 0 ? o->log_max_bytes : MON_DEFAULT_LOG_MAX_BYTES));
     cleanup_free char *files
-        = xasprintf("%d", o->log_max_files > 0 ? o->log_max_files : MON_DEFAULT_LOG_MAX_FILES);
+        = xasprintf("%d", o->log_max_files >= 0 ? o->log_max_files : MON_DEFAULT_LOG_MAX_FILES);
     push_opt(&argv, MON_OPT_LOG_MAX, max);
     push_opt(&argv, MON_OPT_LOG_FILES, files);
   }
@@ -337,6 +343,9 @@ static void __attribute__((noreturn)) monitor_child(mchild *c)
     push_opt(&argv, MON_OPT_OOM_FILE, oom);
   for (size_t i = 0; cg && cg[i]; i++)
     push_opt(&argv, MON_OPT_CGROUP_DIR, cg[i]);
+  const char *autoremove = json_str(json_object_get(c->config, "annotations"), RT_ANN_AUTOREMOVE);
+  if (autoremove && !strcmp(autoremove, "true"))
+    push_opt(&argv, MON_OPT_REMOVE_STATE_DIR, "1");
 
   char *envp[] = { NULL };
   if (c->bin) {
@@ -456,18 +465,23 @@ int rt_monitor_create(const rt_monitor_opts *o, pid_t *pid, berr_t *err)
     }
     return 0;
   }
-  if (str_has_prefix(line, MON_REPORT_ERROR)) {
-    char *p = line + strlen(MON_REPORT_ERROR), *end;
+  char *p = NULL, *end;
+  long exec_status = 0;
+  if (str_has_prefix(line, MON_REPORT_EXEC_ERROR)) {
+    exec_status = strtol(line + strlen(MON_REPORT_EXEC_ERROR), &p, 10);
+  } else if (str_has_prefix(line, MON_REPORT_ERROR)) {
+    p = line + strlen(MON_REPORT_ERROR);
+  }
+  if (p) {
     long code = strtol(p, &end, 10);
     if (*end == ' ')
       end++;
     char *nl = strchr(end, '\n');
     if (nl)
       *nl = '\0';
-    berr_set(err, 0, "%s", end);
-    if (err)
-      err->code = (int)code;
-    return -1;
+    if (o->exec_status && (exec_status == 126 || exec_status == 127))
+      *o->exec_status = (int)exec_status;
+    return rt_fail(err, (int)code, "%s", end);
   }
   return berr_set(err, EPROTO, "create container %s: the monitor exited without a report", co->id);
 }

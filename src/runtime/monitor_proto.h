@@ -37,14 +37,22 @@
 #define MON_OPT_STATE_DIR  "--state-dir"     /* ROOT/ID: exit.json and attach.sock */
 #define MON_OPT_OOM_FILE   "--oom-file"      /* cgroup file with the "oom_kill N" line */
 #define MON_OPT_CGROUP_DIR "--cgroup-dir"    /* repeatable: rmdir'd after the exit */
+/* 1: at the very end, rm -rf the state dir (annotation berth.autoremove) */
+#define MON_OPT_REMOVE_STATE_DIR "--remove-state-dir"
 
 /* The report line, written once to the report fd and the fd closed:
- *   "ok PID\n"           the monitor runs and owns container PID
- *   "error ERRNO MSG\n"  nothing was left behind; ERRNO is the root cause's
- *                        errno (0 if none), MSG one line
- * berth waits for it (EOF without a line means the monitor died). */
-#define MON_REPORT_OK    "ok "
-#define MON_REPORT_ERROR "error "
+ *   "ok PID\n"                       the monitor runs and owns container PID
+ *   "error ERRNO MSG\n"              nothing was left behind; ERRNO is the root
+ *                                    cause's errno (0 if none), MSG one line
+ *   "exec-error STATUS ERRNO MSG\n"  the same, because the container's command
+ *                                    cannot be executed: STATUS is 127 (not
+ *                                    found) or 126 (not executable), the exit
+ *                                    status `docker run` gives for it
+ * berth waits for it (EOF without a line means the monitor died). Only the
+ * launcher (before it becomes the monitor) writes exec-error. */
+#define MON_REPORT_OK         "ok "
+#define MON_REPORT_ERROR      "error "
+#define MON_REPORT_EXEC_ERROR "exec-error "
 
 #define MON_DEFAULT_LOG_MAX_BYTES (10 * 1024 * 1024)
 #define MON_DEFAULT_LOG_MAX_FILES 1
@@ -60,7 +68,10 @@
  *   HELLO   first frame on every connection: u8 version, u8 flags (MON_HELLO_*)
  *   STDOUT  container output (with a pty, everything is STDOUT)
  *   STDERR  container error output
- *   EXIT    last frame: i32 exit code (128+N for signal N), i32 signal, u8 oomKilled
+ *   EXIT    last frame: i32 exit code (128+N for signal N), i32 signal, u8 oomKilled.
+ *           The monitor then cleans up (cgroups, attach.sock, and with
+ *           MON_OPT_REMOVE_STATE_DIR the whole state directory) and only then
+ *           hangs up: a client that reads on to EOF knows the clean-up is done.
  * client → server
  *   STDIN        bytes for the container's stdin (ignored unless stdin is open)
  *   STDIN_CLOSE  close the container's stdin (pipes only; every client's

@@ -85,9 +85,8 @@ int rt_start(const char *root, const char *id, berr_t *err)
   pid_t pid = st.pid;
   rt_state_free(&st);
   if (status != RT_CREATED) {
-    berr_set(err, 0, "container %s is %s, not created", id, rt_status_name(status));
-    err->code = status == RT_STOPPED ? ESRCH : EBUSY;
-    return -1;
+    return rt_fail(err, status == RT_STOPPED ? ESRCH : EBUSY, "container %s is %s, not created", id,
+                   rt_status_name(status));
   }
   cleanup_free char *dir = NULL;
   rt_state_dir(root, id, &dir, NULL);

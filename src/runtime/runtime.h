@@ -24,6 +24,12 @@
  *       container's own mount namespace (nothing to clean up on the host)
  *   berth.init = "true"     a small init (pid 1) reaps zombies and forwards
  *                           signals to the command (as `docker run --init`)
+ *   berth.autoremove = "true"
+ *                           managed level only: once the container has ended
+ *                           (exit recorded, cgroups removed, attach clients
+ *                           told), its monitor removes the whole state
+ *                           directory ROOT/ID, whatever else it holds, as
+ *                           `docker run --rm`; nobody has to stay to do it
  */
 #ifndef BERTH_RUNTIME_H
 #define BERTH_RUNTIME_H
@@ -74,9 +80,9 @@ typedef struct rt_create_opts {
   const char *bundle; /* directory holding config.json; root.path is relative to it */
   json_t *config;     /* optional parsed config.json (borrowed); else read from bundle */
   const char *pid_file;
-  int console_fd;     /* with process.terminal: unix socket to send the pty master
-                         over (SCM_RIGHTS), as OCI's --console-socket; -1 = none */
-  int stdio[3];       /* fds for the container's 0,1,2; -1 = inherit the caller's */
+  int console_fd; /* with process.terminal: unix socket to send the pty master
+                     over (SCM_RIGHTS), as OCI's --console-socket; -1 = none */
+  int stdio[3];   /* fds for the container's 0,1,2; -1 = inherit the caller's */
 } rt_create_opts;
 
 /* Sets every field to its default (console_fd and stdio -1). */
@@ -106,10 +112,10 @@ int rt_console_connect(const char *path, int *fd, berr_t *err);
 int rt_console_recv(int sock, int *master, berr_t *err);
 
 typedef struct rt_exec_opts {
-  json_t *process;    /* OCI "process" object; missing fields come from the
-                         container's config (env, cwd, user, capabilities…) */
-  int console_fd;     /* as in rt_create_opts, for process.terminal */
-  int stdio[3];       /* -1 = inherit */
+  json_t *process; /* OCI "process" object; missing fields come from the
+                      container's config (env, cwd, user, capabilities…) */
+  int console_fd;  /* as in rt_create_opts, for process.terminal */
+  int stdio[3];    /* -1 = inherit */
   const char *pid_file;
 } rt_exec_opts;
 
@@ -121,11 +127,11 @@ int rt_exec(const char *root, const char *id, const rt_exec_opts *o, pid_t *pid,
 /* ---- resource usage ---------------------------------------------------------- */
 
 typedef struct rt_stats {
-  uint64_t cpu_ns;       /* CPU time used */
-  uint64_t mem_bytes;    /* memory in use (without page cache where the kernel tells) */
-  uint64_t mem_limit;    /* 0 = unlimited */
-  uint64_t pids;         /* tasks in the container */
-  uint64_t pids_limit;   /* 0 = unlimited */
+  uint64_t cpu_ns;     /* CPU time used */
+  uint64_t mem_bytes;  /* memory in use (without page cache where the kernel tells) */
+  uint64_t mem_limit;  /* 0 = unlimited */
+  uint64_t pids;       /* tasks in the container */
+  uint64_t pids_limit; /* 0 = unlimited */
 } rt_stats;
 
 int rt_stats_get(const char *root, const char *id, rt_stats *out, berr_t *err);
@@ -136,11 +142,17 @@ typedef struct rt_monitor_opts {
   rt_create_opts create;
   const char *log_path;  /* CRI-format log ("<RFC3339Nano> stdout|stderr F|P <line>") */
   int64_t log_max_bytes; /* rotate at this size (0 = 10 MiB) */
-  int log_max_files;     /* rotated files kept besides the current one (0 = 1) */
+  int log_max_files;     /* rotated files kept besides the current one (-1 = 1; 0 = the
+                            log is truncated when it reaches its size) */
   bool stdin_open;       /* keep stdin open and feed it from attach clients (-i) */
+  int *exec_status;      /* optional out: 127 (not found) or 126 (not executable) when
+                            the create failed because process.args[0] cannot be
+                            executed, the status `docker run` exits with; untouched
+                            otherwise */
   /* process.terminal in the config selects a pty, owned by the monitor. */
 } rt_monitor_opts;
 
+/* Sets every field to its default (log_max_files -1, see rt_create_opts_init). */
 void rt_monitor_opts_init(rt_monitor_opts *o);
 /* Creates the container under a new monitor process (in a session of its
  * own, surviving the caller; see docs/monitor.md) and returns once it is in
@@ -153,8 +165,8 @@ int rt_monitor_create(const rt_monitor_opts *o, pid_t *pid, berr_t *err);
  * resized along. Returns the exit code (128+N for signal N); for a container
  * that has already stopped, at once with its recorded code. To see every
  * byte of output, connect before rt_start() with the two halves below. */
-int rt_attach(const char *root, const char *id, int in_fd, int out_fd, int err_fd,
-              int *exit_code, berr_t *err);
+int rt_attach(const char *root, const char *id, int in_fd, int out_fd, int err_fd, int *exit_code,
+              berr_t *err);
 
 /* rt_attach in two halves, for `run`: connect, rt_start(), then relay — the
  * monitor accepts a connection made before the start ahead of any output, so
@@ -176,15 +188,14 @@ int rt_relay_pty(int master, int in_fd, int out_fd, berr_t *err);
 int rt_wait_stopped(const char *root, const char *id, int timeout_ms, berr_t *err);
 
 typedef struct rt_logs_opts {
-  bool follow;         /* keep reading until the container stops */
-  int64_t tail;        /* last N lines, -1 = all */
-  bool timestamps;     /* prefix each line with its RFC 3339 time */
-  int64_t since_ns;    /* 0 = from the start */
+  bool follow;           /* keep reading until the container stops */
+  int64_t tail;          /* last N lines, -1 = all */
+  bool timestamps;       /* prefix each line with its RFC 3339 time */
+  int64_t since_ns;      /* 0 = from the start */
   const char *root, *id; /* with follow: the container whose end stops the read */
 } rt_logs_opts;
 
 /* Writes a CRI-format log (and its rotated predecessors) to out_fd/err_fd. */
-int rt_logs_read(const char *log_path, const rt_logs_opts *o, int out_fd, int err_fd,
-                 berr_t *err);
+int rt_logs_read(const char *log_path, const rt_logs_opts *o, int out_fd, int err_fd, berr_t *err);
 
 #endif

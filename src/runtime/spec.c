@@ -240,6 +240,15 @@ int spec_parse_process(json_t *proc, rt_process *p, berr_t *err)
   if (get_bool(proc, "terminal", "process.", false, &p->terminal, err) < 0
       || get_bool(proc, "noNewPrivileges", "process.", false, &p->no_new_privs, err) < 0)
     goto fail;
+  json_t *size;
+  uint32_t rows = 0, cols = 0;
+  if (get_obj(proc, "consoleSize", "process.", &size, err) < 0
+      || (size
+          && (get_u32(size, "height", "process.consoleSize.", UINT16_MAX, 0, &rows, err) < 0
+              || get_u32(size, "width", "process.consoleSize.", UINT16_MAX, 0, &cols, err) < 0)))
+    goto fail;
+  p->console_rows = (uint16_t)rows;
+  p->console_cols = (uint16_t)cols;
 
   json_t *user;
   if (get_obj(proc, "user", "process.", &user, err) < 0)
@@ -655,8 +664,12 @@ static int parse_annotations(json_t *ann, rt_spec *s, berr_t *err)
   s->overlay_lower = lower && *lower ? xstrdup(lower) : NULL;
   s->overlay_upper = upper && *upper ? xstrdup(upper) : NULL;
   s->overlay_work = work && *work ? xstrdup(work) : NULL;
-  if (init && strcmp(init, "true") && strcmp(init, "false"))
-    return rt_fail(err, EINVAL, "annotations.%s: must be \"true\" or \"false\"", RT_ANN_INIT);
+  static const char *const flags[] = { RT_ANN_INIT, RT_ANN_AUTOREMOVE };
+  for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
+    const char *v = json_str(ann, flags[i]);
+    if (v && strcmp(v, "true") && strcmp(v, "false"))
+      return rt_fail(err, EINVAL, "annotations.%s: must be \"true\" or \"false\"", flags[i]);
+  }
   s->init = init && !strcmp(init, "true");
   return 0;
 }

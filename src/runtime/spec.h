@@ -11,10 +11,11 @@
 #include <stdint.h>
 
 /* Annotations that ask for berth-specific behaviour (see runtime.h). */
-#define RT_ANN_LOWERDIR "berth.overlay.lowerdir"
-#define RT_ANN_UPPERDIR "berth.overlay.upperdir"
-#define RT_ANN_WORKDIR  "berth.overlay.workdir"
-#define RT_ANN_INIT     "berth.init"
+#define RT_ANN_LOWERDIR   "berth.overlay.lowerdir"
+#define RT_ANN_UPPERDIR   "berth.overlay.upperdir"
+#define RT_ANN_WORKDIR    "berth.overlay.workdir"
+#define RT_ANN_INIT       "berth.init"
+#define RT_ANN_AUTOREMOVE "berth.autoremove"
 
 typedef struct rt_caps {
   bool set; /* process.capabilities present; else the caller's are kept */
@@ -31,6 +32,7 @@ typedef struct rt_process {
   char **env;  /* may be NULL */
   char *cwd;   /* absolute */
   bool terminal;
+  uint16_t console_rows, console_cols; /* process.consoleSize; 0 = unset */
   uint32_t uid, gid;
   gid_t *gids; /* user.additionalGids */
   size_t n_gids;
@@ -87,11 +89,6 @@ typedef struct rt_spec {
   char *overlay_lower, *overlay_upper, *overlay_work; /* from annotations */
   bool init;                                          /* berth.init = "true" */
 } rt_spec;
-
-/* Sets err to the message alone (no ": strerror" suffix, unlike berr_set)
- * with code as its errno: for mistakes in a config or a request, where the
- * message says everything. Returns -1. */
-int rt_fail(berr_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Parses and validates a whole config.json. On failure *out is freed. */
 int spec_parse(json_t *config, rt_spec *out, berr_t *err);

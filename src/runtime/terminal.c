@@ -21,7 +21,7 @@
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
 
-int tty_open(int *master, int *slave, char **slave_path, berr_t *err)
+int tty_open(const rt_process *p, int *master, int *slave, char **slave_path, berr_t *err)
 {
   *master = *slave = -1;
   int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -38,6 +38,10 @@ int tty_open(int *master, int *slave, char **slave_path, berr_t *err)
     int e = errno;
     close(m);
     return berr_set(err, e, "open the pty slave");
+  }
+  if (p->console_rows && p->console_cols) {
+    struct winsize ws = { .ws_row = p->console_rows, .ws_col = p->console_cols };
+    ioctl(m, TIOCSWINSZ, &ws);
   }
   *master = m;
   *slave = s;

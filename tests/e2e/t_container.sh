@@ -2,8 +2,9 @@
 # t_container.sh — `berth container` end to end, with real containers made
 # from the offline busybox image: run (foreground, detached, --rm), every
 # run option and its limits measured from inside, exec, logs, stop/kill/rm/
-# prune, ls, inspect, stats, the error messages, a container outliving a
-# killed CLI, and nothing left behind (cgroups, mounts, files) after rm.
+# prune, ls, inspect, stats, the error messages and usage errors of every
+# verb, a container outliving a killed CLI, auto-remove done by the monitor,
+# and nothing left behind (cgroups, mounts, files) after rm.
 . "$(dirname "$0")/lib.sh"
 
 C() { "$BERTH" container "$@"; }
@@ -23,6 +24,15 @@ gone() {
 
 load_busybox || { not_ok load_busybox "image load failed"; exit 1; }
 
+# usage_error NAME CMD… — CMD must exit 2 with berth's usage error (and no
+# sanitizer report: an unknown option once made run free a bad pointer).
+usage_error() {
+  local n=$1 out rc; shift
+  out=$("$@" 2>&1 </dev/null); rc=$?
+  if [ $rc -eq 2 ] && [[ $out =~ ^berth:\ .*$'\n'"See 'berth container" ]] && ! [[ $out =~ Sanitizer ]]
+  then ok "$n"; else not_ok "$n" "exit $rc: $out"; fi
+}
+
 # ---- help -------------------------------------------------------------------
 expect_match help_container 'Usage: berth container COMMAND' "$(C --help)"
 expect_match help_run 'Usage: berth container run \[OPTIONS\] IMAGE' "$(C run --help)"
@@ -40,6 +50,14 @@ expect_eq exit_code_127_not_in_path 127 $?
 C run --rm busybox /etc/passwd >/dev/null 2>&1
 expect_eq exit_code_126_not_executable 126 $?
 expect_fail not_found_message 'exec: "nosuchcommand": executable file not found' C run --rm busybox nosuchcommand
+# 126/127 come from the launcher, not from reading the message: a failing
+# working directory whose name looks like an exec error is berth's 125.
+C run --rm -w '/exec: "x' busybox true >/dev/null 2>&1
+expect_eq exit_code_125_not_an_exec_failure 125 $?
+# The first bytes are never lost: run attaches before it starts.
+bad=0
+for i in $(seq 50); do [ "$(C run --rm busybox echo hello 2>&1)" == hello ] || bad=$((bad + 1)); done
+expect_eq run_rm_50_times_all_print_hello 0 "$bad"
 expect_eq args_after_image_go_to_container "-l" "$(C run --rm busybox echo -l)"
 expect_eq stderr_kept_apart "err" "$(C run --rm busybox sh -c 'echo out; echo err >&2' 2>&1 >/dev/null)"
 expect_eq stdin_with_i "piped" "$(echo piped | C run --rm -i busybox cat)"
@@ -103,7 +121,30 @@ expect_fail unknown_image "unknown image nosuchimage" C run --rm nosuchimage tru
 expect_fail bad_pids_limit 'invalid --pids-limit "many"' C run --rm --pids-limit many busybox true
 expect_fail bad_env 'invalid environment variable "=x"' C run --rm -e =x busybox true
 expect_fail run_needs_image "container run needs an image" C run
-expect_fail run_unknown_option "See 'berth container run --help'" C run --bogus busybox true
+expect_fail run_unknown_option "unknown option --bogus" C run --bogus busybox true
+expect_fail run_unknown_short_option "unknown option -Z" C run -dZ busybox true
+expect_fail run_option_needs_value "option --name needs a value" C run --name
+expect_fail run_option_short_needs_value "option -e needs a value" C run -e
+expect_fail run_option_takes_no_value "option --rm takes no value" C run --rm=yes busybox true
+for v in run create start ls logs exec stop kill rm prune inspect stats; do
+  usage_error "unknown_option_$v" C $v --bogus x
+  usage_error "unknown_short_option_$v" C $v -Z x
+done
+for v in run create start logs exec stop kill rm inspect; do usage_error "missing_arguments_$v" C $v; done
+usage_error exec_needs_a_command C exec x
+usage_error logs_takes_one_container C logs x y
+usage_error ls_takes_no_arguments C ls x
+usage_error prune_takes_no_arguments C prune x
+expect_fail log_opt_unknown 'unknown log option "max-age" \(max-size, max-file\)' \
+  C run --rm --log-opt max-age=1 busybox true
+expect_fail log_opt_not_key_value 'invalid --log-opt "max-size": expected KEY=VALUE' \
+  C run --rm --log-opt max-size busybox true
+expect_fail log_opt_bad_size 'invalid --log-opt max-size=lots: max-size must be a size greater than 0' \
+  C run --rm --log-opt max-size=lots busybox true
+expect_fail log_opt_zero_files 'invalid --log-opt max-file=0: max-file must be a number of files from 1' \
+  C run --rm --log-opt max-file=0 busybox true
+C run --rm --log-opt max-file=x busybox true >/dev/null 2>&1
+expect_eq log_opt_error_exit_125 125 $?
 expect_fail unknown_verb 'unknown command "container frobnicate"' C frobnicate
 expect_fail bad_signal 'invalid signal|unknown signal' C kill -s NOPE x
 expect_fail bad_stop_time 'invalid --time "soon"' C stop -t soon x
@@ -127,6 +168,23 @@ expect_eq exec_no_tty "not a tty" "$(C exec web tty)"
 expect_eq exec_stdin "piped" "$(echo piped | C exec -i web cat)"
 expect_eq exec_env_workdir "v /tmp" "$(C exec -e K=v -w /tmp web sh -c 'echo $K $(pwd)')"
 expect_eq exec_user "1000" "$(C exec -u 1000 web id -u)"
+if command -v script >/dev/null; then
+  # the pty starts with the caller's size (process.consoleSize), before any resize
+  got=$(timeout 20 script -qec "stty rows 31 cols 97; '$BERTH' container exec -t web stty size" /dev/null </dev/null)
+  expect_eq exec_t_starts_with_the_callers_size "31 97" "$(echo "$got" | tr -d '\r')"
+  # script sends ^D when its own input ends; a terminal switched to raw mode
+  # with that end of input pending used to give the container a NUL byte,
+  # echoed back as "^@".
+  for how in "exec -it web" "run --rm -it busybox"; do
+    out=$(timeout 20 script -qec "'$BERTH' container $how sh -c 'sleep 0.2; tty'" /dev/null </dev/null |
+      od -An -c -v | tr -s ' \n' ' ')
+    if [[ $out == *'/ d e v / p t s /'* ]] && [[ $out != *'\0'* ]] && [[ $out != *'^ @'* ]]; then
+      ok "${how%% *}_it_under_script_no_nul"
+    else
+      not_ok "${how%% *}_it_under_script_no_nul" "output: $out"
+    fi
+  done
+fi
 expect_match ls_running "web" "$(C ls)"
 expect_match ls_status_up "Up " "$(C ls | grep web)"
 expect_match ls_quiet "^[0-9a-f]{12}$" "$(C ls -q)"
@@ -135,6 +193,7 @@ expect_match inspect_json '"Running": true' "$(C inspect web)"
 expect_eq lookup_by_prefix "web" "$(C inspect -f '{{.Name}}' "$(short web | cut -c1-5)")"
 expect_fail name_in_use "container name web is already in use by $(short web)" C run -d --name web busybox true
 expect_fail rm_running_refused "container web is running: stop it first or use rm -f" C rm web
+C exec web sh -c 'echo kept > /kept'
 start=$SECONDS
 C stop web >/dev/null
 expect_eq stop_in_grace_period "exited 0" "$(state web) $(C inspect -f '{{.State.ExitCode}}' web)"
@@ -143,7 +202,18 @@ expect_match ls_a_exited "Exited \(0\)" "$(C ls -a | grep web)"
 expect_eq ls_hides_stopped "" "$(C ls -q)"
 expect_fail exec_not_running "container web is not running" C exec web true
 expect_fail kill_not_running "container web is not running" C kill web
-expect_fail start_exited_refused "container web cannot be started: it is exited" C start web
+expect_fail start_running_refused "container running1 cannot be started: it is running" \
+  sh -c "$BERTH container run -d --name running1 busybox sleep 30 >/dev/null && $BERTH container start running1"
+C rm -f running1 >/dev/null
+# docker start: an exited container runs again, with its writable layer and
+# its log going on.
+expect_eq start_exited_again "web" "$(C start web)"
+expect_eq start_exited_runs "running" "$(state web)"
+expect_eq start_exited_keeps_its_layer "kept" "$(C exec web cat /kept)"
+wait_for 5 sh -c "[ \$($BERTH container logs web 2>/dev/null | grep -c one) -eq 2 ]"
+expect_eq start_exited_log_goes_on "one two one two" "$(C logs web 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+C stop web >/dev/null
+expect_eq start_exited_then_stopped "exited 0" "$(state web) $(C inspect -f '{{.State.ExitCode}}' web)"
 
 C run -d --name stubborn busybox sh -c "trap '' TERM; while :; do sleep 0.1; done" >/dev/null
 start=$(date +%s%N)
@@ -179,17 +249,44 @@ sid=$(C run -d busybox true)
 C stop "$sid" >/dev/null; C rm "$sid" >/dev/null
 check rm_stopped_leaves_nothing gone "$sid"
 
+# prune also takes containers that were created and never started
+never=$(C create --name never busybox true)
+expect_eq created_never_started "created" "$(state never)"
+expect_match prune_removes_created "$never" "$(C prune)"
+check prune_created_leaves_nothing gone "$never"
+
+# --log-opt is recorded and shown as docker's HostConfig.LogConfig
+lid=$(C create --log-opt max-size=1m --log-opt max-file=3 busybox true)
+expect_eq log_opt_in_inspect '{"Type":"k8s-file","Config":{"max-size":"1m","max-file":"3"}}' \
+  "$(C inspect -f '{{.HostConfig.LogConfig}}' "$lid")"
+expect_match log_opt_in_meta '"log_opts":\["max-size=1m","max-file=3"\]' \
+  "$(cat "$BERTH_ROOT/containers/$lid/meta.json")"
+expect_eq log_opt_default_in_inspect '{"Type":"k8s-file","Config":{}}' \
+  "$(C inspect -f '{{.HostConfig.LogConfig}}' "$(C create busybox true)")"
+C prune >/dev/null
+
 expect_fail no_such_stop "no such container: nosuch" C stop nosuch
 expect_fail no_such_rm "no such container: nosuch" C rm nosuch
 expect_fail no_such_logs "no such container: nosuch" C logs nosuch
 
 # ---- detached --rm: removed once it exits ----------------------------------------
-drm=$(C run -d --rm busybox sleep 0.3)
+# The monitor removes it: no process of berth's waits for it.
+drm=$(C run -d --rm busybox sleep 0.5)
+expect_eq detached_rm_no_reaper_process "" "$(pgrep -x berth-autorm)"
 wait_for 10 sh -c "[ ! -e $BERTH_ROOT/containers/$drm ]"
 check detached_rm_removed gone "$drm"
+# … and a foreground run --rm whose CLI was killed is removed all the same.
+# (berth itself in the background, not the function C: $! must be berth)
+"$BERTH" container run --rm --name fgrm busybox sleep 1 >/dev/null 2>&1 &
+cli=$!
+wait_for 10 sh -c "[ \"\$($BERTH container inspect -f '{{.State.Status}}' fgrm 2>/dev/null)\" = running ]"
+fgrm=$(C inspect -f '{{.Id}}' fgrm)
+kill -9 $cli; wait $cli 2>/dev/null
+wait_for 10 sh -c "[ ! -e $BERTH_ROOT/containers/$fgrm ]"
+check foreground_rm_cli_killed_removed gone "$fgrm"
 
 # ---- a container outlives a killed foreground CLI ---------------------------------
-C run --name fg busybox sleep 300 >/dev/null 2>&1 &
+"$BERTH" container run --name fg busybox sleep 300 >/dev/null 2>&1 &
 cli=$!
 wait_for 10 sh -c "[ \"\$($BERTH container inspect -f '{{.State.Status}}' fg 2>/dev/null)\" = running ]"
 kill -9 $cli; wait $cli 2>/dev/null

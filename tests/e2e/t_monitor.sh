@@ -155,19 +155,25 @@ expect_match "output without a final newline ends as P" 'stderr P no newline$' "
 expect_match "exit.json of the monitor" '^\{"exitCode":7,"signal":0,"oomKilled":false' "$(cat "$rot/exit.json")"
 expect_eq "attach.sock removed at the end" "no" "$([ -e "$rot/attach.sock" ] && echo yes || echo no)"
 
-# Through the CLI, once it passes docker's --log-opt on (max-file counts the
-# current file: max-file=3 keeps LOG.1 and LOG.2).
-if "$BERTH" container run --help 2>&1 | grep -q -- '--log-opt'; then
-  timeout 20 "$BERTH" container run --name rot --log-opt max-size=4k --log-opt max-file=3 \
+# Through the CLI with docker's --log-opt (max-file counts the current file:
+# max-file=3 keeps LOG.1 and LOG.2; max-file=1 only LOG).
+# rotated_run NAME MAX_FILE — 400 lines through a 4 KiB log; prints its path.
+rotated_run() {
+  timeout 20 "$BERTH" container run --name "$1" --log-opt max-size=4k --log-opt max-file="$2" \
     busybox sh -c 'i=0; while [ $i -lt 400 ]; do echo "line $i of the rotation test"; i=$((i+1)); done' >/dev/null 2>&1
-  log=$(state rot '{{.LogPath}}')
-  expect_eq "run --log-opt: LOG, LOG.1, LOG.2" "$log $log.1 $log.2" "$(echo $(ls "$log"*))"
-  expect_eq "run --log-opt: logs ends with the last line" "line 399 of the rotation test" \
-    "$("$BERTH" container logs --tail 1 rot)"
-  expect_match "run --log-opt: the oldest lines are gone" '^line [1-9][0-9]+ of' \
-    "$("$BERTH" container logs rot | head -1)"
-else
-  echo "  (the CLI has no --log-opt yet: rotation checked on the monitor program only)"
-fi
+  state "$1" '{{.LogPath}}'
+}
+log=$(rotated_run rot 3)
+expect_eq "run --log-opt: LOG, LOG.1, LOG.2" "$log $log.1 $log.2" "$(echo $(ls "$log"*))"
+big=$(for f in "$log"*; do s=$(stat -c %s "$f"); [ "$s" -gt 4096 ] && echo "$f=$s"; done)
+expect_eq "run --log-opt: no file past max-size" "" "$big"
+expect_eq "run --log-opt: logs ends with the last line" "line 399 of the rotation test" \
+  "$("$BERTH" container logs --tail 1 rot)"
+expect_match "run --log-opt: the oldest lines are gone" '^line [1-9][0-9]+ of' \
+  "$("$BERTH" container logs rot | head -1)"
+log=$(rotated_run rot1 1)
+expect_eq "run --log-opt max-file=1: LOG alone" "$log" "$(echo $(ls "$log"*))"
+expect_eq "run --log-opt max-file=1: logs ends with the last line" "line 399 of the rotation test" \
+  "$("$BERTH" container logs --tail 1 rot1)"
 
 exit 0

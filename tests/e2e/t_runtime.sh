@@ -36,6 +36,9 @@ rc=$?
 expect_eq "a file that is not executable exits 126" 126 "$rc"
 expect_match "… and says why" 'exec: "/etc/passwd": Permission denied' "$out"
 expect_eq "stdin goes to the container" "from-stdin" "$(echo from-stdin | brun pass cat 2>&1)"
+expect_eq "process.consoleSize sizes the terminal" "12 34" \
+  "$(brun "c['process']['terminal']=True; c['process']['consoleSize']={'height':12,'width':34}" \
+    stty size </dev/null 2>&1 | tr -d '\r')"
 expect_eq "run leaves nothing behind" "" "$("${R[@]}" list -q 2>&1)"
 expect_fail "a bad config names the field" 'process.cwd: "relative" must be an absolute path' \
   brun "c['process']['cwd']='relative'" true
@@ -163,6 +166,17 @@ if command -v crun >/dev/null; then
   expect_eq "berth and crun give the same output" "$theirs" "$ours"
 else
   not_ok "crun runs the bundle" "crun is not installed (make deps)"
+fi
+
+# ---- a cgroup2 tree hidden by another mount ----------------------------------------------
+# What bench/start.sh does so that crun runs on a hybrid host: a private mount
+# namespace with a tmpfs over /sys/fs/cgroup/unified. berth must see that the
+# cgroup2 mount is covered and use the v1 hierarchies.
+if grep -q ' /sys/fs/cgroup/unified .* - cgroup2 ' /proc/self/mountinfo; then
+  hid=$(cfg_bundle "$(args_json echo hello)" pass)
+  out=$(timeout 20 unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs none /sys/fs/cgroup/unified &&
+    "$1" runtime --root "$2" run --bundle "$3" hidden1' sh "$BERTH" "$RT" "$hid" 2>&1)
+  expect_eq "run with the cgroup2 tree covered by a tmpfs" "hello" "$out"
 fi
 
 # ---- clean-up ---------------------------------------------------------------------------

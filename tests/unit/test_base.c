@@ -40,6 +40,19 @@ Test(base, error_chain)
   cr_assert_eq(err.code, ENOENT);
   berr_clear(&err);
   cr_assert_null(err.msg);
+
+  /* handing an error over, also to nobody */
+  berr_t src = BERR_INIT;
+  berr_set(&err, EIO, "old");
+  berr_set(&src, EBUSY, "new");
+  berr_move(&err, &src);
+  cr_assert_str_eq(err.msg, "new: Device or resource busy");
+  cr_assert_eq(err.code, EBUSY);
+  cr_assert_null(src.msg);
+  berr_set(&src, EBUSY, "dropped");
+  berr_move(NULL, &src);
+  cr_assert_null(src.msg);
+  berr_clear(&err);
 }
 
 Test(base, time_roundtrip)
@@ -99,7 +112,7 @@ Test(base, strv_and_buf)
   strv_free(v);
   strv_free(d);
   strv_free(back);
-  buf_t b = {0};
+  buf_t b = { 0 };
   for (int i = 0; i < 1000; i++)
     buf_printf(&b, "%d,", i);
   cr_assert(str_has_suffix(b.data, "999,"));

@@ -22,20 +22,17 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static char *
-test_root(void)
+static char *test_root(void)
 {
   return xasprintf("/berth-test-%d", (int)getpid());
 }
 
-static char *
-test_path(const char *name)
+static char *test_path(const char *name)
 {
   return xasprintf("/berth-test-%d/%s", (int)getpid(), name);
 }
 
-static char *
-trim(char *s)
+static char *trim(char *s)
 {
   size_t n = strlen(s);
   while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
@@ -44,8 +41,7 @@ trim(char *s)
 }
 
 /* The directory of PATH holding ctrl's knobs on this machine. */
-static char *
-ctrl_dir(int ctrl, const char *path)
+static char *ctrl_dir(int ctrl, const char *path)
 {
   const cg_layout_info *L = cg_info();
   int h = L->by_ctrl[ctrl];
@@ -53,8 +49,7 @@ ctrl_dir(int ctrl, const char *path)
   return path_join(h >= 0 ? L->v1[h].mount : L->v2, path);
 }
 
-static char *
-knob(int ctrl, const char *path, const char *name)
+static char *knob(int ctrl, const char *path, const char *name)
 {
   cleanup_free char *dir = ctrl_dir(ctrl, path);
   char *text = NULL;
@@ -63,8 +58,7 @@ knob(int ctrl, const char *path, const char *name)
   return trim(text);
 }
 
-static bool
-procs_has(const char *dir, pid_t pid)
+static bool procs_has(const char *dir, pid_t pid)
 {
   cleanup_free char *procs = NULL;
   if (cg_read(dir, "cgroup.procs", &procs) < 0)
@@ -79,8 +73,7 @@ procs_has(const char *dir, pid_t pid)
   return false;
 }
 
-static size_t
-procs_count(const char *dir)
+static size_t procs_count(const char *dir)
 {
   cleanup_free char *procs = NULL;
   size_t n = 0;
@@ -100,8 +93,7 @@ typedef struct child {
   int ready_fd; /* parent reads: the child says it is ready */
 } child;
 
-static child
-spawn(child_fn fn, void *arg)
+static child spawn(child_fn fn, void *arg)
 {
   int go[2], ready[2];
   cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
@@ -122,8 +114,7 @@ spawn(child_fn fn, void *arg)
   return (child){ pid, go[1], ready[0] };
 }
 
-static void
-go(child *c)
+static void go(child *c)
 {
   cr_assert_eq(write(c->go_fd, "g", 1), 1);
   close(c->go_fd);
@@ -131,21 +122,18 @@ go(child *c)
 }
 
 /* Inside the child: tells the parent it is ready (fd 3). */
-static void
-say_ready(void)
+static void say_ready(void)
 {
   (void)!write(3, "r", 1);
 }
 
-static void
-wait_ready(child *c)
+static void wait_ready(child *c)
 {
   char ch;
   cr_assert_eq(read(c->ready_fd, &ch, 1), 1, "the child died before it was ready");
 }
 
-static int
-reap(child *c)
+static int reap(child *c)
 {
   int status = 0;
   while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
@@ -156,8 +144,7 @@ reap(child *c)
   return status;
 }
 
-static int
-child_pause(void *arg)
+static int child_pause(void *arg)
 {
   say_ready();
   for (;;)
@@ -166,8 +153,7 @@ child_pause(void *arg)
 }
 
 /* Every hierarchy's directory of the test root, the cpuset one included. */
-static char **
-all_root_dirs(void)
+static char **all_root_dirs(void)
 {
   const cg_layout_info *L = cg_info();
   cleanup_free char *root = test_root();
@@ -183,8 +169,7 @@ all_root_dirs(void)
   return v;
 }
 
-static void
-cleanup(void)
+static void cleanup(void)
 {
   cleanup_free char *root = test_root();
   berr_t err = BERR_INIT;
@@ -198,8 +183,7 @@ cleanup(void)
       fprintf(stderr, "cgroup test clean-up: %s left behind\n", dirs[i]);
 }
 
-static void
-need_root(void)
+static void need_root(void)
 {
   if (geteuid() != 0)
     cr_skip_test("needs root");
@@ -284,6 +268,50 @@ Test(cgroup, parses_mountinfo_layouts)
   cg_layout_free(&L);
 }
 
+/* A mount listed later on the same mount point, or on a directory above it,
+ * hides a hierarchy: `unshare -m` + a tmpfs over /sys/fs/cgroup/unified (what
+ * bench/start.sh does so that crun runs on a hybrid host) leaves v1. */
+Test(cgroup, covered_hierarchies_do_not_count)
+{
+  static const char hybrid[] = "23 1 0:21 / / rw - ext4 /dev/sda1 rw\n"
+                               "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
+                               "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+                               "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+                               "39 31 0:36 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n"
+                               "41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+  cg_layout_info L;
+  cleanup_free char *mi = xasprintf("%s%s", hybrid,
+                                    "904 41 0:77 / /sys/fs/cgroup/unified rw,relatime - "
+                                    "tmpfs none rw\n");
+  cg_layout_parse(mi, &L);
+  cr_assert_eq(L.layout, CG_V1);
+  cr_assert_null(L.v2);
+  cr_assert_eq(L.nv1, 3);
+  cr_assert_str_eq(L.v1[L.by_ctrl[CG_MEMORY]].mount, "/sys/fs/cgroup/memory");
+  cg_layout_free(&L);
+
+  /* a mount on a directory above hides every hierarchy below it */
+  cleanup_free char *above = xasprintf("%s%s", hybrid,
+                                       "905 31 0:78 / /sys/fs/cgroup/memory/x rw - tmpfs none rw\n"
+                                       "906 31 0:79 / /sys/fs/cgroup rw - tmpfs none rw\n");
+  cg_layout_parse(above, &L);
+  cr_assert_eq(L.nv1, 0);
+  cr_assert_null(L.v2);
+  cg_layout_free(&L);
+
+  /* neither a mount below it, nor one whose path merely starts the same,
+   * nor one on "/" hides it; a mount made earlier is under it */
+  cleanup_free char *below = xasprintf("%s%s", hybrid,
+                                       "907 41 0:80 / /sys/fs/cgroup/unified/x rw - tmpfs none rw\n"
+                                       "908 31 0:81 / /sys/fs/cgroup/unified2 rw - tmpfs none rw\n"
+                                       "909 23 0:82 / / rw - tmpfs none rw\n");
+  cg_layout_parse(below, &L);
+  cr_assert_eq(L.layout, CG_HYBRID);
+  cr_assert_str_eq(L.v2, "/sys/fs/cgroup/unified");
+  cr_assert_eq(L.nv1, 3);
+  cg_layout_free(&L);
+}
+
 Test(cgroup, small_helpers)
 {
   cleanup_free char *a = cg_size_str(64 << 20), *b = cg_size_str(1024), *c = cg_size_str(1000);
@@ -298,8 +326,7 @@ Test(cgroup, small_helpers)
 
 /* ---- limits ----------------------------------------------------------------- */
 
-static rt_resources
-limits(void)
+static rt_resources limits(void)
 {
   rt_resources r;
   rt_resources_init(&r);
@@ -427,8 +454,7 @@ Test(cgroup, bad_values_name_the_knob)
   berr_clear(&err);
 }
 
-static int
-child_touch_8m(void *arg)
+static int child_touch_8m(void *arg)
 {
   size_t n = 8 << 20;
   char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -500,8 +526,7 @@ typedef struct join_arg {
   bool cloned;
 } join_arg;
 
-static int
-child_join_self(void *arg)
+static int child_join_self(void *arg)
 {
   join_arg *a = arg;
   if (cg_join_self(a->j, a->cloned) < 0)
@@ -599,8 +624,7 @@ Test(cgroup, stats_of_a_running_child)
   berr_clear(&err);
 }
 
-static int
-child_eat_memory(void *arg)
+static int child_eat_memory(void *arg)
 {
   size_t n = 256 << 20;
   char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -635,8 +659,7 @@ Test(cgroup, oom_kill_is_counted)
 
 /* ---- pids ------------------------------------------------------------------- */
 
-static int
-child_fork_bomb(void *arg)
+static int child_fork_bomb(void *arg)
 {
   for (int n = 0; n < 50; n++) {
     pid_t p = fork();
@@ -674,8 +697,7 @@ Test(cgroup, pids_limit_stops_forks)
 
 /* ---- signals and removal ------------------------------------------------------ */
 
-static int
-child_with_children(void *arg)
+static int child_with_children(void *arg)
 {
   for (int i = 0; i < 3; i++)
     if (fork() == 0) {
@@ -688,8 +710,7 @@ child_with_children(void *arg)
   return 0;
 }
 
-static void
-signal_all_case(const char *name, int sig)
+static void signal_all_case(const char *name, int sig)
 {
   cleanup_free char *path = test_path(name);
   berr_t err = BERR_INIT;
@@ -766,8 +787,7 @@ Test(cgroup, destroy_kills_and_leaves_nothing)
 
 /* True when a block node for dev made in DIR opens here, outside any
  * restricting cgroup (some sandboxes refuse the root disk to everyone). */
-static bool
-block_node_opens(const char *dir, dev_t dev)
+static bool block_node_opens(const char *dir, dev_t dev)
 {
   cleanup_free char *node = path_join(dir, "probe");
   unlink(node);
@@ -784,8 +804,7 @@ block_node_opens(const char *dir, dev_t dev)
 /* A block device that this process may open: the root file system's (from
  * mountinfo), else a disk from /sys/block. So that a refusal inside the
  * cgroup can only come from the cgroup. */
-static dev_t
-a_block_device(const char *dir)
+static dev_t a_block_device(const char *dir)
 {
   cleanup_free char *mi = NULL;
   cr_assert_eq(fs_read_file("/proc/self/mountinfo", 0, &mi, NULL, NULL), 0);
@@ -819,8 +838,7 @@ typedef struct dev_arg {
 } dev_arg;
 
 /* Bit i of the result is set when check i went as expected. */
-static int
-child_devices(void *arg)
+static int child_devices(void *arg)
 {
   dev_arg *a = arg;
   if (a->v2_procs) {
@@ -855,8 +873,7 @@ child_devices(void *arg)
 
 /* One OCI rule on top of the defaults; with deny_all, led by the deny-all
  * rule that Docker's and crun's specs start with. */
-static json_t *
-kmsg_rule(bool deny_all)
+static json_t *kmsg_rule(bool deny_all)
 {
   return json_loads(deny_all ? "[{\"allow\": false, \"access\": \"rwm\"},"
                                " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11,"
@@ -866,8 +883,7 @@ kmsg_rule(bool deny_all)
                     0, NULL);
 }
 
-static void
-check_devices(int status)
+static void check_devices(int status)
 {
   cr_assert(WIFEXITED(status), "status 0x%x", status);
   int ok = WEXITSTATUS(status);
@@ -881,8 +897,7 @@ check_devices(int status)
   cr_assert(ok & 128, "write of c 1:11 was not refused with EPERM");
 }
 
-static char *
-node_dir(const char *name)
+static char *node_dir(const char *name)
 {
   char *dir = xasprintf("/tmp/berth-test-%d-%s", (int)getpid(), name);
   cr_assert_eq(fs_mkdir_p(dir, 0700, NULL), 0);

@@ -9,10 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 static char tmp[64];
@@ -159,6 +157,16 @@ Test(engine, env_override)
   cr_assert(env_contains(oci, "HOSTNAME=web"));
   cr_assert_str_eq(json_str(oci, "hostname"), "web");
   cr_assert(json_is_true(json_object_get(json_object_get(oci, "process"), "terminal")));
+  cr_assert_null(json_object_get(json_object_get(oci, "process"), "consoleSize"));
+  json_decref(oci);
+
+  /* with a tty of known size, the pty starts with it (docker's ConsoleSize) */
+  o.console_rows = 31;
+  o.console_cols = 97;
+  oci = build(cfg, NULL, &o);
+  json_t *size = json_object_get(json_object_get(oci, "process"), "consoleSize");
+  cr_assert_eq(json_int(size, "height", 0), 31);
+  cr_assert_eq(json_int(size, "width", 0), 97);
   json_decref(oci);
 
   char *bad[] = { "=x", NULL };
@@ -475,28 +483,4 @@ Test(engine, lookup, .init = mktmp, .fini = rmtmp)
   cr_assert_not(engine_image_in_use(tmp, "sha256:3333"));
   cr_assert_not(engine_image_in_use("/nonexistent-root", "sha256:2222"));
   engine_close(e);
-}
-
-Test(engine, wait_attached, .init = mktmp, .fini = rmtmp)
-{
-  char *path = path_join(tmp, "attach.sock");
-  int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  strcpy(sa.sun_path, path);
-  cr_assert_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
-  cr_assert_eq(listen(l, 4), 0);
-  int64_t t0 = time_mono_ns();
-  eng_wait_attached(path, 200);
-  cr_assert_geq(time_mono_ns() - t0, 150000000LL, "nobody connected: waits the timeout");
-  int c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  cr_assert_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
-  int a = accept4(l, NULL, NULL, SOCK_CLOEXEC); /* the monitor accepts at once */
-  cr_assert_geq(a, 0);
-  t0 = time_mono_ns();
-  eng_wait_attached(path, 2000);
-  cr_assert_lt(time_mono_ns() - t0, 500000000LL, "a client is connected: returns at once");
-  close(a);
-  close(c);
-  close(l);
-  free(path);
 }

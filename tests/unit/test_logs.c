@@ -275,6 +275,38 @@ Test(logs, writer_rotates_and_keeps_max_files)
   free(dir);
 }
 
+/* docker's max-file=1: no rotated file, the log starts afresh (a new file,
+ * so that a follower reading the old one sees the switch). */
+Test(logs, writer_with_no_rotated_files_starts_a_new_log)
+{
+  char *dir = tmpdir();
+  char *log = path_join(dir, "ctr.log");
+  mlog *l = new_writer(log, 100, 0);
+  const char *ts = "2026-01-01T00:00:00.000000000Z";
+  struct stat before, after;
+  for (int i = 0; i < 3; i++) {
+    char line[32];
+    snprintf(line, sizeof line, "line-%d\n", i);
+    if (i == 2)
+      cr_assert_eq(stat(log, &before), 0);
+    mlog_output(l, MLOG_STDOUT, line, strlen(line), ts);
+    mlog_flush(l);
+  }
+  mlog_close(l);
+  free(l);
+  cr_assert_eq(stat(log, &after), 0);
+  cr_assert_neq(before.st_ino, after.st_ino, "a new file, not a truncated one");
+  char *f1 = xasprintf("%s.1", log);
+  cr_assert_not(fs_exists(f1));
+  char *cur = get(log);
+  cr_assert_str_eq(cur, "2026-01-01T00:00:00.000000000Z stdout F line-2\n");
+  free(cur);
+  free(f1);
+  fs_rm_rf(dir, NULL);
+  free(log);
+  free(dir);
+}
+
 Test(logs, writer_cuts_long_lines_and_ends_partial_output)
 {
   char *dir = tmpdir();

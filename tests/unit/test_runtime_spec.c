@@ -98,6 +98,14 @@ Test(runtime_default, parses_into_spec)
   cr_assert_eq(s.mounts[0].flags, MS_NOSUID | MS_NOEXEC | MS_NODEV);
   cr_assert_not_null(s.seccomp);
   cr_assert_not(s.init);
+  cr_assert_eq(s.proc.console_rows, 0);
+  spec_free(&s);
+
+  json_object_set_new(json_object_get(c, "process"), "consoleSize",
+                      json_pack("{s:i,s:i}", "height", 31, "width", 97));
+  cr_assert_eq(spec_parse(c, &s, &err), 0, "%s", err.msg);
+  cr_assert_eq(s.proc.console_rows, 31);
+  cr_assert_eq(s.proc.console_cols, 97);
   spec_free(&s);
 }
 
@@ -149,6 +157,11 @@ Test(runtime_spec, process_errors)
   c = config();
   json_object_set_new(proc_of(c), "terminal", json_string("yes"));
   expect_error(c, "process.terminal: must be true or false");
+
+  c = config();
+  json_object_set_new(proc_of(c), "consoleSize",
+                      json_pack("{s:i,s:i}", "height", 70000, "width", 80));
+  expect_error(c, "process.consoleSize.height");
 }
 
 Test(runtime_spec, root_mount_namespace_errors)
@@ -239,6 +252,10 @@ Test(runtime_spec, resources_sysctl_annotations)
   c = config();
   json_object_set_new(c, "annotations", json_pack("{s:s}", RT_ANN_INIT, "yes"));
   expect_error(c, "annotations.berth.init: must be \"true\" or \"false\"");
+
+  c = config();
+  json_object_set_new(c, "annotations", json_pack("{s:s}", RT_ANN_AUTOREMOVE, "1"));
+  expect_error(c, "annotations.berth.autoremove: must be \"true\" or \"false\"");
 
   c = config();
   json_object_set_new(c, "annotations", json_pack("{s:s}", RT_ANN_UPPERDIR, "/u"));

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -180,4 +181,41 @@ Test(runtime_state, list_skips_what_is_not_a_container, .init = setup, .fini = t
   cleanup_free char *b = path_join(root, "b");
   st_remove(b);
   cr_assert_not(fs_exists(b));
+}
+
+/* base.h: err may be NULL everywhere. These paths set a code beside the
+ * message and once dereferenced err without looking. */
+Test(runtime_state, errors_without_an_err, .init = setup, .fini = teardown)
+{
+  /* rt_start of a stopped container */
+  write_state("gone", getpid(), 1);
+  cr_assert_lt(rt_start(root, "gone", NULL), 0);
+  berr_t err = BERR_INIT;
+  cr_assert_lt(rt_start(root, "gone", &err), 0);
+  cr_assert_eq(err.code, ESRCH);
+  cr_assert_str_eq(err.msg, "container gone is stopped, not created");
+  berr_clear(&err);
+
+  /* the launcher's sync channel carrying a child's error */
+  int sv[2];
+  cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  berr_t child = BERR_INIT;
+  berr_set(&child, ENOENT, "exec: \"x\"");
+  sync_send_error(sv[1], SYNC_EXEC_ERROR, 127, &child);
+  sync_send_error(sv[1], SYNC_EXEC_ERROR, 127, &child);
+  int status = 0;
+  cr_assert_lt(sync_wait(sv[0], true, &status, NULL), 0);
+  cr_assert_eq(status, 127);
+  cr_assert_lt(sync_wait(sv[0], true, NULL, &err), 0);
+  cr_assert_eq(err.code, ENOENT);
+  cr_assert_str_eq(err.msg, child.msg);
+  berr_clear(&err);
+  berr_clear(&child);
+  close(sv[0]);
+  close(sv[1]);
+
+  /* the attach client, with no monitor to talk to */
+  int sock = -1;
+  cr_assert_lt(rt_attach_open(root, "gone", &sock, NULL), 0);
+  cr_assert_lt(rt_attach_open(root, "nope", &sock, NULL), 0);
 }

@@ -245,6 +245,5 @@ void mon_clients_finish(mon *m, int code, int sig, bool oom)
       continue;
     }
     (void)!send(c->fd, f, sizeof f, MSG_NOSIGNAL);
-    mon_client_drop(m, i);
   }
 }

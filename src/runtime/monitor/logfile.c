@@ -83,7 +83,7 @@ int mlog_open(mlog *l, const char *path, int64_t max_bytes, int max_files)
   l->path = path;
   l->fd = -1;
   l->max_bytes = max_bytes;
-  l->max_files = max_files < 1 ? 1 : max_files;
+  l->max_files = max_files < 0 ? 0 : max_files;
   if (!path)
     return 0;
   l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -126,6 +126,10 @@ int mlog_rotate(mlog *l)
     if (rename(from, to) < 0 && errno != ENOENT && i == 1)
       return -errno; /* keep appending to the file we have */
   }
+  /* Nothing kept: a new file all the same (not a truncated one), so that a
+   * reader following the log sees another inode and reads the old one out. */
+  if (l->max_files == 0 && unlink(l->path) < 0 && errno != ENOENT)
+    return -errno;
   int fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0)
     return -errno;

@@ -7,7 +7,8 @@
  * pending, and a signalfd for SIGCHLD. With nothing to do the loop sleeps
  * without a timeout, so an idle container costs no CPU. When the container
  * exits the monitor drains its output, writes exit.json, tells the attached
- * clients, removes the cgroups and exits. */
+ * clients, removes the cgroups (and, for an auto-remove container, the whole
+ * state directory) and exits; its exit hangs up on the clients. */
 #include "runtime/monitor/monitor.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +114,8 @@ static void parse_args(mon *m, int argc, char **argv, int64_t *max_bytes, int *m
       m->oom_file = v;
     else if (!strcmp(o, MON_OPT_CGROUP_DIR) && m->n_cg < MON_MAX_CGROUPS)
       m->cg_dirs[m->n_cg++] = v;
+    else if (!strcmp(o, MON_OPT_REMOVE_STATE_DIR))
+      m->remove_state_dir = !strcmp(v, "1");
     else
       fail(m, o, EINVAL);
   }
@@ -282,6 +286,23 @@ static void remove_cgroups(mon *m)
   }
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+  /* What cannot go (a mount point of another file system, left out by
+   * FTW_MOUNT, keeps its parents) stays: the rest is still removed. */
+  if (type == FTW_DP || type == FTW_DNR)
+    rmdir(path);
+  else
+    unlink(path);
+  return 0;
+}
+
+/* rm -rf of the state directory: no symlink followed, no mount crossed. */
+static void remove_state_dir(const mon *m)
+{
+  nftw(m->state_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
 static void __attribute__((noreturn)) finish(mon *m)
 {
   char ts[MON_TIME_LEN + 1];
@@ -309,7 +330,9 @@ static void __attribute__((noreturn)) finish(mon *m)
   char sock[PATH_MAX];
   snprintf(sock, sizeof sock, "%s/" MON_ATTACH_SOCK, m->state_dir);
   unlink(sock);
-  _exit(0);
+  if (m->remove_state_dir)
+    remove_state_dir(m);
+  _exit(0); /* hangs up on the clients: the clean-up is done */
 }
 
 static void loop(mon *m)

@@ -54,7 +54,8 @@ void mlog_output(mlog *l, int stream, const char *data, size_t len, const char *
 void mlog_end_stream(mlog *l, int stream, const char *ts);
 /* Writes the buffered records. */
 void mlog_flush(mlog *l);
-/* LOG → LOG.1 → … → LOG.max_files, then a fresh LOG. Returns 0 or -errno. */
+/* LOG → LOG.1 → … → LOG.max_files, then a fresh LOG (max_files 0: LOG is
+ * dropped). Returns 0 or -errno. */
 int mlog_rotate(mlog *l);
 void mlog_close(mlog *l);
 
@@ -84,6 +85,7 @@ typedef struct mon {
   const char *state_dir, *oom_file;
   const char *cg_dirs[MON_MAX_CGROUPS];
   int n_cg;
+  bool remove_state_dir; /* auto-remove: rm -rf state_dir at the very end */
 
   mon_client clients[MON_MAX_CLIENTS];
   /* stdin bytes the container has not taken yet; while any wait, clients
@@ -115,7 +117,8 @@ bool mon_any_lagging(const mon *m);
 /* Disconnects clients that lagged longer than MON_CLIENT_LAG_MS; returns
  * the ms until the next such deadline, or -1. */
 int mon_lag_check(mon *m);
-/* The container is gone: flush what each client is owed and send EXIT. */
+/* The container is gone: flush what each client is owed and send EXIT. The
+ * connections stay open until the monitor exits, after its clean-up. */
 void mon_clients_finish(mon *m, int code, int sig, bool oom);
 void mon_client_drop(mon *m, int i);
 

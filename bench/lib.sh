@@ -8,13 +8,14 @@ W=$(mktemp -d /tmp/berth-bench.XXXXXX)
 bench_cleanup() { umount -R "$W" 2>/dev/null || true; rm -rf "$W"; }
 trap bench_cleanup EXIT
 
-# make_bundle DIR ARGS_JSON — a busybox rootfs and a config.json from `berth runtime spec`.
+# make_bundle DIR ARGS_JSON [SPEC_CMD] — a busybox rootfs and a config.json
+# written by SPEC_CMD ("$BERTH runtime spec" by default, or "crun spec").
 make_bundle() {
-  local d=$1 args=$2
+  local d=$1 args=$2 spec=${3:-"$BERTH runtime spec"}
   mkdir -p "$d/rootfs/bin" "$d/rootfs/proc" "$d/rootfs/sys" "$d/rootfs/dev" "$d/rootfs/tmp"
   cp /bin/busybox "$d/rootfs/bin/busybox"
   for a in sh true sleep echo cat; do ln -sf busybox "$d/rootfs/bin/$a"; done
-  (cd "$d" && "$BERTH" runtime spec)
+  (cd "$d" && $spec)
   python3 - "$d/config.json" "$args" <<'PY'
 import json, sys
 p, args = sys.argv[1], json.loads(sys.argv[2])

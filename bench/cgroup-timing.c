@@ -33,23 +33,20 @@ static const char *names[T_N] = {
   "fork + handshake, no cgroup (baseline)",
 };
 
-static int
-cmp(const void *a, const void *b)
+static int cmp(const void *a, const void *b)
 {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return x < y ? -1 : x > y;
 }
 
-static void
-die(berr_t *err)
+static void die(berr_t *err)
 {
   berr_print(err);
   exit(1);
 }
 
 /* A child that says "ready" on fd ready and waits to be killed. */
-static pid_t
-start_child(const cg_join *j, int *ready_fd)
+static pid_t start_child(const cg_join *j, int *ready_fd)
 {
   int p[2];
   if (pipe(p) < 0)
@@ -74,8 +71,7 @@ start_child(const cg_join *j, int *ready_fd)
   return pid;
 }
 
-static void
-wait_ready(int fd)
+static void wait_ready(int fd)
 {
   char c;
   if (read(fd, &c, 1) != 1)
@@ -83,15 +79,13 @@ wait_ready(int fd)
   close(fd);
 }
 
-static void
-stop(pid_t pid)
+static void stop(pid_t pid)
 {
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
   int n = argc > 1 ? atoi(argv[1]) : 50;
   int pause_ms = argc > 2 ? atoi(argv[2]) : 200;

@@ -30,7 +30,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-  cli_ctx ctx = {.root = getenv("BERTH_ROOT"), .prog = "berth"};
+  cli_ctx ctx = { .root = getenv("BERTH_ROOT"), .prog = "berth" };
   if (!ctx.root || !*ctx.root)
     ctx.root = "/var/lib/berth";
 
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
   if (!strcmp(verb, "image"))
     return cli_image(&ctx, vargc, vargv);
   if (!strcmp(verb, "images")) {
-    char *ls[] = {"image", "ls", NULL};
+    char *ls[] = { "image", "ls", NULL };
     return cli_image(&ctx, 2, ls);
   }
   if (!strcmp(verb, "runtime"))
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
   }
   if (!strcmp(verb, "help")) {
     if (vargc > 1) {
-      char *h[] = {vargv[1], "--help", NULL};
+      char *h[] = { vargv[1], "--help", NULL };
       if (!strcmp(vargv[1], "container"))
         return cli_container(&ctx, 2, h);
       if (!strcmp(vargv[1], "image"))

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests: run as root (namespaces and cgroups need it)"; exit 1; }
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 up=0 uf=0
 out=$(mktemp)
 echo "== unit tests (build/asan/unit-tests)"

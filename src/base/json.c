@@ -58,7 +58,8 @@ int json_to_strv(json_t *arr, char ***out, berr_t *err)
   char **v = xcalloc(json_array_size(arr) + 1, sizeof *v);
   size_t i;
   json_t *e;
-  json_array_foreach (arr, i, e) {
+  json_array_foreach(arr, i, e)
+  {
     if (!json_is_string(e)) {
       strv_free(v);
       return berr_set(err, EINVAL, "element %zu is not a string", i);

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static enum log_level log_level = LOG_WARN;
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void log_set_level(enum log_level lvl)
 {

@@ -10,8 +10,9 @@
 int parse_size(const char *s, int64_t *bytes, berr_t *err)
 {
   if (!s || !*s)
-    return berr_set(err, EINVAL, "invalid size \"\": expected a number with an optional unit "
-                                 "(b, k, m, g)");
+    return berr_set(err, EINVAL,
+                    "invalid size \"\": expected a number with an optional unit "
+                    "(b, k, m, g)");
   char *end = NULL;
   errno = 0;
   double v = strtod(s, &end);
@@ -50,14 +51,15 @@ int parse_size(const char *s, int64_t *bytes, berr_t *err)
   *bytes = (int64_t)r;
   return 0;
 bad:
-  return berr_set(err, EINVAL, "invalid size \"%s\": expected a number with an optional unit "
-                               "(b, k, m, g), e.g. 64m",
+  return berr_set(err, EINVAL,
+                  "invalid size \"%s\": expected a number with an optional unit "
+                  "(b, k, m, g), e.g. 64m",
                   s);
 }
 
 char *format_size(int64_t bytes)
 {
-  static const char *units[] = {"B", "kB", "MB", "GB", "TB"};
+  static const char *units[] = { "B", "kB", "MB", "GB", "TB" };
   double v = (double)bytes;
   size_t i = 0;
   while (v >= 1000 && i + 1 < ARRAY_SIZE(units))

@@ -31,7 +31,7 @@ char *time_rfc3339(int64_t ns)
 
 int time_parse_rfc3339(const char *s, int64_t *ns)
 {
-  struct tm tm = {0};
+  struct tm tm = { 0 };
   const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
   if (!p)
     return -1;

@@ -36,15 +36,13 @@ static const char usage_text[]
       "IMAGE is a name (busybox, busybox:latest, docker.io/library/busybox:latest),\n"
       "an image id or a unique prefix of one (at least 4 hex digits).\n";
 
-static bool
-in_use(const char *image_id, void *arg)
+static bool in_use(const char *image_id, void *arg)
 {
   cli_ctx *ctx = arg;
   return engine_image_in_use(ctx->root, image_id);
 }
 
-static bool
-wants_help(int argc, char **argv)
+static bool wants_help(int argc, char **argv)
 {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--"))
@@ -56,21 +54,18 @@ wants_help(int argc, char **argv)
 }
 
 /* getopt over a verb's own argv (argv[0] = the verb). */
-static int
-next_opt(int argc, char **argv, const char *shorts, const struct option *longs)
+static int next_opt(int argc, char **argv, const char *shorts, const struct option *longs)
 {
   return getopt_long(argc, argv, shorts, longs, NULL);
 }
 
-static void
-reset_getopt(void)
+static void reset_getopt(void)
 {
   optind = 0; /* glibc: full re-initialisation */
   opterr = 0;
 }
 
-static char *
-short_id(const char *id, bool no_trunc)
+static char *short_id(const char *id, bool no_trunc)
 {
   if (no_trunc || !str_has_prefix(id, "sha256:"))
     return xstrdup(id);
@@ -83,8 +78,7 @@ typedef struct row {
   char *cols[5];
 } row;
 
-static bool
-name_matches(const char *name, const char *filter, bool filter_has_tag)
+static bool name_matches(const char *name, const char *filter, bool filter_has_tag)
 {
   if (filter_has_tag)
     return !strcmp(name, filter);
@@ -92,8 +86,7 @@ name_matches(const char *name, const char *filter, bool filter_has_tag)
   return !strncmp(name, filter, n) && name[n] == ':';
 }
 
-static void
-print_table(row *rows, size_t n)
+static void print_table(row *rows, size_t n)
 {
   size_t w[5] = { 0 };
   for (size_t i = 0; i < n; i++)
@@ -107,8 +100,7 @@ print_table(row *rows, size_t n)
   }
 }
 
-static int
-cmd_ls(cli_ctx *ctx, int argc, char **argv)
+static int cmd_ls(cli_ctx *ctx, int argc, char **argv)
 {
   static const struct option longs[] = { { "quiet", no_argument, 0, 'q' },
                                          { "no-trunc", no_argument, 0, 'T' },
@@ -191,8 +183,7 @@ cmd_ls(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- inspect ----------------------------------------------------------- */
 
-static int
-cmd_inspect(cli_ctx *ctx, int argc, char **argv)
+static int cmd_inspect(cli_ctx *ctx, int argc, char **argv)
 {
   if (argc < 2)
     return cli_usage_error("image inspect", "\"image inspect\" needs at least one IMAGE");
@@ -217,8 +208,7 @@ cmd_inspect(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- load / save / import ---------------------------------------------- */
 
-static int
-cmd_load(cli_ctx *ctx, int argc, char **argv)
+static int cmd_load(cli_ctx *ctx, int argc, char **argv)
 {
   static const struct option longs[] = { { "input", required_argument, 0, 'i' },
                                          { "quiet", no_argument, 0, 'q' },
@@ -261,8 +251,7 @@ cmd_load(cli_ctx *ctx, int argc, char **argv)
 }
 
 /* Saves to a temporary file next to path, renamed over it only on success. */
-static int
-save_to_file(img_store *s, char **refs, const char *path, berr_t *err)
+static int save_to_file(img_store *s, char **refs, const char *path, berr_t *err)
 {
   cleanup_free char *copy = xstrdup(path);
   cleanup_free char *tmp = xasprintf("%s/.%s.XXXXXX", dirname(copy), basename((char *)path));
@@ -279,8 +268,7 @@ save_to_file(img_store *s, char **refs, const char *path, berr_t *err)
   return 0;
 }
 
-static int
-cmd_save(cli_ctx *ctx, int argc, char **argv)
+static int cmd_save(cli_ctx *ctx, int argc, char **argv)
 {
   static const struct option longs[] = { { "output", required_argument, 0, 'o' }, { 0, 0, 0, 0 } };
   const char *output = NULL;
@@ -313,8 +301,7 @@ cmd_save(cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
-static int
-cmd_import(cli_ctx *ctx, int argc, char **argv)
+static int cmd_import(cli_ctx *ctx, int argc, char **argv)
 {
   if (argc < 2 || argc > 3)
     return cli_usage_error("image import", "usage: berth image import SRC [NAME[:TAG]]");
@@ -333,8 +320,7 @@ cmd_import(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- tag / rm / prune -------------------------------------------------- */
 
-static int
-cmd_tag(cli_ctx *ctx, int argc, char **argv)
+static int cmd_tag(cli_ctx *ctx, int argc, char **argv)
 {
   if (argc != 3)
     return cli_usage_error("image tag", "usage: berth image tag SOURCE TARGET");
@@ -347,8 +333,7 @@ cmd_tag(cli_ctx *ctx, int argc, char **argv)
   return rc < 0 ? cli_fail(&err) : 0;
 }
 
-static void
-print_removed(img_removed *r, const char *untagged, const char *deleted)
+static void print_removed(img_removed *r, const char *untagged, const char *deleted)
 {
   for (size_t i = 0; r->untagged && r->untagged[i]; i++)
     printf("%s: %s\n", untagged, r->untagged[i]);
@@ -356,8 +341,7 @@ print_removed(img_removed *r, const char *untagged, const char *deleted)
     printf("%s: %s\n", deleted, r->deleted[i]);
 }
 
-static int
-cmd_rm(cli_ctx *ctx, int argc, char **argv)
+static int cmd_rm(cli_ctx *ctx, int argc, char **argv)
 {
   static const struct option longs[] = { { "force", no_argument, 0, 'f' }, { 0, 0, 0, 0 } };
   bool force = false;
@@ -387,8 +371,7 @@ cmd_rm(cli_ctx *ctx, int argc, char **argv)
   return rc;
 }
 
-static int
-cmd_prune(cli_ctx *ctx, int argc, char **argv)
+static int cmd_prune(cli_ctx *ctx, int argc, char **argv)
 {
   static const struct option longs[]
       = { { "all", no_argument, 0, 'a' }, { "force", no_argument, 0, 'f' }, { 0, 0, 0, 0 } };
@@ -423,8 +406,7 @@ cmd_prune(cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
-int
-cli_image(cli_ctx *ctx, int argc, char **argv)
+int cli_image(cli_ctx *ctx, int argc, char **argv)
 {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")
       || !strcmp(argv[1], "help")) {

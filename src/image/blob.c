@@ -14,14 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *
-img_blob_path(img_store *s, const char *digest)
+char *img_blob_path(img_store *s, const char *digest)
 {
   return path_join(s->blobs, img_digest_hex(digest));
 }
 
-int
-img_blob_read(img_store *s, const char *digest, size_t max, char **data, size_t *len, berr_t *err)
+int img_blob_read(img_store *s, const char *digest, size_t max, char **data, size_t *len,
+                  berr_t *err)
 {
   if (img_digest_check(digest, err) < 0)
     return -1;
@@ -39,8 +38,7 @@ img_blob_read(img_store *s, const char *digest, size_t max, char **data, size_t 
   return 0;
 }
 
-int
-img_stage_init(img_store *s, const char *prefix, img_stage *st, berr_t *err)
+int img_stage_init(img_store *s, const char *prefix, img_stage *st, berr_t *err)
 {
   memset(st, 0, sizeof *st);
   if (img_mktemp_dir(s, prefix, &st->dir, err) < 0)
@@ -53,8 +51,7 @@ img_stage_init(img_store *s, const char *prefix, img_stage *st, berr_t *err)
   return 0;
 }
 
-void
-img_stage_free(img_stage *st)
+void img_stage_free(img_stage *st)
 {
   if (st->dir) {
     berr_t e = BERR_INIT;
@@ -69,9 +66,8 @@ img_stage_free(img_stage *st)
   memset(st, 0, sizeof *st);
 }
 
-int
-img_stage_blob_file(img_stage *st, int dirfd, const char *path, const char *digest, int64_t size,
-                    char **got, berr_t *err)
+int img_stage_blob_file(img_stage *st, int dirfd, const char *path, const char *digest,
+                        int64_t size, char **got, berr_t *err)
 {
   if (digest && img_digest_check(digest, err) < 0)
     return berr_wrap(err, "%s", path);
@@ -103,8 +99,7 @@ img_stage_blob_file(img_stage *st, int dirfd, const char *path, const char *dige
   return 0;
 }
 
-int
-img_stage_adopt(img_stage *st, const char *path, const char *digest, berr_t *err)
+int img_stage_adopt(img_stage *st, const char *path, const char *digest, berr_t *err)
 {
   cleanup_free char *dst = path_join(st->blobs, img_digest_hex(digest));
   if (rename(path, dst) < 0)
@@ -113,8 +108,7 @@ img_stage_adopt(img_stage *st, const char *path, const char *digest, berr_t *err
   return 0;
 }
 
-int
-img_stage_blob_data(img_stage *st, const void *data, size_t len, char **digest, berr_t *err)
+int img_stage_blob_data(img_stage *st, const void *data, size_t len, char **digest, berr_t *err)
 {
   cleanup_free char *d = img_sha256(data, len);
   cleanup_free char *dst = path_join(st->blobs, img_digest_hex(d));
@@ -128,17 +122,15 @@ img_stage_blob_data(img_stage *st, const void *data, size_t len, char **digest, 
   return 0;
 }
 
-char *
-img_stage_blob_path(img_store *s, img_stage *st, const char *digest)
+char *img_stage_blob_path(img_store *s, img_stage *st, const char *digest)
 {
   if (st && json_object_get(st->digests, digest))
     return path_join(st->blobs, img_digest_hex(digest));
   return img_blob_path(s, digest);
 }
 
-int
-img_stage_layer(img_store *s, img_stage *st, const char *digest, const char *diff_id, int64_t *size,
-                berr_t *err)
+int img_stage_layer(img_store *s, img_stage *st, const char *digest, const char *diff_id,
+                    int64_t *size, berr_t *err)
 {
   if (img_digest_check(digest, err) < 0 || img_digest_check(diff_id, err) < 0)
     return -1;
@@ -160,15 +152,13 @@ img_stage_layer(img_store *s, img_stage *st, const char *digest, const char *dif
   return 0;
 }
 
-static int
-sync_dir(const char *path)
+static int sync_dir(const char *path)
 {
   cleanup_close int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   return fd < 0 ? -1 : fsync(fd);
 }
 
-int
-img_stage_commit(img_store *s, img_stage *st, berr_t *err)
+int img_stage_commit(img_store *s, img_stage *st, berr_t *err)
 {
   /* Unpacked files are written without fsync; one syncfs makes them durable
    * before they become visible. */
@@ -203,8 +193,7 @@ img_stage_commit(img_store *s, img_stage *st, berr_t *err)
   return 0;
 }
 
-int
-img_layer_ensure(img_store *s, const char *digest, const char *diff_id, berr_t *err)
+int img_layer_ensure(img_store *s, const char *digest, const char *diff_id, berr_t *err)
 {
   if (img_digest_check(digest, err) < 0 || img_digest_check(diff_id, err) < 0)
     return -1;
@@ -234,8 +223,7 @@ img_layer_ensure(img_store *s, const char *digest, const char *diff_id, berr_t *
   return rc;
 }
 
-int64_t
-img_layer_size(img_store *s, const char *diff_id)
+int64_t img_layer_size(img_store *s, const char *diff_id)
 {
   cleanup_free char *dir = path_join(s->layers, img_digest_hex(diff_id));
   return img_du(dir);

@@ -16,23 +16,20 @@ struct img_hash {
   struct sha256_ctx ctx;
 };
 
-img_hash *
-img_hash_new(void)
+img_hash *img_hash_new(void)
 {
   img_hash *h = xmalloc(sizeof *h);
   sha256_init(&h->ctx);
   return h;
 }
 
-void
-img_hash_update(img_hash *h, const void *data, size_t len)
+void img_hash_update(img_hash *h, const void *data, size_t len)
 {
   if (len) /* data may be NULL then */
     sha256_update(&h->ctx, len, data);
 }
 
-char *
-img_hash_final(img_hash *h)
+char *img_hash_final(img_hash *h)
 {
   uint8_t md[SHA256_DIGEST_SIZE];
   const size_t n = sizeof md;
@@ -48,28 +45,24 @@ img_hash_final(img_hash *h)
   return out;
 }
 
-void
-img_hash_free(img_hash *h)
+void img_hash_free(img_hash *h)
 {
   free(h);
 }
 
-void
-cleanup_hashp(img_hash **h)
+void cleanup_hashp(img_hash **h)
 {
   img_hash_free(*h);
 }
 
-char *
-img_sha256(const void *data, size_t len)
+char *img_sha256(const void *data, size_t len)
 {
   cleanup_hash img_hash *h = img_hash_new();
   img_hash_update(h, data, len);
   return img_hash_final(h);
 }
 
-bool
-img_digest_valid(const char *d)
+bool img_digest_valid(const char *d)
 {
   if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
     return false;
@@ -79,8 +72,7 @@ img_digest_valid(const char *d)
   return true;
 }
 
-int
-img_digest_check(const char *d, berr_t *err)
+int img_digest_check(const char *d, berr_t *err)
 {
   if (img_digest_valid(d))
     return 0;
@@ -92,8 +84,7 @@ img_digest_check(const char *d, berr_t *err)
   return berr_set(err, 0, "invalid digest \"%s\"", d);
 }
 
-const char *
-img_digest_hex(const char *d)
+const char *img_digest_hex(const char *d)
 {
   return d + 7;
 }

@@ -12,8 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int
-img_openat_beneath(int dirfd, const char *path, int flags, mode_t mode)
+int img_openat_beneath(int dirfd, const char *path, int flags, mode_t mode)
 {
   struct open_how how = {
     .flags = (uint64_t)(flags | O_CLOEXEC),
@@ -23,8 +22,7 @@ img_openat_beneath(int dirfd, const char *path, int flags, mode_t mode)
   return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
-int
-img_mktemp_dir(img_store *s, const char *prefix, char **out, berr_t *err)
+int img_mktemp_dir(img_store *s, const char *prefix, char **out, berr_t *err)
 {
   char *p = xasprintf("%s/%sXXXXXX", s->tmp, prefix);
   if (!mkdtemp(p)) {
@@ -36,8 +34,7 @@ img_mktemp_dir(img_store *s, const char *prefix, char **out, berr_t *err)
   return 0;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+static int write_all(int fd, const void *data, size_t len)
 {
   const char *p = data;
   while (len > 0) {
@@ -52,8 +49,7 @@ write_all(int fd, const void *data, size_t len)
   return 0;
 }
 
-int
-img_copy_hashed(int fd, const char *dst, char **digest, int64_t *size, berr_t *err)
+int img_copy_hashed(int fd, const char *dst, char **digest, int64_t *size, berr_t *err)
 {
   cleanup_close int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (out < 0)
@@ -82,8 +78,7 @@ img_copy_hashed(int fd, const char *dst, char **digest, int64_t *size, berr_t *e
   return 0;
 }
 
-int
-img_hash_file(int dirfd, const char *path, char **digest, int64_t *size, berr_t *err)
+int img_hash_file(int dirfd, const char *path, char **digest, int64_t *size, berr_t *err)
 {
   cleanup_close int fd = dirfd == AT_FDCWD ? open(path, O_RDONLY | O_CLOEXEC)
                                            : img_openat_beneath(dirfd, path, O_RDONLY, 0);
@@ -109,8 +104,7 @@ img_hash_file(int dirfd, const char *path, char **digest, int64_t *size, berr_t 
   return 0;
 }
 
-static int64_t
-du_at(int parent, const char *name, dev_t dev, int depth)
+static int64_t du_at(int parent, const char *name, dev_t dev, int depth)
 {
   struct stat st;
   if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -135,8 +129,7 @@ du_at(int parent, const char *name, dev_t dev, int depth)
   return total;
 }
 
-int64_t
-img_du(const char *path)
+int64_t img_du(const char *path)
 {
   struct stat st;
   if (lstat(path, &st) < 0)
@@ -144,8 +137,7 @@ img_du(const char *path)
   return du_at(AT_FDCWD, path, st.st_dev, 0);
 }
 
-int
-img_rm_tree(img_store *s, const char *path, berr_t *err)
+int img_rm_tree(img_store *s, const char *path, berr_t *err)
 {
   cleanup_free char *dead = NULL;
   if (img_mktemp_dir(s, "rm-", &dead, err) < 0)
@@ -161,8 +153,7 @@ img_rm_tree(img_store *s, const char *path, berr_t *err)
   return fs_rm_rf(dead, err);
 }
 
-const char *
-img_host_arch(void)
+const char *img_host_arch(void)
 {
 #if defined(__x86_64__)
   return "amd64";

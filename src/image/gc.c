@@ -19,16 +19,14 @@
 /* Staging directories older than this belong to a load that crashed. */
 #define STALE_TMP_SECONDS (24 * 3600)
 
-void
-img_removed_free(img_removed *r)
+void img_removed_free(img_removed *r)
 {
   strv_free(r->untagged);
   strv_free(r->deleted);
   memset(r, 0, sizeof *r);
 }
 
-static void
-add_refs(json_t *set, json_t *arr)
+static void add_refs(json_t *set, json_t *arr)
 {
   size_t i;
   json_t *v;
@@ -40,8 +38,7 @@ add_refs(json_t *set, json_t *arr)
 }
 
 /* Deletes blobs and layers that no image in idx references. */
-static int
-collect_garbage(img_store *s, json_t *idx, int64_t *reclaimed, berr_t *err)
+static int collect_garbage(img_store *s, json_t *idx, int64_t *reclaimed, berr_t *err)
 {
   cleanup_json json_t *blobs = json_object();
   cleanup_json json_t *layers = json_object();
@@ -87,8 +84,7 @@ collect_garbage(img_store *s, json_t *idx, int64_t *reclaimed, berr_t *err)
   return 0;
 }
 
-static void
-untag_all(json_t *entry, img_removed *out)
+static void untag_all(json_t *entry, img_removed *out)
 {
   json_t *names = json_object_get(entry, "names");
   size_t i;
@@ -100,9 +96,8 @@ untag_all(json_t *entry, img_removed *out)
   json_array_clear(names);
 }
 
-int
-img_remove(img_store *s, const char *ref, bool force, img_in_use_fn in_use, void *arg,
-           img_removed *out, berr_t *err)
+int img_remove(img_store *s, const char *ref, bool force, img_in_use_fn in_use, void *arg,
+               img_removed *out, berr_t *err)
 {
   cleanup_close int lock = img_lock(s, LOCK_EX, err);
   if (lock < 0)
@@ -158,8 +153,7 @@ img_remove(img_store *s, const char *ref, bool force, img_in_use_fn in_use, void
 }
 
 /* Removes staging directories left by crashed operations. */
-static void
-remove_stale_tmp(img_store *s)
+static void remove_stale_tmp(img_store *s)
 {
   cleanup_dir DIR *d = opendir(s->tmp);
   if (!d)
@@ -179,8 +173,8 @@ remove_stale_tmp(img_store *s)
   }
 }
 
-int
-img_prune(img_store *s, bool all, img_in_use_fn in_use, void *arg, img_removed *out, berr_t *err)
+int img_prune(img_store *s, bool all, img_in_use_fn in_use, void *arg, img_removed *out,
+              berr_t *err)
 {
   cleanup_close int lock = img_lock(s, LOCK_EX, err);
   if (lock < 0)

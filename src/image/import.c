@@ -28,20 +28,17 @@ typedef struct walk {
   int depth;
 } walk;
 
-static void
-cleanup_writep(struct archive **a)
+static void cleanup_writep(struct archive **a)
 {
   if (*a)
     archive_write_free(*a);
 }
-static void
-cleanup_readp(struct archive **a)
+static void cleanup_readp(struct archive **a)
 {
   if (*a)
     archive_read_free(*a);
 }
-static void
-cleanup_entryp(struct archive_entry **e)
+static void cleanup_entryp(struct archive_entry **e)
 {
   if (*e)
     archive_entry_free(*e);
@@ -50,16 +47,14 @@ cleanup_entryp(struct archive_entry **e)
 #define cleanup_read  __attribute__((cleanup(cleanup_readp)))
 #define cleanup_entry __attribute__((cleanup(cleanup_entryp)))
 
-static int
-write_header(struct archive *w, struct archive_entry *e, berr_t *err)
+static int write_header(struct archive *w, struct archive_entry *e, berr_t *err)
 {
   if (archive_write_header(w, e) < ARCHIVE_WARN)
     return berr_set(err, 0, "write %s: %s", archive_entry_pathname(e), archive_error_string(w));
   return 0;
 }
 
-static int
-copy_fd(struct archive *w, int fd, const char *name, berr_t *err)
+static int copy_fd(struct archive *w, int fd, const char *name, berr_t *err)
 {
   cleanup_free char *buf = xmalloc(1 << 16);
   for (;;) {
@@ -75,16 +70,14 @@ copy_fd(struct archive *w, int fd, const char *name, berr_t *err)
   }
 }
 
-static int
-name_cmp(const void *a, const void *b)
+static int name_cmp(const void *a, const void *b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int walk_dir(walk *wk, int dirfd, const char *prefix, berr_t *err);
 
-static int
-walk_entry(walk *wk, int dirfd, const char *name, const char *rel, berr_t *err)
+static int walk_entry(walk *wk, int dirfd, const char *name, const char *rel, berr_t *err)
 {
   struct stat st;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -142,8 +135,7 @@ walk_entry(walk *wk, int dirfd, const char *name, const char *rel, berr_t *err)
   return 0; /* fifo */
 }
 
-static int
-walk_dir(walk *wk, int dirfd, const char *prefix, berr_t *err)
+static int walk_dir(walk *wk, int dirfd, const char *prefix, berr_t *err)
 {
   if (wk->depth > 1024)
     return berr_set(err, 0, "%s: directories nested too deep", prefix);
@@ -172,8 +164,7 @@ walk_dir(walk *wk, int dirfd, const char *prefix, berr_t *err)
 }
 
 /* Copies a tarball's entries, leaving out device nodes and sockets. */
-static int
-copy_tarball(struct archive *w, int fd, berr_t *err)
+static int copy_tarball(struct archive *w, int fd, berr_t *err)
 {
   cleanup_read struct archive *r = archive_read_new();
   archive_read_support_filter_all(r);
@@ -205,8 +196,7 @@ copy_tarball(struct archive *w, int fd, berr_t *err)
 }
 
 /* Writes the layer tar for src to path. */
-static int
-make_tar(const char *src, const char *path, berr_t *err)
+static int make_tar(const char *src, const char *path, berr_t *err)
 {
   cleanup_write struct archive *w = archive_write_new();
   archive_write_set_format_pax_restricted(w);
@@ -237,8 +227,7 @@ make_tar(const char *src, const char *path, berr_t *err)
 }
 
 /* gzip-compresses in into out (libarchive's raw format: one data stream). */
-static int
-gzip_file(const char *in, const char *out, berr_t *err)
+static int gzip_file(const char *in, const char *out, berr_t *err)
 {
   cleanup_close int fd = open(in, O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -265,8 +254,7 @@ gzip_file(const char *in, const char *out, berr_t *err)
 
 /* Whether the unpacked layer has /bin/sh, following its own symlinks as the
  * container would (bin -> usr/bin, sh -> /bin/busybox). */
-static bool
-has_shell(const char *layer_dir)
+static bool has_shell(const char *layer_dir)
 {
   cleanup_close int root = open(layer_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
@@ -279,8 +267,7 @@ has_shell(const char *layer_dir)
   return true;
 }
 
-static int64_t
-created_now(void)
+static int64_t created_now(void)
 {
   const char *sde = getenv("SOURCE_DATE_EPOCH");
   int64_t secs;
@@ -291,8 +278,8 @@ created_now(void)
   return time_now_ns();
 }
 
-static int
-import(img_store *s, img_stage *st, const char *src, const char *name, char **id_out, berr_t *err)
+static int import(img_store *s, img_stage *st, const char *src, const char *name, char **id_out,
+                  berr_t *err)
 {
   cleanup_free char *tar = path_join(st->dir, "layer.tar");
   cleanup_free char *gz = path_join(st->dir, "layer.tar.gz");
@@ -353,8 +340,7 @@ import(img_store *s, img_stage *st, const char *src, const char *name, char **id
   return r;
 }
 
-int
-img_import(img_store *s, const char *src, const char *name, char **id_out, berr_t *err)
+int img_import(img_store *s, const char *src, const char *name, char **id_out, berr_t *err)
 {
   cleanup_free char *norm = NULL;
   if (name && img_ref_normalize(name, &norm, err) < 0)

@@ -46,8 +46,8 @@ typedef struct load_ctx {
   json_t *docker_names; /* config digest -> [names], from a manifest.json */
 } load_ctx;
 
-static int
-read_beneath(int dirfd, const char *path, size_t max, char **data, size_t *len, berr_t *err)
+static int read_beneath(int dirfd, const char *path, size_t max, char **data, size_t *len,
+                        berr_t *err)
 {
   cleanup_close int fd = img_openat_beneath(dirfd, path, O_RDONLY, 0);
   if (fd < 0)
@@ -75,8 +75,7 @@ read_beneath(int dirfd, const char *path, size_t max, char **data, size_t *len, 
   return 0;
 }
 
-static bool
-exists_beneath(int dirfd, const char *path)
+static bool exists_beneath(int dirfd, const char *path)
 {
   int fd = img_openat_beneath(dirfd, path, O_PATH, 0);
   if (fd < 0)
@@ -85,8 +84,7 @@ exists_beneath(int dirfd, const char *path)
   return true;
 }
 
-static loaded *
-find_loaded(load_ctx *c, const char *manifest_digest)
+static loaded *find_loaded(load_ctx *c, const char *manifest_digest)
 {
   for (size_t i = 0; i < c->n; i++)
     if (!strcmp(c->imgs[i].manifest_digest, manifest_digest))
@@ -94,8 +92,7 @@ find_loaded(load_ctx *c, const char *manifest_digest)
   return NULL;
 }
 
-static int
-add_name(char ***names, const char *ref, berr_t *err)
+static int add_name(char ***names, const char *ref, berr_t *err)
 {
   cleanup_free char *n = NULL;
   if (img_ref_normalize(ref, &n, err) < 0)
@@ -110,9 +107,8 @@ add_name(char ***names, const char *ref, berr_t *err)
 /* Stages the layers of a parsed manifest (unless blobs_staged: the docker
  * path copies them first to learn their digests), unpacks them, then stages
  * the manifest itself. */
-static int
-stage_image(load_ctx *c, const char *mdigest, const char *mdata, size_t mlen, img_manifest *m,
-            bool blobs_staged, berr_t *err)
+static int stage_image(load_ctx *c, const char *mdigest, const char *mdata, size_t mlen,
+                       img_manifest *m, bool blobs_staged, berr_t *err)
 {
   int64_t size = 0;
   for (size_t i = 0; m->layers[i]; i++) {
@@ -140,8 +136,8 @@ stage_image(load_ctx *c, const char *mdigest, const char *mdata, size_t mlen, im
 }
 
 /* Reads blob digest from the OCI layout, checking digest and size. */
-static int
-oci_blob(load_ctx *c, const char *digest, int64_t size, char **data, size_t *len, berr_t *err)
+static int oci_blob(load_ctx *c, const char *digest, int64_t size, char **data, size_t *len,
+                    berr_t *err)
 {
   if (img_digest_check(digest, err) < 0)
     return -1;
@@ -157,8 +153,7 @@ oci_blob(load_ctx *c, const char *digest, int64_t size, char **data, size_t *len
   return 0;
 }
 
-static int
-oci_manifest(load_ctx *c, const char *digest, int64_t size, char ***names, berr_t *err)
+static int oci_manifest(load_ctx *c, const char *digest, int64_t size, char ***names, berr_t *err)
 {
   loaded *l = find_loaded(c, digest);
   if (!l) {
@@ -194,8 +189,7 @@ oci_manifest(load_ctx *c, const char *digest, int64_t size, char ***names, berr_
 /* Names from an index descriptor's annotations. ref.name is, per the OCI
  * spec, usually just a tag ("latest"): it names an image only when it is a
  * whole reference. */
-static int
-descriptor_names(json_t *desc, char ***names, berr_t *err)
+static int descriptor_names(json_t *desc, char ***names, berr_t *err)
 {
   json_t *ann = json_object_get(desc, "annotations");
   const char *full = json_str(ann, ANN_IMAGE_NAME);
@@ -207,16 +201,14 @@ descriptor_names(json_t *desc, char ***names, berr_t *err)
   return 0;
 }
 
-static bool
-platform_matches(json_t *desc)
+static bool platform_matches(json_t *desc)
 {
   json_t *p = json_object_get(desc, "platform");
   const char *os = json_str(p, "os"), *arch = json_str(p, "architecture");
   return os && arch && !strcmp(os, "linux") && !strcmp(arch, img_host_arch());
 }
 
-static int
-oci_index(load_ctx *c, json_t *index, char **names, int depth, berr_t *err)
+static int oci_index(load_ctx *c, json_t *index, char **names, int depth, berr_t *err)
 {
   json_t *ms = json_object_get(index, "manifests");
   if (!json_is_array(ms))
@@ -266,8 +258,7 @@ oci_index(load_ctx *c, json_t *index, char **names, int depth, berr_t *err)
 }
 
 /* manifest.json: [{"Config": path, "RepoTags": [...], "Layers": [paths]}] */
-static int
-read_docker_manifest(load_ctx *c, json_t **out, berr_t *err)
+static int read_docker_manifest(load_ctx *c, json_t **out, berr_t *err)
 {
   cleanup_free char *data = NULL;
   size_t len = 0;
@@ -285,8 +276,7 @@ read_docker_manifest(load_ctx *c, json_t **out, berr_t *err)
 
 /* The digest a docker archive path promises: "blobs/sha256/<hex>" or the
  * legacy "<hex>.json" config name; NULL when the path says nothing. */
-static char *
-digest_from_path(const char *path)
+static char *digest_from_path(const char *path)
 {
   const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
   cleanup_free char *hex = xstrdup(base);
@@ -300,8 +290,7 @@ digest_from_path(const char *path)
   return d;
 }
 
-static int
-docker_image(load_ctx *c, json_t *e, size_t idx, berr_t *err)
+static int docker_image(load_ctx *c, json_t *e, size_t idx, berr_t *err)
 {
   const char *cfg_path = json_str(e, "Config");
   json_t *lp = json_object_get(e, "Layers");
@@ -359,8 +348,7 @@ docker_image(load_ctx *c, json_t *e, size_t idx, berr_t *err)
   return 0;
 }
 
-static int
-load_docker(load_ctx *c, berr_t *err)
+static int load_docker(load_ctx *c, berr_t *err)
 {
   cleanup_json json_t *man = NULL;
   if (read_docker_manifest(c, &man, err) < 0)
@@ -377,8 +365,7 @@ load_docker(load_ctx *c, berr_t *err)
   return 0;
 }
 
-static int
-load_oci(load_ctx *c, berr_t *err)
+static int load_oci(load_ctx *c, berr_t *err)
 {
   cleanup_free char *data = NULL;
   size_t len = 0;
@@ -409,8 +396,7 @@ load_oci(load_ctx *c, berr_t *err)
   return 0;
 }
 
-static int
-open_input(load_ctx *c, const char *path, berr_t *err)
+static int open_input(load_ctx *c, const char *path, berr_t *err)
 {
   struct stat st;
   bool is_stdin = !strcmp(path, "-");
@@ -434,8 +420,7 @@ open_input(load_ctx *c, const char *path, berr_t *err)
   return 0;
 }
 
-static void
-load_ctx_free(load_ctx *c)
+static void load_ctx_free(load_ctx *c)
 {
   for (size_t i = 0; i < c->n; i++) {
     free(c->imgs[i].manifest_digest);
@@ -449,8 +434,7 @@ load_ctx_free(load_ctx *c)
   img_stage_free(&c->st);
 }
 
-static int
-load(load_ctx *c, const char *path, char ***out, berr_t *err)
+static int load(load_ctx *c, const char *path, char ***out, berr_t *err)
 {
   if (img_stage_init(c->s, "load-", &c->st, err) < 0 || open_input(c, path, err) < 0)
     return -1;
@@ -490,8 +474,7 @@ load(load_ctx *c, const char *path, char ***out, berr_t *err)
   return 0;
 }
 
-int
-img_load(img_store *s, const char *path, char ***loaded_out, berr_t *err)
+int img_load(img_store *s, const char *path, char ***loaded_out, berr_t *err)
 {
   load_ctx c = { .s = s, .srcfd = -1 };
   char **out = NULL;

@@ -13,8 +13,7 @@
 #define MT_OCI_CONFIG      "application/vnd.oci.image.config.v1+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 
-static int
-parse_descriptor(json_t *d, const char *what, char **digest, int64_t *size, berr_t *err)
+static int parse_descriptor(json_t *d, const char *what, char **digest, int64_t *size, berr_t *err)
 {
   if (!json_is_object(d))
     return berr_set(err, 0, "%s: descriptor is not an object", what);
@@ -29,8 +28,7 @@ parse_descriptor(json_t *d, const char *what, char **digest, int64_t *size, berr
   return 0;
 }
 
-int
-img_manifest_parse(const char *data, size_t len, img_manifest *m, berr_t *err)
+int img_manifest_parse(const char *data, size_t len, img_manifest *m, berr_t *err)
 {
   memset(m, 0, sizeof *m);
   json_error_t je;
@@ -62,8 +60,7 @@ img_manifest_parse(const char *data, size_t len, img_manifest *m, berr_t *err)
   return 0;
 }
 
-int
-img_manifest_set_config(img_manifest *m, const char *data, size_t len, berr_t *err)
+int img_manifest_set_config(img_manifest *m, const char *data, size_t len, berr_t *err)
 {
   json_error_t je;
   json_decref(m->cfg);
@@ -93,8 +90,7 @@ img_manifest_set_config(img_manifest *m, const char *data, size_t len, berr_t *e
   return 0;
 }
 
-void
-img_manifest_free(img_manifest *m)
+void img_manifest_free(img_manifest *m)
 {
   json_decref(m->manifest);
   json_decref(m->cfg);
@@ -105,8 +101,7 @@ img_manifest_free(img_manifest *m)
   memset(m, 0, sizeof *m);
 }
 
-int64_t
-img_config_created(json_t *cfg)
+int64_t img_config_created(json_t *cfg)
 {
   const char *c = json_str(cfg, "created");
   int64_t ns = 0;
@@ -115,9 +110,8 @@ img_config_created(json_t *cfg)
   return ns;
 }
 
-char *
-img_manifest_build(const char *config_digest, size_t config_size, char *const *layers,
-                   const int64_t *layer_sizes, char *const *media_types)
+char *img_manifest_build(const char *config_digest, size_t config_size, char *const *layers,
+                         const int64_t *layer_sizes, char *const *media_types)
 {
   json_t *ls = json_array();
   for (size_t i = 0; layers[i]; i++)
@@ -130,8 +124,7 @@ img_manifest_build(const char *config_digest, size_t config_size, char *const *l
   return json_dumps(m, JSON_COMPACT);
 }
 
-const char *
-img_layer_media_type(const char *path)
+const char *img_layer_media_type(const char *path)
 {
   unsigned char b[4] = { 0 };
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -9,15 +9,13 @@
 
 #define DEFAULT_DOMAIN "docker.io"
 
-static bool
-alnum_lower(char c)
+static bool alnum_lower(char c)
 {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
 /* path-component := [a-z0-9]+ (separator [a-z0-9]+)*, separator := [_.] | "__" | "-"+ */
-static bool
-path_component_valid(const char *s, size_t n)
+static bool path_component_valid(const char *s, size_t n)
 {
   size_t i = 0;
   if (n == 0 || !alnum_lower(s[0]) || !alnum_lower(s[n - 1]))
@@ -48,8 +46,7 @@ path_component_valid(const char *s, size_t n)
 }
 
 /* host[:port], host := label(.label)*, label := [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])? */
-static bool
-domain_valid(const char *s, size_t n)
+static bool domain_valid(const char *s, size_t n)
 {
   const char *colon = memchr(s, ':', n);
   size_t hn = colon ? (size_t)(colon - s) : n;
@@ -77,8 +74,7 @@ domain_valid(const char *s, size_t n)
   return true;
 }
 
-static bool
-tag_valid(const char *t)
+static bool tag_valid(const char *t)
 {
   size_t n = strlen(t);
   if (n == 0 || n > 128 || !(isalnum((unsigned char)t[0]) || t[0] == '_'))
@@ -89,8 +85,7 @@ tag_valid(const char *t)
   return true;
 }
 
-static bool
-has_upper(const char *s, size_t n)
+static bool has_upper(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     if (isupper((unsigned char)s[i]))
@@ -98,8 +93,7 @@ has_upper(const char *s, size_t n)
   return false;
 }
 
-int
-img_ref_normalize(const char *ref, char **out, berr_t *err)
+int img_ref_normalize(const char *ref, char **out, berr_t *err)
 {
   if (!ref || !*ref)
     return berr_set(err, 0, "invalid reference format: empty name");
@@ -177,8 +171,7 @@ img_ref_normalize(const char *ref, char **out, berr_t *err)
   return 0;
 }
 
-char *
-img_ref_qualify(const char *n)
+char *img_ref_qualify(const char *n)
 {
   const char *slash = strchr(n, '/');
   if (!slash)

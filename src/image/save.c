@@ -26,15 +26,13 @@ typedef struct saved {
   size_t manifest_len;
 } saved;
 
-static void
-cleanup_writep(struct archive **a)
+static void cleanup_writep(struct archive **a)
 {
   if (*a)
     archive_write_free(*a);
 }
 
-static int
-add_entry(struct archive *a, const char *name, mode_t type, int64_t size, berr_t *err)
+static int add_entry(struct archive *a, const char *name, mode_t type, int64_t size, berr_t *err)
 {
   struct archive_entry *e = archive_entry_new();
   archive_entry_set_pathname(e, name);
@@ -51,8 +49,7 @@ add_entry(struct archive *a, const char *name, mode_t type, int64_t size, berr_t
   return 0;
 }
 
-static int
-add_data(struct archive *a, const char *name, const void *data, size_t len, berr_t *err)
+static int add_data(struct archive *a, const char *name, const void *data, size_t len, berr_t *err)
 {
   if (add_entry(a, name, AE_IFREG, (int64_t)len, err) < 0)
     return -1;
@@ -62,8 +59,7 @@ add_data(struct archive *a, const char *name, const void *data, size_t len, berr
 }
 
 /* Copies a stored blob into the archive, checking its digest on the way. */
-static int
-add_blob(img_store *s, struct archive *a, const char *digest, json_t *done, berr_t *err)
+static int add_blob(img_store *s, struct archive *a, const char *digest, json_t *done, berr_t *err)
 {
   if (json_object_get(done, digest))
     return 0;
@@ -100,8 +96,7 @@ add_blob(img_store *s, struct archive *a, const char *digest, json_t *done, berr
   return 0;
 }
 
-static void
-saved_free(saved *v, size_t n)
+static void saved_free(saved *v, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
     free(v[i].id);
@@ -114,8 +109,8 @@ saved_free(saved *v, size_t n)
 }
 
 /* Finds each ref, grouping names by image, and reads manifests and configs. */
-static int
-collect(img_store *s, json_t *idx, char *const *refs, saved **out, size_t *nout, berr_t *err)
+static int collect(img_store *s, json_t *idx, char *const *refs, saved **out, size_t *nout,
+                   berr_t *err)
 {
   saved *v = NULL;
   size_t n = 0;
@@ -172,8 +167,7 @@ collect(img_store *s, json_t *idx, char *const *refs, saved **out, size_t *nout,
   return 0;
 }
 
-static json_t *
-index_descriptor(saved *sv, const char *name)
+static json_t *index_descriptor(saved *sv, const char *name)
 {
   json_t *d
       = json_pack("{s:s, s:s, s:I}", "mediaType",
@@ -190,8 +184,7 @@ index_descriptor(saved *sv, const char *name)
   return d;
 }
 
-static int
-write_layout(img_store *s, saved *v, size_t n, int fd, berr_t *err)
+static int write_layout(img_store *s, saved *v, size_t n, int fd, berr_t *err)
 {
   __attribute__((cleanup(cleanup_writep))) struct archive *a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
@@ -246,8 +239,7 @@ write_layout(img_store *s, saved *v, size_t n, int fd, berr_t *err)
   return 0;
 }
 
-int
-img_save(img_store *s, char *const *refs, int fd, berr_t *err)
+int img_save(img_store *s, char *const *refs, int fd, berr_t *err)
 {
   if (!refs || !refs[0])
     return berr_set(err, 0, "no image to save");

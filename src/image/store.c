@@ -17,8 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int
-img_store_open(const char *root, img_store **out, berr_t *err)
+int img_store_open(const char *root, img_store **out, berr_t *err)
 {
   img_store *s = xcalloc(1, sizeof *s);
   s->dir = path_join(root, "images");
@@ -36,8 +35,7 @@ img_store_open(const char *root, img_store **out, berr_t *err)
   return 0;
 }
 
-void
-img_store_close(img_store *s)
+void img_store_close(img_store *s)
 {
   if (!s)
     return;
@@ -50,8 +48,7 @@ img_store_close(img_store *s)
   free(s);
 }
 
-int
-img_lock(img_store *s, int how, berr_t *err)
+int img_lock(img_store *s, int how, berr_t *err)
 {
   int fd = open(s->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
@@ -66,8 +63,7 @@ img_lock(img_store *s, int how, berr_t *err)
   return fd;
 }
 
-int
-img_index_load(img_store *s, json_t **out, berr_t *err)
+int img_index_load(img_store *s, json_t **out, berr_t *err)
 {
   if (!fs_exists(s->index)) {
     *out = json_pack("{s:i, s:{}}", "version", 1, "images");
@@ -84,14 +80,12 @@ img_index_load(img_store *s, json_t **out, berr_t *err)
   return 0;
 }
 
-int
-img_index_save(img_store *s, json_t *idx, berr_t *err)
+int img_index_save(img_store *s, json_t *idx, berr_t *err)
 {
   return json_save_atomic(s->index, idx, err);
 }
 
-static bool
-names_contain(json_t *names, const char *name)
+static bool names_contain(json_t *names, const char *name)
 {
   size_t i;
   json_t *v;
@@ -104,8 +98,7 @@ names_contain(json_t *names, const char *name)
 }
 
 /* A hex id prefix: "sha256:" optional, then 4 to 64 lowercase hex digits. */
-static const char *
-id_prefix(const char *ref)
+static const char *id_prefix(const char *ref)
 {
   const char *p = str_has_prefix(ref, "sha256:") ? ref + 7 : ref;
   size_t n = strlen(p);
@@ -117,8 +110,7 @@ id_prefix(const char *ref)
   return p;
 }
 
-int
-img_index_find(json_t *idx, const char *ref, const char **id, berr_t *err)
+int img_index_find(json_t *idx, const char *ref, const char **id, berr_t *err)
 {
   json_t *images = json_object_get(idx, "images");
   berr_t nerr = BERR_INIT;
@@ -169,8 +161,7 @@ img_index_find(json_t *idx, const char *ref, const char **id, berr_t *err)
   return -1;
 }
 
-void
-img_index_drop_name(json_t *idx, const char *name)
+void img_index_drop_name(json_t *idx, const char *name)
 {
   const char *k;
   json_t *v;
@@ -186,8 +177,7 @@ img_index_drop_name(json_t *idx, const char *name)
   }
 }
 
-void
-img_index_add_name(json_t *idx, const char *id, const char *name)
+void img_index_add_name(json_t *idx, const char *id, const char *name)
 {
   img_index_drop_name(idx, name);
   json_t *img = json_object_get(json_object_get(idx, "images"), id);
@@ -199,9 +189,8 @@ img_index_add_name(json_t *idx, const char *id, const char *name)
   json_array_append_new(names, json_string(name));
 }
 
-void
-img_index_put(json_t *idx, const char *manifest_digest, img_manifest *m, int64_t size,
-              char *const *names)
+void img_index_put(json_t *idx, const char *manifest_digest, img_manifest *m, int64_t size,
+                   char *const *names)
 {
   json_t *images = json_object_get(idx, "images");
   json_t *old = json_object_get(images, m->config);
@@ -217,8 +206,7 @@ img_index_put(json_t *idx, const char *manifest_digest, img_manifest *m, int64_t
 }
 
 /* Reads and checks an image's manifest and config blobs. */
-static int
-load_image(img_store *s, const char *id, json_t *entry, img_manifest *m, berr_t *err)
+static int load_image(img_store *s, const char *id, json_t *entry, img_manifest *m, berr_t *err)
 {
   const char *md = json_str(entry, "manifest");
   cleanup_free char *mdata = NULL, *cdata = NULL;
@@ -234,8 +222,7 @@ load_image(img_store *s, const char *id, json_t *entry, img_manifest *m, berr_t 
   return 0;
 }
 
-static char **
-names_of(json_t *entry)
+static char **names_of(json_t *entry)
 {
   char **v = xcalloc(1, sizeof *v);
   size_t i;
@@ -244,8 +231,7 @@ names_of(json_t *entry)
   return v;
 }
 
-int
-img_resolve(img_store *s, const char *ref, img_image **out, berr_t *err)
+int img_resolve(img_store *s, const char *ref, img_image **out, berr_t *err)
 {
   cleanup_close int lock = img_lock(s, LOCK_SH, err);
   if (lock < 0)
@@ -282,8 +268,7 @@ img_resolve(img_store *s, const char *ref, img_image **out, berr_t *err)
   return 0;
 }
 
-void
-img_image_free(img_image *img)
+void img_image_free(img_image *img)
 {
   if (!img)
     return;
@@ -294,8 +279,7 @@ img_image_free(img_image *img)
   free(img);
 }
 
-static int
-cmp_summary(const void *a, const void *b)
+static int cmp_summary(const void *a, const void *b)
 {
   const img_summary *x = a, *y = b;
   if (x->created_ns != y->created_ns)
@@ -303,8 +287,7 @@ cmp_summary(const void *a, const void *b)
   return strcmp(x->id, y->id);
 }
 
-int
-img_list(img_store *s, img_summary **out, size_t *n, berr_t *err)
+int img_list(img_store *s, img_summary **out, size_t *n, berr_t *err)
 {
   cleanup_json json_t *idx = NULL;
   if (img_index_load(s, &idx, err) < 0)
@@ -328,8 +311,7 @@ img_list(img_store *s, img_summary **out, size_t *n, berr_t *err)
   return 0;
 }
 
-void
-img_summaries_free(img_summary *v, size_t n)
+void img_summaries_free(img_summary *v, size_t n)
 {
   for (size_t i = 0; v && i < n; i++) {
     free(v[i].id);
@@ -338,8 +320,7 @@ img_summaries_free(img_summary *v, size_t n)
   free(v);
 }
 
-int
-img_inspect(img_store *s, const char *ref, json_t **out, berr_t *err)
+int img_inspect(img_store *s, const char *ref, json_t **out, berr_t *err)
 {
   cleanup_json json_t *idx = NULL;
   const char *id;
@@ -370,8 +351,7 @@ img_inspect(img_store *s, const char *ref, json_t **out, berr_t *err)
   return 0;
 }
 
-int
-img_tag(img_store *s, const char *src, const char *dst, berr_t *err)
+int img_tag(img_store *s, const char *src, const char *dst, berr_t *err)
 {
   cleanup_free char *name = NULL;
   if (img_ref_normalize(dst, &name, err) < 0)

@@ -48,16 +48,14 @@ typedef struct unpack {
   size_t ndirs;
 } unpack;
 
-static void
-cleanup_archivep(struct archive **a)
+static void cleanup_archivep(struct archive **a)
 {
   if (*a)
     archive_read_free(*a);
 }
 #define cleanup_archive __attribute__((cleanup(cleanup_archivep)))
 
-static la_ssize_t
-outer_read(struct archive *a, void *arg, const void **buf)
+static la_ssize_t outer_read(struct archive *a, void *arg, const void **buf)
 {
   unpack *u = arg;
   for (;;) {
@@ -75,8 +73,7 @@ outer_read(struct archive *a, void *arg, const void **buf)
   }
 }
 
-static la_ssize_t
-inner_read(struct archive *a, void *arg, const void **buf)
+static la_ssize_t inner_read(struct archive *a, void *arg, const void **buf)
 {
   unpack *u = arg;
   la_ssize_t r = archive_read_data(u->outer, u->dbuf, CHUNK);
@@ -91,8 +88,7 @@ inner_read(struct archive *a, void *arg, const void **buf)
 }
 
 /* Splits an entry name into components, refusing absolute names and "..". */
-static int
-split_name(const char *raw, char ***out, berr_t *err)
+static int split_name(const char *raw, char ***out, berr_t *err)
 {
   if (raw[0] == '/')
     return berr_set(err, 0, "absolute path leads outside the layer");
@@ -117,8 +113,7 @@ split_name(const char *raw, char ***out, berr_t *err)
   return 0;
 }
 
-static char *
-join_comps(char **comps, size_t n)
+static char *join_comps(char **comps, size_t n)
 {
   buf_t b = { 0 };
   for (size_t i = 0; i < n; i++) {
@@ -129,8 +124,7 @@ join_comps(char **comps, size_t n)
   return buf_steal(&b);
 }
 
-static int
-resolve_error(int e, const char *path, berr_t *err)
+static int resolve_error(int e, const char *path, berr_t *err)
 {
   if (e == EXDEV || e == ELOOP)
     return berr_set(err, 0, "%s leads outside the layer through a symlink", path);
@@ -142,8 +136,7 @@ resolve_error(int e, const char *path, berr_t *err)
 /* Opens the directory made of the first n components, below the layer root
  * and never outside it. create: make missing directories (0755). Returns a
  * new fd, or rootfd's duplicate for n == 0. */
-static int
-open_dir(unpack *u, char **comps, size_t n, bool create, berr_t *err)
+static int open_dir(unpack *u, char **comps, size_t n, bool create, berr_t *err)
 {
   if (n == 0) {
     int fd = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 0);
@@ -181,8 +174,7 @@ open_dir(unpack *u, char **comps, size_t n, bool create, berr_t *err)
 }
 
 /* Removes whatever is at parent/name (recursively for directories). */
-static int
-remove_at(int parent, const char *name, int depth)
+static int remove_at(int parent, const char *name, int depth)
 {
   struct stat st;
   if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -209,14 +201,12 @@ remove_at(int parent, const char *name, int depth)
   return unlinkat(parent, name, AT_REMOVEDIR);
 }
 
-static bool
-xattr_allowed(const char *name)
+static bool xattr_allowed(const char *name)
 {
   return str_has_prefix(name, "user.") || !strcmp(name, "security.capability");
 }
 
-static int
-apply_xattrs(struct archive_entry *e, int fd, berr_t *err)
+static int apply_xattrs(struct archive_entry *e, int fd, berr_t *err)
 {
   const char *name;
   const void *value;
@@ -234,8 +224,7 @@ apply_xattrs(struct archive_entry *e, int fd, berr_t *err)
 }
 
 /* Owner, mode, xattrs and times of a file or directory we hold open. */
-static int
-apply_meta_fd(unpack *u, struct archive_entry *e, int fd, bool is_dir, berr_t *err)
+static int apply_meta_fd(unpack *u, struct archive_entry *e, int fd, bool is_dir, berr_t *err)
 {
   if (u->mode == IMG_UNPACK_ARCHIVE)
     return fchmod(fd, is_dir ? 0755 : 0644) < 0 ? berr_set(err, errno, "chmod") : 0;
@@ -256,9 +245,8 @@ apply_meta_fd(unpack *u, struct archive_entry *e, int fd, bool is_dir, berr_t *e
 }
 
 /* Owner and times of a symlink or fifo, by name. */
-static int
-apply_meta_at(unpack *u, struct archive_entry *e, int parent, const char *name, bool chmod_too,
-              berr_t *err)
+static int apply_meta_at(unpack *u, struct archive_entry *e, int parent, const char *name,
+                         bool chmod_too, berr_t *err)
 {
   if (u->mode == IMG_UNPACK_ARCHIVE)
     return 0;
@@ -276,8 +264,8 @@ apply_meta_at(unpack *u, struct archive_entry *e, int parent, const char *name, 
   return 0;
 }
 
-static int
-write_data(struct archive *a, int fd, struct archive_entry *e, int64_t *written, berr_t *err)
+static int write_data(struct archive *a, int fd, struct archive_entry *e, int64_t *written,
+                      berr_t *err)
 {
   const void *blk;
   size_t len;
@@ -306,8 +294,7 @@ write_data(struct archive *a, int fd, struct archive_entry *e, int64_t *written,
   return 0;
 }
 
-static int
-do_whiteout(unpack *u, char **comps, size_t n, berr_t *err)
+static int do_whiteout(unpack *u, char **comps, size_t n, berr_t *err)
 {
   const char *base = comps[n - 1];
   cleanup_close int parent = open_dir(u, comps, n - 1, true, err);
@@ -332,8 +319,8 @@ do_whiteout(unpack *u, char **comps, size_t n, berr_t *err)
   return 0;
 }
 
-static int
-do_hardlink(unpack *u, struct archive_entry *e, int parent, const char *base, berr_t *err)
+static int do_hardlink(unpack *u, struct archive_entry *e, int parent, const char *base,
+                       berr_t *err)
 {
   cleanup_strv char **t = NULL;
   const char *target = archive_entry_hardlink(e);
@@ -361,8 +348,7 @@ do_hardlink(unpack *u, struct archive_entry *e, int parent, const char *base, be
   return 0;
 }
 
-static int
-extract_entry(unpack *u, struct archive *a, struct archive_entry *e, berr_t *err)
+static int extract_entry(unpack *u, struct archive *a, struct archive_entry *e, berr_t *err)
 {
   const char *raw = archive_entry_pathname(e);
   if (!raw || !*raw)
@@ -447,8 +433,7 @@ extract_entry(unpack *u, struct archive *a, struct archive_entry *e, berr_t *err
 }
 
 /* Puts back directory mtimes, deepest last-seen first. Best effort. */
-static void
-restore_dir_times(unpack *u)
+static void restore_dir_times(unpack *u)
 {
   for (size_t i = u->ndirs; i-- > 0;) {
     int fd = img_openat_beneath(u->rootfd, u->dir_paths[i], O_RDONLY | O_DIRECTORY, 0);
@@ -460,8 +445,7 @@ restore_dir_times(unpack *u)
   }
 }
 
-static void
-unpack_free(unpack *u)
+static void unpack_free(unpack *u)
 {
   for (size_t i = 0; i < u->ndirs; i++)
     free(u->dir_paths[i]);
@@ -469,8 +453,7 @@ unpack_free(unpack *u)
   free(u->dir_times);
 }
 
-static int
-check_digest(img_hash *h, const char *want, const char *what, berr_t *err)
+static int check_digest(img_hash *h, const char *want, const char *what, berr_t *err)
 {
   cleanup_free char *got = img_hash_final(h);
   if (want && strcmp(got, want) != 0)
@@ -478,8 +461,7 @@ check_digest(img_hash *h, const char *want, const char *what, berr_t *err)
   return 0;
 }
 
-static int
-unpack_run(unpack *u, const char *digest, const char *diff_id, berr_t *err)
+static int unpack_run(unpack *u, const char *digest, const char *diff_id, berr_t *err)
 {
   img_hash *zh = u->zhash, *dh = u->dhash;
   char *zbuf = u->zbuf, *dbuf = u->dbuf;
@@ -538,9 +520,8 @@ unpack_run(unpack *u, const char *digest, const char *diff_id, berr_t *err)
   return 0;
 }
 
-int
-img_unpack_fd(int fd, int destfd, enum img_unpack_mode mode, const char *digest,
-              const char *diff_id, int64_t *size, berr_t *err)
+int img_unpack_fd(int fd, int destfd, enum img_unpack_mode mode, const char *digest,
+                  const char *diff_id, int64_t *size, berr_t *err)
 {
   cleanup_hash img_hash *zh = img_hash_new();
   cleanup_hash img_hash *dh = img_hash_new();
@@ -556,9 +537,8 @@ img_unpack_fd(int fd, int destfd, enum img_unpack_mode mode, const char *digest,
   return rc;
 }
 
-int
-img_layer_unpack(const char *blob_path, const char *dest, const char *digest, const char *diff_id,
-                 int64_t *size, berr_t *err)
+int img_layer_unpack(const char *blob_path, const char *dest, const char *digest,
+                     const char *diff_id, int64_t *size, berr_t *err)
 {
   if ((digest && img_digest_check(digest, err) < 0)
       || (diff_id && img_digest_check(diff_id, err) < 0))

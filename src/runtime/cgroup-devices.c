@@ -37,8 +37,7 @@ static const cg_dev_rule cg_default_devices[] = {
   { true, 'c', 10, 200, CG_ACC_ALL },  /* /dev/net/tun */
 };
 
-static int
-parse_num(json_t *rule, const char *key, size_t i, int64_t *out, berr_t *err)
+static int parse_num(json_t *rule, const char *key, size_t i, int64_t *out, berr_t *err)
 {
   json_t *v = json_object_get(rule, key);
   *out = -1;
@@ -50,8 +49,7 @@ parse_num(json_t *rule, const char *key, size_t i, int64_t *out, berr_t *err)
   return 0;
 }
 
-static int
-parse_rule(json_t *j, size_t i, cg_dev_rule *r, berr_t *err)
+static int parse_rule(json_t *j, size_t i, cg_dev_rule *r, berr_t *err)
 {
   if (!json_is_object(j))
     return berr_set(err, EINVAL, "device rule %zu: not an object", i);
@@ -84,8 +82,7 @@ parse_rule(json_t *j, size_t i, cg_dev_rule *r, berr_t *err)
   return 0;
 }
 
-int
-cg_dev_rules(json_t *oci, cg_dev_rule **rules, size_t *n, berr_t *err)
+int cg_dev_rules(json_t *oci, cg_dev_rule **rules, size_t *n, berr_t *err)
 {
   if (oci && !json_is_array(oci))
     return berr_set(err, EINVAL, "linux.resources.devices: not an array");
@@ -107,8 +104,7 @@ cg_dev_rules(json_t *oci, cg_dev_rule **rules, size_t *n, berr_t *err)
 
 /* ---- v1 ------------------------------------------------------------------ */
 
-static void
-rule_str(const cg_dev_rule *r, char *s, size_t size)
+static void rule_str(const cg_dev_rule *r, char *s, size_t size)
 {
   if (r->type == 'a') {
     snprintf(s, size, "a");
@@ -129,8 +125,7 @@ rule_str(const cg_dev_rule *r, char *s, size_t size)
   snprintf(s, size, "%c %s:%s %s", r->type, major, minor, access);
 }
 
-int
-cg_dev_apply_v1(const char *dir, const cg_dev_rule *rules, size_t n, berr_t *err)
+int cg_dev_apply_v1(const char *dir, const cg_dev_rule *rules, size_t n, berr_t *err)
 {
   /* One open file per knob: the kernel takes each write(2) as one rule. */
   cleanup_free char *deny_path = path_join(dir, "devices.deny");
@@ -168,8 +163,7 @@ enum { R_TYPE = 2, R_ACC = 3, R_MAJOR = 4, R_MINOR = 5, R_TMP = 6 };
 
 /* Appends the test of one rule: every failed condition jumps past the
  * block's "return allow". */
-static void
-emit_rule(const cg_dev_rule *r, struct bpf_insn *p, size_t *n)
+static void emit_rule(const cg_dev_rule *r, struct bpf_insn *p, size_t *n)
 {
   struct bpf_insn blk[10];
   size_t k = 0;
@@ -197,14 +191,12 @@ emit_rule(const cg_dev_rule *r, struct bpf_insn *p, size_t *n)
   }
 }
 
-static long
-bpf_call(int cmd, union bpf_attr *attr)
+static long bpf_call(int cmd, union bpf_attr *attr)
 {
   return syscall(SYS_bpf, cmd, attr, sizeof *attr);
 }
 
-int
-cg_dev_apply_bpf(const char *dir, const cg_dev_rule *rules, size_t n, berr_t *err)
+int cg_dev_apply_bpf(const char *dir, const cg_dev_rule *rules, size_t n, berr_t *err)
 {
   /* The last matching rule decides, as in v1: test the rules backwards and
    * return at the first match; nothing matched denies. */

@@ -23,8 +23,7 @@
 /* v1 reports "unlimited" as the largest page-aligned int64. */
 #define CG_V1_UNLIMITED (1ULL << 62)
 
-int
-cg_check_resources(const rt_resources *res, berr_t *err)
+int cg_check_resources(const rt_resources *res, berr_t *err)
 {
   if (res->cpu_shares && (res->cpu_shares < CG_SHARES_MIN || res->cpu_shares > CG_SHARES_MAX))
     return berr_set(err, EINVAL, "set cpu shares %llu: cpu.shares: must be between %d and %d",
@@ -44,8 +43,7 @@ cg_check_resources(const rt_resources *res, berr_t *err)
 
 /* ---- v1 ----------------------------------------------------------------- */
 
-static char *
-trim(char *s)
+static char *trim(char *s)
 {
   size_t n = strlen(s);
   while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
@@ -53,8 +51,7 @@ trim(char *s)
   return s;
 }
 
-int
-cg_cpuset_init(const char *dir, const char *cpus, const char *mems, berr_t *err)
+int cg_cpuset_init(const char *dir, const char *cpus, const char *mems, berr_t *err)
 {
   const char *knobs[2] = { "cpuset.cpus", "cpuset.mems" };
   const char *values[2] = { cpus, mems };
@@ -83,8 +80,7 @@ cg_cpuset_init(const char *dir, const char *cpus, const char *mems, berr_t *err)
   return 0;
 }
 
-int
-cg_v1_apply(unsigned ctrls, const char *dir, const rt_resources *res, berr_t *err)
+int cg_v1_apply(unsigned ctrls, const char *dir, const rt_resources *res, berr_t *err)
 {
   char v[32];
   if ((ctrls & CG_BIT(CG_MEMORY)) && res->memory_limit > 0) {
@@ -141,8 +137,7 @@ cg_v1_apply(unsigned ctrls, const char *dir, const rt_resources *res, berr_t *er
 
 /* ---- v2 ----------------------------------------------------------------- */
 
-static bool
-has_word(const char *list, const char *word)
+static bool has_word(const char *list, const char *word)
 {
   size_t n = strlen(word);
   for (const char *p = list; (p = strstr(p, word)); p += n)
@@ -151,8 +146,7 @@ has_word(const char *list, const char *word)
   return false;
 }
 
-int
-cg_v2_enable(const char *mount, const char *path, bool cpuset, berr_t *err)
+int cg_v2_enable(const char *mount, const char *path, bool cpuset, berr_t *err)
 {
   const char *want[] = { "cpu", "memory", "pids", cpuset ? "cpuset" : NULL };
   /* Every ancestor of PATH, from the root down to its parent. */
@@ -193,9 +187,8 @@ typedef struct v2_ctx {
 /* Writes a knob; when it is missing, enables the controllers in the
  * ancestors (a parent made by someone else, or a new controller) and retries.
  * With optional, a knob that stays missing is skipped. */
-static int
-v2_set(v2_ctx *c, const char *knob, const char *value, const char *what, const char *shown,
-       bool optional, berr_t *err)
+static int v2_set(v2_ctx *c, const char *knob, const char *value, const char *what,
+                  const char *shown, bool optional, berr_t *err)
 {
   int r = cg_write(c->dir, knob, value);
   if (r == -ENOENT && !c->enabled) {
@@ -213,8 +206,7 @@ v2_set(v2_ctx *c, const char *knob, const char *value, const char *what, const c
   return 0;
 }
 
-int
-cg_v2_apply(const char *mount, const char *path, const rt_resources *res, berr_t *err)
+int cg_v2_apply(const char *mount, const char *path, const rt_resources *res, berr_t *err)
 {
   cleanup_free char *dir = path_join(mount, path);
   v2_ctx c = {
@@ -272,8 +264,7 @@ cg_v2_apply(const char *mount, const char *path, const rt_resources *res, berr_t
 /* ---- stats -------------------------------------------------------------- */
 
 /* Reads a one-number knob; "max" reads as 0 (unlimited). */
-static int
-read_u64(const char *dir, const char *knob, uint64_t *v)
+static int read_u64(const char *dir, const char *knob, uint64_t *v)
 {
   cleanup_free char *text = NULL;
   int r = cg_read(dir, knob, &text);
@@ -285,8 +276,7 @@ read_u64(const char *dir, const char *knob, uint64_t *v)
 
 /* The directory of PATH for a controller: its v1 hierarchy, else the v2
  * tree (only on v2: hybrid's cgroup2 tree has no controller). */
-static char *
-ctrl_dir(const cg_layout_info *L, int ctrl, const char *path, bool *v1)
+static char *ctrl_dir(const cg_layout_info *L, int ctrl, const char *path, bool *v1)
 {
   int h = L->by_ctrl[ctrl];
   *v1 = h >= 0;
@@ -297,8 +287,7 @@ ctrl_dir(const cg_layout_info *L, int ctrl, const char *path, bool *v1)
   return NULL;
 }
 
-int
-cg_stats_collect(const cg_layout_info *L, const char *path, rt_stats *out, berr_t *err)
+int cg_stats_collect(const cg_layout_info *L, const char *path, rt_stats *out, berr_t *err)
 {
   memset(out, 0, sizeof *out);
   bool v1;

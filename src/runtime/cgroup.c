@@ -27,8 +27,7 @@
 
 #define CG_DESTROY_TIMEOUT_NS (2 * 1000000000LL)
 
-void
-rt_resources_init(rt_resources *r)
+void rt_resources_init(rt_resources *r)
 {
   *r = (rt_resources){
     .memory_limit = -1,
@@ -42,8 +41,7 @@ rt_resources_init(rt_resources *r)
 
 /* ---- where PATH lives --------------------------------------------------- */
 
-static int
-check_path(const char *path, berr_t *err)
+static int check_path(const char *path, berr_t *err)
 {
   bool ok = path && path[0] == '/' && path[1];
   for (const char *c = path; ok && c && *c; c = strchr(c + 1, '/')) {
@@ -66,9 +64,8 @@ enum cpuset_mode { CPUSET_SKIP, CPUSET_USE, CPUSET_IF_EXISTS };
 
 /* The directories of PATH: the v1 hierarchies berth uses, then the cgroup2
  * tree. A hierarchy that holds only cpuset is used as mode says. */
-static size_t
-cg_targets(const cg_layout_info *L, const char *path, enum cpuset_mode mode,
-           cg_target t[CG_NCTRL + 1])
+static size_t cg_targets(const cg_layout_info *L, const char *path, enum cpuset_mode mode,
+                         cg_target t[CG_NCTRL + 1])
 {
   size_t n = 0;
   for (size_t i = 0; i < L->nv1; i++) {
@@ -86,15 +83,13 @@ cg_targets(const cg_layout_info *L, const char *path, enum cpuset_mode mode,
   return n;
 }
 
-static void
-cg_targets_free(cg_target *t, size_t n)
+static void cg_targets_free(cg_target *t, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     free(t[i].dir);
 }
 
-char **
-cg_dirs(const char *path)
+char **cg_dirs(const char *path)
 {
   char **v = xcalloc(1, sizeof *v);
   if (check_path(path, NULL) < 0)
@@ -112,9 +107,8 @@ cg_dirs(const char *path)
 /* mkdir of PATH in one hierarchy. The parents are made only when the first
  * mkdir says they are missing, and set up as the hierarchy needs: cpuset
  * copied from their parent, controllers enabled on cgroup2. */
-static int
-cg_mkdir(const cg_layout_info *L, const cg_target *t, const char *path, bool cpuset, bool *created,
-         berr_t *err)
+static int cg_mkdir(const cg_layout_info *L, const cg_target *t, const char *path, bool cpuset,
+                    bool *created, berr_t *err)
 {
   *created = false;
   if (mkdir(t->dir, 0755) == 0) {
@@ -149,8 +143,7 @@ cg_mkdir(const cg_layout_info *L, const cg_target *t, const char *path, bool cpu
 
 /* On v1 a controller may simply not be mounted; like docker, berth then
  * runs the container without that limit and says so. */
-static void
-warn_unmounted(const cg_layout_info *L, const rt_resources *res, bool cpuset)
+static void warn_unmounted(const cg_layout_info *L, const rt_resources *res, bool cpuset)
 {
   bool want[CG_NCTRL] = {
     [CG_CPU] = res->cpu_quota > 0 || res->cpu_period || res->cpu_shares,
@@ -164,8 +157,7 @@ warn_unmounted(const cg_layout_info *L, const rt_resources *res, bool cpuset)
                cg_ctrl_names[c]);
 }
 
-int
-cg_create(const char *path, const rt_resources *res, berr_t *err)
+int cg_create(const char *path, const rt_resources *res, berr_t *err)
 {
   rt_resources none;
   if (!res) {
@@ -217,8 +209,7 @@ cg_create(const char *path, const rt_resources *res, berr_t *err)
 
 /* ---- joining ------------------------------------------------------------ */
 
-int
-cg_add_pid(const char *path, pid_t pid, berr_t *err)
+int cg_add_pid(const char *path, pid_t pid, berr_t *err)
 {
   if (check_path(path, err) < 0)
     return -1;
@@ -236,8 +227,7 @@ cg_add_pid(const char *path, pid_t pid, berr_t *err)
   return rc;
 }
 
-int
-cg_join_open(const char *path, cg_join *j, berr_t *err)
+int cg_join_open(const char *path, cg_join *j, berr_t *err)
 {
   j->v2_dir = j->v2_procs = -1;
   for (size_t i = 0; i < ARRAY_SIZE(j->tasks); i++)
@@ -270,8 +260,7 @@ cg_join_open(const char *path, cg_join *j, berr_t *err)
   return rc;
 }
 
-int
-cg_join_self(const cg_join *j, bool cloned_into_v2)
+int cg_join_self(const cg_join *j, bool cloned_into_v2)
 {
   for (size_t i = 0; i < ARRAY_SIZE(j->tasks); i++)
     if (j->tasks[i] >= 0 && write(j->tasks[i], "0", 1) < 0)
@@ -281,8 +270,7 @@ cg_join_self(const cg_join *j, bool cloned_into_v2)
   return 0;
 }
 
-void
-cg_join_close(cg_join *j)
+void cg_join_close(cg_join *j)
 {
   cleanup_closep(&j->v2_dir);
   cleanup_closep(&j->v2_procs);
@@ -297,8 +285,7 @@ cg_join_close(cg_join *j)
 
 /* Signals the processes listed in DIR/cgroup.procs and in its descendants
  * (a container may have made sub-cgroups). Adds how many to *count. */
-static int
-signal_tree(const char *dir, int sig, size_t *count, pid_t **seen, size_t *nseen)
+static int signal_tree(const char *dir, int sig, size_t *count, pid_t **seen, size_t *nseen)
 {
   cleanup_free char *procs = NULL;
   int r = cg_read(dir, "cgroup.procs", &procs);
@@ -336,8 +323,7 @@ signal_tree(const char *dir, int sig, size_t *count, pid_t **seen, size_t *nseen
 /* Kills everything under DIR: cgroup.kill on cgroup2 (atomic, forks
  * included); elsewhere passes over cgroup.procs until one finds no process
  * it has not signalled (so that fork loops cannot escape). */
-static int
-kill_dir(const char *dir, bool v2, int sig)
+static int kill_dir(const char *dir, bool v2, int sig)
 {
   if (v2 && sig == SIGKILL) {
     int r = cg_write(dir, "cgroup.kill", "1");
@@ -357,8 +343,7 @@ kill_dir(const char *dir, bool v2, int sig)
   return 0;
 }
 
-int
-cg_signal_all(const char *path, int sig, berr_t *err)
+int cg_signal_all(const char *path, int sig, berr_t *err)
 {
   if (check_path(path, err) < 0)
     return -1;
@@ -376,8 +361,7 @@ cg_signal_all(const char *path, int sig, berr_t *err)
 
 /* rmdir DIR and, when it still has children, its sub-cgroups first.
  * Returns 0 (also when already gone) or -errno. */
-static int
-rmdir_tree(const char *dir)
+static int rmdir_tree(const char *dir)
 {
   if (rmdir(dir) == 0 || errno == ENOENT)
     return 0;
@@ -396,8 +380,7 @@ rmdir_tree(const char *dir)
   return -errno;
 }
 
-int
-cg_destroy(const char *path, berr_t *err)
+int cg_destroy(const char *path, berr_t *err)
 {
   if (check_path(path, err) < 0)
     return -1;
@@ -446,8 +429,7 @@ cg_destroy(const char *path, berr_t *err)
 
 /* ---- OOM and stats ------------------------------------------------------ */
 
-char *
-cg_oom_file(const char *path)
+char *cg_oom_file(const char *path)
 {
   if (check_path(path, NULL) < 0)
     return NULL;
@@ -464,8 +446,7 @@ cg_oom_file(const char *path)
   return NULL;
 }
 
-uint64_t
-cg_oom_kills(const char *path)
+uint64_t cg_oom_kills(const char *path)
 {
   cleanup_free char *file = cg_oom_file(path);
   cleanup_free char *text = NULL;
@@ -475,8 +456,7 @@ cg_oom_kills(const char *path)
   return cg_keyed_u64(text, "oom_kill", &n) ? n : 0;
 }
 
-int
-cg_stats(const char *path, rt_stats *out, berr_t *err)
+int cg_stats(const char *path, rt_stats *out, berr_t *err)
 {
   if (check_path(path, err) < 0)
     return -1;

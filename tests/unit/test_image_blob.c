@@ -14,8 +14,7 @@ static img_store *s;
 static char *id;
 static timg_layer layer;
 
-static void
-setup(void)
+static void setup(void)
 {
   sb = timg_sandbox();
   root = path_join(sb, "root");
@@ -28,8 +27,7 @@ setup(void)
   cr_assert_eq(img_store_open(root, &s, &err), 0, "%s", err.msg);
 }
 
-static void
-teardown(void)
+static void teardown(void)
 {
   img_store_close(s);
   timg_layer_free(&layer);
@@ -42,8 +40,7 @@ teardown(void)
 
 TestSuite(image_blob, .init = setup, .fini = teardown);
 
-static void
-load_ok(void)
+static void load_ok(void)
 {
   berr_t err = BERR_INIT;
   char **loaded = NULL;
@@ -53,8 +50,7 @@ load_ok(void)
 }
 
 /* Flips one byte of a file in place (same size: only the hash can tell). */
-static void
-corrupt(const char *path)
+static void corrupt(const char *path)
 {
   int fd = open(path, O_RDWR);
   cr_assert_geq(fd, 0, "%s", path);
@@ -65,8 +61,7 @@ corrupt(const char *path)
   close(fd);
 }
 
-static char *
-stored_blob(const char *digest)
+static char *stored_blob(const char *digest)
 {
   return xasprintf("%s/images/blobs/sha256/%s", root, img_digest_hex(digest));
 }
@@ -131,8 +126,7 @@ Test(image_blob, corrupt_layer_on_disk_is_refused_when_unpacked)
   berr_clear(&err);
 }
 
-static void
-expect_load_refused(const char *path, const char *why)
+static void expect_load_refused(const char *path, const char *why)
 {
   cleanup_free char *before = timg_tree(root);
   berr_t err = BERR_INIT;

@@ -5,8 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-static void
-expect_norm(const char *in, const char *want)
+static void expect_norm(const char *in, const char *want)
 {
   berr_t err = BERR_INIT;
   char *out = NULL;
@@ -15,8 +14,7 @@ expect_norm(const char *in, const char *want)
   free(out);
 }
 
-static void
-expect_bad(const char *in)
+static void expect_bad(const char *in)
 {
   berr_t err = BERR_INIT;
   char *out = NULL;

@@ -17,8 +17,7 @@ static char *sb, *root;
 static img_store *s;
 static timg_layer bottom, top;
 
-static void
-setup(void)
+static void setup(void)
 {
   sb = timg_sandbox();
   root = path_join(sb, "root");
@@ -33,8 +32,7 @@ setup(void)
   cr_assert_eq(img_store_open(root, &s, &err), 0, "%s", err.msg);
 }
 
-static void
-teardown(void)
+static void teardown(void)
 {
   img_store_close(s);
   timg_layer_free(&bottom);
@@ -48,8 +46,7 @@ TestSuite(image_store, .init = setup, .fini = teardown);
 
 /* Makes a layout named name with both layers (or just the bottom one) and
  * loads it; returns the image id. */
-static char *
-load_image(const char *dirname, const char *name, bool two_layers, json_t *cfg)
+static char *load_image(const char *dirname, const char *name, bool two_layers, json_t *cfg)
 {
   cleanup_free char *layout = path_join(sb, dirname);
   timg_layer ls[2] = { bottom, top };
@@ -61,8 +58,7 @@ load_image(const char *dirname, const char *name, bool two_layers, json_t *cfg)
   return id;
 }
 
-static img_image *
-resolve(const char *ref)
+static img_image *resolve(const char *ref)
 {
   img_image *img = NULL;
   berr_t err = BERR_INIT;
@@ -70,8 +66,7 @@ resolve(const char *ref)
   return img;
 }
 
-static void
-expect_unknown(const char *ref)
+static void expect_unknown(const char *ref)
 {
   img_image *img = NULL;
   berr_t err = BERR_INIT;
@@ -82,20 +77,17 @@ expect_unknown(const char *ref)
   berr_clear(&err);
 }
 
-static bool
-never(const char *id, void *arg)
+static bool never(const char *id, void *arg)
 {
   return false;
 }
 
-static bool
-is_arg(const char *id, void *arg)
+static bool is_arg(const char *id, void *arg)
 {
   return !strcmp(id, arg);
 }
 
-static size_t
-count_dir(const char *sub)
+static size_t count_dir(const char *sub)
 {
   cleanup_free char *p = xasprintf("%s/images/%s", root, sub);
   DIR *d = opendir(p);
@@ -368,8 +360,7 @@ Test(image_store, unnamed_oci_image_loads_dangling)
   img_summaries_free(v, n);
 }
 
-static char *
-import_dir(const char *dir, const char *name)
+static char *import_dir(const char *dir, const char *name)
 {
   berr_t err = BERR_INIT;
   char *id = NULL;

@@ -19,8 +19,7 @@ static char *watched; /* sb/w: nothing may change here but dest */
 static char *outside; /* sb/w/outside: must stay as it is */
 static char *dest;    /* sb/w/a/b/layer: where layers are unpacked */
 
-static void
-setup(void)
+static void setup(void)
 {
   sb = timg_sandbox();
   watched = path_join(sb, "w");
@@ -32,8 +31,7 @@ setup(void)
   rmdir(dest); /* img_layer_unpack makes it */
 }
 
-static void
-teardown(void)
+static void teardown(void)
 {
   timg_cleanup(sb);
   free(sb);
@@ -45,8 +43,7 @@ teardown(void)
 TestSuite(image_unpack, .init = setup, .fini = teardown);
 
 /* Unpacks entries; returns the error message (NULL on success). */
-static char *
-unpack(const timg_entry *e, size_t n, const char *filter)
+static char *unpack(const timg_entry *e, size_t n, const char *filter)
 {
   cleanup_free char *blob = path_join(sb, "layer.tar");
   unlink(blob);
@@ -62,8 +59,7 @@ unpack(const timg_entry *e, size_t n, const char *filter)
   return err.msg;
 }
 
-static void
-expect_refused(const timg_entry *e, size_t n, const char *entry, const char *why)
+static void expect_refused(const timg_entry *e, size_t n, const char *entry, const char *why)
 {
   cleanup_free char *before = timg_tree(watched);
   cleanup_free char *msg = unpack(e, n, NULL);
@@ -250,8 +246,7 @@ Test(image_unpack, layer_xattrs_cannot_set_overlay_attributes)
   cr_expect_eq(lgetxattr(d, "user.note", v, sizeof v), 2);
 }
 
-static void
-unpack_compressed(const char *filter, const char *magic_type)
+static void unpack_compressed(const char *filter, const char *magic_type)
 {
   timg_entry e[] = { { .name = "hello", .data = "compressed layer" } };
   cleanup_free char *blob = path_join(sb, "layer.bin");
@@ -307,8 +302,7 @@ Test(image_unpack, not_a_tar_is_refused)
 }
 
 /* Through the store: a hostile layer in an OCI layout changes nothing. */
-static void
-load_refused(const timg_entry *e, size_t n, const char *why)
+static void load_refused(const timg_entry *e, size_t n, const char *why)
 {
   cleanup_free char *root = path_join(sb, "root");
   cleanup_free char *layout = path_join(sb, "layout");

@@ -10,24 +10,21 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-char *
-timg_sandbox(void)
+char *timg_sandbox(void)
 {
   char *p = xstrdup("/tmp/berth-timg-XXXXXX");
   cr_assert(mkdtemp(p), "mkdtemp: %s", strerror(errno));
   return p;
 }
 
-void
-timg_cleanup(const char *dir)
+void timg_cleanup(const char *dir)
 {
   berr_t err = BERR_INIT;
   fs_rm_rf(dir, &err);
   berr_clear(&err);
 }
 
-void
-timg_write(const char *path, const char *data)
+void timg_write(const char *path, const char *data)
 {
   cleanup_free char *d = xstrdup(path);
   *strrchr(d, '/') = '\0';
@@ -36,8 +33,7 @@ timg_write(const char *path, const char *data)
   cr_assert_eq(fs_write_atomic(path, data, strlen(data), 0644, &err), 0, "%s", err.msg);
 }
 
-static void
-write_tar(const char *path, const char *filter, const timg_entry *es, size_t n)
+static void write_tar(const char *path, const char *filter, const timg_entry *es, size_t n)
 {
   struct archive *a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
@@ -74,8 +70,7 @@ write_tar(const char *path, const char *filter, const timg_entry *es, size_t n)
   archive_write_free(a);
 }
 
-static char *
-file_digest(const char *path, int64_t *size)
+static char *file_digest(const char *path, int64_t *size)
 {
   char *d = NULL;
   berr_t err = BERR_INIT;
@@ -83,8 +78,7 @@ file_digest(const char *path, int64_t *size)
   return d;
 }
 
-timg_layer
-timg_make_layer(const char *path, const char *filter, const timg_entry *e, size_t n)
+timg_layer timg_make_layer(const char *path, const char *filter, const timg_entry *e, size_t n)
 {
   timg_layer l = { 0 };
   cleanup_free char *plain = xasprintf("%s.plain", path);
@@ -97,8 +91,7 @@ timg_make_layer(const char *path, const char *filter, const timg_entry *e, size_
   return l;
 }
 
-void
-timg_layer_free(timg_layer *l)
+void timg_layer_free(timg_layer *l)
 {
   free(l->path);
   free(l->digest);
@@ -106,8 +99,7 @@ timg_layer_free(timg_layer *l)
   memset(l, 0, sizeof *l);
 }
 
-static char *
-put_blob(const char *dir, const char *data, size_t *len)
+static char *put_blob(const char *dir, const char *data, size_t *len)
 {
   char *d = img_sha256(data, strlen(data));
   cleanup_free char *p = xasprintf("%s/blobs/sha256/%s", dir, img_digest_hex(d));
@@ -117,8 +109,7 @@ put_blob(const char *dir, const char *data, size_t *len)
   return d;
 }
 
-static char *
-config_json(timg_layer *layers, size_t n, json_t *cfg)
+static char *config_json(timg_layer *layers, size_t n, json_t *cfg)
 {
   json_t *ids = json_array();
   for (size_t i = 0; i < n; i++)
@@ -130,8 +121,7 @@ config_json(timg_layer *layers, size_t n, json_t *cfg)
   return json_dumps(c, JSON_COMPACT);
 }
 
-static void
-copy(const char *src, const char *dst)
+static void copy(const char *src, const char *dst)
 {
   berr_t err = BERR_INIT;
   cleanup_free char *d = xstrdup(dst);
@@ -140,8 +130,7 @@ copy(const char *src, const char *dst)
   cr_assert_eq(fs_copy_file(src, dst, 0644, &err), 0, "%s", err.msg);
 }
 
-char *
-timg_make_oci(const char *dir, timg_layer *layers, size_t n, const char *name, json_t *cfg)
+char *timg_make_oci(const char *dir, timg_layer *layers, size_t n, const char *name, json_t *cfg)
 {
   cleanup_free char *cdata = config_json(layers, n, cfg);
   size_t clen = 0;
@@ -177,8 +166,7 @@ timg_make_oci(const char *dir, timg_layer *layers, size_t n, const char *name, j
   return cdigest;
 }
 
-char *
-timg_make_docker(const char *dir, timg_layer *layers, size_t n, const char *name)
+char *timg_make_docker(const char *dir, timg_layer *layers, size_t n, const char *name)
 {
   cleanup_free char *cdata = config_json(layers, n, NULL);
   char *cdigest = img_sha256(cdata, strlen(cdata));
@@ -200,8 +188,7 @@ timg_make_docker(const char *dir, timg_layer *layers, size_t n, const char *name
   return cdigest;
 }
 
-static void
-tree_at(int parent, const char *name, const char *rel, buf_t *out)
+static void tree_at(int parent, const char *name, const char *rel, buf_t *out)
 {
   struct stat st;
   if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -234,16 +221,14 @@ tree_at(int parent, const char *name, const char *rel, buf_t *out)
   closedir(d);
 }
 
-char *
-timg_tree(const char *dir)
+char *timg_tree(const char *dir)
 {
   buf_t b = { 0 };
   tree_at(AT_FDCWD, dir, ".", &b);
   return buf_steal(&b);
 }
 
-void
-timg_tar_dir(const char *dir, const char *out)
+void timg_tar_dir(const char *dir, const char *out)
 {
   cleanup_free char *cmd = xasprintf("tar -C '%s' -cf '%s' .", dir, out);
   cr_assert_eq(system(cmd), 0, "%s", cmd);

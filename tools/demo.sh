@@ -80,7 +80,7 @@ trap - EXIT
 
 cat <<EOF
 
-${bold}Try next${plain}
+${bold}Try next${plain} (berth is $1; the state is in ${BERTH_ROOT:-/var/lib/berth})
   berth container run --rm -it busybox sh            a shell in a container
   berth container run --rm -v /tmp:/host:ro busybox ls /host
   berth container run --rm --memory 16m busybox sh -c 'x=a; while :; do x=\$x\$x; done'; echo \$?

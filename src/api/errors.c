@@ -277,7 +277,7 @@ int api_errors_to_berr(const api_errors_t *errs, berr_t *err)
   if (errs->n == 0)
     return 0;
   cleanup_free char *s = api_errors_string(errs);
-  return api_fail(err, EINVAL, "%s", s);
+  return berr_setc(err, EINVAL, "%s", s);
 }
 
 json_t *api_errors_causes(const api_errors_t *errs)
@@ -291,20 +291,4 @@ json_t *api_errors_causes(const api_errors_t *errs)
     free(body);
   }
   return a;
-}
-
-int api_fail(berr_t *err, int code, const char *fmt, ...)
-{
-  if (!err)
-    return -1;
-  va_list ap;
-  va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
-  va_end(ap);
-  free(err->msg);
-  err->msg = msg;
-  err->code = code;
-  return -1;
 }

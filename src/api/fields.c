@@ -85,17 +85,18 @@ static int unescape(const char *s, size_t n, char **out, berr_t *err)
     if (c == '\\') {
       if (i + 1 >= n) {
         buf_free(&b);
-        return api_fail(err, EINVAL, "invalid field selector: invalid escape sequence: \\");
+        return berr_setc(err, EINVAL, "invalid field selector: invalid escape sequence: \\");
       }
       char e = s[++i];
       if (e != '\\' && e != ',' && e != '=') {
         buf_free(&b);
-        return api_fail(err, EINVAL, "invalid field selector: invalid escape sequence: \\%c", e);
+        return berr_setc(err, EINVAL, "invalid field selector: invalid escape sequence: \\%c", e);
       }
       buf_append(&b, &e, 1);
     } else if (c == ',' || c == '=') {
       buf_free(&b);
-      return api_fail(err, EINVAL, "invalid field selector: unescaped character in value: '%c'", c);
+      return berr_setc(err, EINVAL, "invalid field selector: unescaped character in value: '%c'",
+                       c);
     } else {
       buf_append(&b, &c, 1);
     }
@@ -124,19 +125,19 @@ static int parse_term(api_field_selector_t *sel, const char *whole, const char *
     }
   }
   if (oplen == 0)
-    return api_fail(err, EINVAL, "invalid selector: '%s'; can't understand '%.*s'", whole, (int)n,
-                    t);
+    return berr_setc(err, EINVAL, "invalid selector: '%s'; can't understand '%.*s'", whole, (int)n,
+                     t);
   cleanup_free char *label = xstrndup(t, i);
   const char *path = label;
   if (kind) {
     const field_row_t *row = find_field(kind, label);
     if (!row)
-      return api_fail(err, EINVAL, "field label not supported: %s", label);
+      return berr_setc(err, EINVAL, "field label not supported: %s", label);
     if (row->path)
       path = row->path;
   } else if (!label[0]) {
-    return api_fail(err, EINVAL, "invalid selector: '%s'; can't understand '%.*s'", whole, (int)n,
-                    t);
+    return berr_setc(err, EINVAL, "invalid selector: '%s'; can't understand '%.*s'", whole, (int)n,
+                     t);
   }
   char *value = NULL;
   if (unescape(t + i + oplen, n - i - oplen, &value, err) < 0)

@@ -4,10 +4,6 @@
 
 #include "api/api.h"
 
-/* Sets err to the message alone (no ": strerror" suffix) with code as its
- * errno, so the server can map EINVAL to 400 and ENOTSUP to 415; returns -1. */
-int api_fail(berr_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* JSON equality where 1 and 1.0 are the same number (RFC 6902 "test", merge
  * keys), recursively. */
 bool api_json_equal(json_t *a, json_t *b);

@@ -286,7 +286,7 @@ static int parse_values(parser_t *p, char ***out, berr_t *err)
 {
   const char *lit;
   if (next(p, true, &lit) != T_OPEN)
-    return api_fail(err, EINVAL, "found '%s' expected: '('", lit);
+    return berr_setc(err, EINVAL, "found '%s' expected: '('", lit);
   tok_t t = peek(p, true, &lit);
   if (t == T_CLOSE) {
     next(p, true, NULL);
@@ -294,7 +294,7 @@ static int parse_values(parser_t *p, char ***out, berr_t *err)
     return 0;
   }
   if (t != T_ID && t != T_COMMA)
-    return api_fail(err, EINVAL, "found '%s', expected: ',', ')' or identifier", lit);
+    return berr_setc(err, EINVAL, "found '%s', expected: ',', ')' or identifier", lit);
   const char *open_lit = lit;
   for (;;) {
     t = next(p, true, &lit);
@@ -305,7 +305,7 @@ static int parse_values(parser_t *p, char ***out, berr_t *err)
         continue;
       if (t2 == T_CLOSE)
         break;
-      return api_fail(err, EINVAL, "found '%s', expected: ',' or ')'", lit);
+      return berr_setc(err, EINVAL, "found '%s', expected: ',' or ')'", lit);
     } else if (t == T_COMMA) {
       /* "(,a", "a,,b" and "a,)" all contain the empty value */
       if (!*out)
@@ -318,11 +318,11 @@ static int parse_values(parser_t *p, char ***out, berr_t *err)
       if (t2 == T_COMMA)
         strv_push(out, "");
     } else {
-      return api_fail(err, EINVAL, "found '%s', expected: ',', or identifier", lit);
+      return berr_setc(err, EINVAL, "found '%s', expected: ',', or identifier", lit);
     }
   }
   if (next(p, true, NULL) != T_CLOSE)
-    return api_fail(err, EINVAL, "found '%s', expected: ')'", open_lit);
+    return berr_setc(err, EINVAL, "found '%s', expected: ')'", open_lit);
   return 0;
 }
 
@@ -337,7 +337,7 @@ static int parse_requirement(parser_t *p, api_label_selector_t *sel, berr_t *err
     t = next(p, true, &lit);
   }
   if (t != T_ID)
-    return api_fail(err, EINVAL, "found '%s', expected: identifier", lit);
+    return berr_setc(err, EINVAL, "found '%s', expected: identifier", lit);
   cleanup_free char *key = xstrdup(lit);
   tok_t la = peek(p, true, NULL);
   /* A bare key means "exists". After '!' only the key is read, as Kubernetes
@@ -369,7 +369,7 @@ static int parse_requirement(parser_t *p, api_label_selector_t *sel, berr_t *err
     op = API_SEL_LT;
     break;
   default:
-    return api_fail(err, EINVAL, "found '%s', expected: in, notin, =, ==, !=, gt, lt", lit);
+    return berr_setc(err, EINVAL, "found '%s', expected: in, notin, =, ==, !=, gt, lt", lit);
   }
   char **values = NULL;
   if (set) {
@@ -384,7 +384,7 @@ static int parse_requirement(parser_t *p, api_label_selector_t *sel, berr_t *err
     } else if (next(p, true, &lit) == T_ID) {
       strv_push(&values, lit);
     } else {
-      return api_fail(err, EINVAL, "found '%s', expected: identifier", lit);
+      return berr_setc(err, EINVAL, "found '%s', expected: identifier", lit);
     }
   }
   return add_req(sel, key, op, values, err);
@@ -403,11 +403,11 @@ int api_label_selector_parse(const char *s, api_label_selector_t **out, berr_t *
     if (t == T_END)
       break;
     if (t == T_ERROR) {
-      rc = api_fail(err, EINVAL, "unable to parse requirement: %s", lit);
+      rc = berr_setc(err, EINVAL, "unable to parse requirement: %s", lit);
       break;
     }
     if (t != T_ID && t != T_NOT) {
-      rc = api_fail(err, EINVAL, "found '%s', expected: !, identifier, or 'end of string'", lit);
+      rc = berr_setc(err, EINVAL, "found '%s', expected: !, identifier, or 'end of string'", lit);
       break;
     }
     if (parse_requirement(&p, sel, err) < 0) {
@@ -419,13 +419,13 @@ int api_label_selector_parse(const char *s, api_label_selector_t **out, berr_t *
       break;
     if (t != T_COMMA) {
       rc = t == T_ERROR
-               ? api_fail(err, EINVAL, "unable to parse requirement: %s", lit)
-               : api_fail(err, EINVAL, "found '%s', expected: ',' or 'end of string'", lit);
+               ? berr_setc(err, EINVAL, "unable to parse requirement: %s", lit)
+               : berr_setc(err, EINVAL, "found '%s', expected: ',' or 'end of string'", lit);
       break;
     }
     t = peek(&p, true, &lit);
     if (t != T_ID && t != T_NOT) {
-      rc = api_fail(err, EINVAL, "found '%s', expected: identifier after ','", lit);
+      rc = berr_setc(err, EINVAL, "found '%s', expected: identifier after ','", lit);
       break;
     }
   }
@@ -456,14 +456,14 @@ int api_label_selector_from_json(json_t *js, api_label_selector_t **out, berr_t 
   }
   if (!json_is_object(js)) {
     api_label_selector_free(sel);
-    return api_fail(err, EINVAL, "a label selector must be an object");
+    return berr_setc(err, EINVAL, "a label selector must be an object");
   }
   json_t *ml = json_object_get(js, "matchLabels");
   json_t *me = json_object_get(js, "matchExpressions");
   if (ml && !json_is_null(ml)) {
     if (!json_is_object(ml)) {
       api_label_selector_free(sel);
-      return api_fail(err, EINVAL, "matchLabels: must be a map of strings");
+      return berr_setc(err, EINVAL, "matchLabels: must be a map of strings");
     }
     const char *k;
     json_t *v;
@@ -471,7 +471,7 @@ int api_label_selector_from_json(json_t *js, api_label_selector_t **out, berr_t 
     {
       if (!json_is_string(v)) {
         api_label_selector_free(sel);
-        return api_fail(err, EINVAL, "matchLabels[%s]: must be a string", k);
+        return berr_setc(err, EINVAL, "matchLabels[%s]: must be a string", k);
       }
       char **vals = NULL;
       strv_push(&vals, json_string_value(v));
@@ -484,7 +484,7 @@ int api_label_selector_from_json(json_t *js, api_label_selector_t **out, berr_t 
   if (me && !json_is_null(me)) {
     if (!json_is_array(me)) {
       api_label_selector_free(sel);
-      return api_fail(err, EINVAL, "matchExpressions: must be a list");
+      return berr_setc(err, EINVAL, "matchExpressions: must be a list");
     }
     size_t i;
     json_t *e;
@@ -496,7 +496,7 @@ int api_label_selector_from_json(json_t *js, api_label_selector_t **out, berr_t 
       api_sel_op_t op;
       if (!key) {
         api_label_selector_free(sel);
-        return api_fail(err, EINVAL, "matchExpressions[%zu].key: Required value", i);
+        return berr_setc(err, EINVAL, "matchExpressions[%zu].key: Required value", i);
       }
       if (!op_s)
         op_s = "";
@@ -511,7 +511,7 @@ int api_label_selector_from_json(json_t *js, api_label_selector_t **out, berr_t 
       else {
         cleanup_free char *q = api_go_quote(op_s, strlen(op_s));
         api_label_selector_free(sel);
-        return api_fail(err, EINVAL, "%s is not a valid label selector operator", q);
+        return berr_setc(err, EINVAL, "%s is not a valid label selector operator", q);
       }
       char **vals = NULL;
       if (json_to_strv(vals_j, &vals, err) < 0) {

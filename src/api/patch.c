@@ -82,7 +82,7 @@ static int pointer_split(const char *ptr, char ***out, berr_t *err)
     return 0;
   }
   if (ptr[0] != '/')
-    return api_fail(err, EINVAL, "JSON pointer must be empty or start with '/'");
+    return berr_setc(err, EINVAL, "JSON pointer must be empty or start with '/'");
   char **v = xcalloc(1, sizeof(char *));
   const char *p = ptr + 1;
   for (;;) {
@@ -102,7 +102,7 @@ static int pointer_split(const char *ptr, char ***out, berr_t *err)
       }
       buf_free(&b);
       strv_free(v);
-      return api_fail(err, EINVAL, "invalid escape in JSON pointer (use ~0 or ~1)");
+      return berr_setc(err, EINVAL, "invalid escape in JSON pointer (use ~0 or ~1)");
     }
     char *tok = buf_steal(&b);
     strv_push(&v, tok);
@@ -173,10 +173,10 @@ static int locate(json_t *doc, const char *ptr, loc_t *loc, berr_t *err)
   for (size_t i = 0; i + 1 < n; i++) {
     cur = child(cur, toks[i]);
     if (!cur)
-      return api_fail(err, EINVAL, "path not found (no \"%s\")", toks[i]);
+      return berr_setc(err, EINVAL, "path not found (no \"%s\")", toks[i]);
   }
   if (!json_is_object(cur) && !json_is_array(cur))
-    return api_fail(err, EINVAL, "parent is neither an object nor an array");
+    return berr_setc(err, EINVAL, "parent is neither an object nor an array");
   loc->parent = cur;
   loc->last = xstrdup(toks[n - 1]);
   return 0;
@@ -204,7 +204,7 @@ static int op_add(json_t **doc, loc_t *l, json_t *value, berr_t *err)
     idx = size;
   } else if (!parse_index(l->last, &idx) || idx > size) {
     json_decref(value);
-    return api_fail(err, EINVAL, "array index \"%s\" out of range (size %zu)", l->last, size);
+    return berr_setc(err, EINVAL, "array index \"%s\" out of range (size %zu)", l->last, size);
   }
   json_array_insert_new(l->parent, idx, value);
   return 0;
@@ -219,13 +219,13 @@ static int op_remove(json_t **doc, loc_t *l, berr_t *err)
   }
   if (json_is_object(l->parent)) {
     if (json_object_del(l->parent, l->last) < 0)
-      return api_fail(err, EINVAL, "path not found (no member \"%s\")", l->last);
+      return berr_setc(err, EINVAL, "path not found (no member \"%s\")", l->last);
     return 0;
   }
   size_t idx;
   if (!parse_index(l->last, &idx) || idx >= json_array_size(l->parent))
-    return api_fail(err, EINVAL, "array index \"%s\" out of range (size %zu)", l->last,
-                    json_array_size(l->parent));
+    return berr_setc(err, EINVAL, "array index \"%s\" out of range (size %zu)", l->last,
+                     json_array_size(l->parent));
   json_array_remove(l->parent, idx);
   return 0;
 }
@@ -235,19 +235,19 @@ static int apply_op(json_t **doc, json_t *op, berr_t *err)
   const char *name = json_str(op, "op");
   const char *path = json_str(op, "path");
   if (!name)
-    return api_fail(err, EINVAL, "missing \"op\"");
+    return berr_setc(err, EINVAL, "missing \"op\"");
   if (!path)
-    return api_fail(err, EINVAL, "missing \"path\"");
+    return berr_setc(err, EINVAL, "missing \"path\"");
   json_t *value = json_object_get(op, "value");
   const char *from = json_str(op, "from");
   bool needs_value = !strcmp(name, "add") || !strcmp(name, "replace") || !strcmp(name, "test");
   bool needs_from = !strcmp(name, "move") || !strcmp(name, "copy");
   if (!needs_value && !needs_from && strcmp(name, "remove") != 0)
-    return api_fail(err, EINVAL, "unknown operation");
+    return berr_setc(err, EINVAL, "unknown operation");
   if (needs_value && !value)
-    return api_fail(err, EINVAL, "missing \"value\"");
+    return berr_setc(err, EINVAL, "missing \"value\"");
   if (needs_from && !from)
-    return api_fail(err, EINVAL, "missing \"from\"");
+    return berr_setc(err, EINVAL, "missing \"from\"");
 
   loc_t l = { 0 };
   if (locate(*doc, path, &l, err) < 0)
@@ -259,12 +259,12 @@ static int apply_op(json_t **doc, json_t *op, berr_t *err)
     return op_add(doc, &l, json_deep_copy(value), err);
   if (!strcmp(name, "remove")) {
     if (!target)
-      return api_fail(err, EINVAL, "path not found");
+      return berr_setc(err, EINVAL, "path not found");
     return op_remove(doc, &l, err);
   }
   if (!strcmp(name, "replace")) {
     if (!target)
-      return api_fail(err, EINVAL, "path not found");
+      return berr_setc(err, EINVAL, "path not found");
     /* in place, so an object keeps its key order */
     size_t idx;
     if (!l.parent) {
@@ -279,21 +279,21 @@ static int apply_op(json_t **doc, json_t *op, berr_t *err)
   }
   if (!strcmp(name, "test")) {
     if (!target)
-      return api_fail(err, EINVAL, "path not found");
+      return berr_setc(err, EINVAL, "path not found");
     if (!api_json_equal(target, value))
-      return api_fail(err, EINVAL, "test failed: value differs");
+      return berr_setc(err, EINVAL, "test failed: value differs");
     return 0;
   }
   /* move and copy */
   json_t *src = api_json_pointer_get(*doc, from);
   if (!src)
-    return api_fail(err, EINVAL, "\"from\" path %s not found", from);
+    return berr_setc(err, EINVAL, "\"from\" path %s not found", from);
   json_t *val = json_deep_copy(src);
   if (!strcmp(name, "move")) {
     size_t fl = strlen(from);
     if (strncmp(path, from, fl) == 0 && path[fl] == '/') {
       json_decref(val);
-      return api_fail(err, EINVAL, "cannot move a value into one of its children");
+      return berr_setc(err, EINVAL, "cannot move a value into one of its children");
     }
     loc_t fl_loc = { 0 };
     if (locate(*doc, from, &fl_loc, err) < 0) {
@@ -320,7 +320,7 @@ static int apply_op(json_t **doc, json_t *op, berr_t *err)
 json_t *api_patch_json(json_t *doc, json_t *ops, berr_t *err)
 {
   if (!json_is_array(ops)) {
-    api_fail(err, EINVAL, "json patch: the patch must be a JSON array of operations");
+    berr_setc(err, EINVAL, "json patch: the patch must be a JSON array of operations");
     return NULL;
   }
   json_t *out = json_deep_copy(doc);
@@ -329,7 +329,7 @@ json_t *api_patch_json(json_t *doc, json_t *ops, berr_t *err)
   json_array_foreach(ops, i, op)
   {
     if (!json_is_object(op)) {
-      api_fail(err, EINVAL, "json patch: operation %zu: not an object", i);
+      berr_setc(err, EINVAL, "json patch: operation %zu: not an object", i);
       json_decref(out);
       return NULL;
     }

@@ -126,9 +126,9 @@ typedef struct dec {
 static int bad(dec_t *c, const pb_message_t *m, const pb_field_t *f, uint32_t num, const char *why)
 {
   if (f)
-    return api_fail(c->err, EINVAL, "protobuf: %s.%s (field %" PRIu32 "): %s", m->name, f->json,
-                    num, why);
-  return api_fail(c->err, EINVAL, "protobuf: %s field %" PRIu32 ": %s", m->name, num, why);
+    return berr_setc(c->err, EINVAL, "protobuf: %s.%s (field %" PRIu32 "): %s", m->name, f->json,
+                     num, why);
+  return berr_setc(c->err, EINVAL, "protobuf: %s field %" PRIu32 ": %s", m->name, num, why);
 }
 
 static const pb_field_t *find_field(const pb_message_t *m, uint32_t num)
@@ -386,7 +386,7 @@ static int decode_message(dec_t *c, const pb_message_t *m, const uint8_t *buf, s
 {
   if (++c->depth > PB_MAX_DEPTH) {
     c->depth--;
-    return api_fail(c->err, EINVAL, "protobuf: %s: nested too deeply", m->name);
+    return berr_setc(c->err, EINVAL, "protobuf: %s: nested too deeply", m->name);
   }
   rd_t r = { buf, buf + len };
   int rc = 0;
@@ -394,7 +394,7 @@ static int decode_message(dec_t *c, const pb_message_t *m, const uint8_t *buf, s
     uint32_t num;
     int wt;
     if (rd_tag(&r, &num, &wt) < 0) {
-      rc = api_fail(c->err, EINVAL, "protobuf: %s: malformed field tag", m->name);
+      rc = berr_setc(c->err, EINVAL, "protobuf: %s: malformed field tag", m->name);
       break;
     }
     const pb_field_t *f = find_field(m, num);
@@ -484,7 +484,7 @@ json_t *api_pb_decode_object(const char *api_version, const char *kind, const vo
 {
   const pb_kind_t *k = find_kind(api_version, kind);
   if (!k) {
-    api_fail(err, ENOTSUP, "protobuf: %s %s is not supported; send it as JSON", api_version, kind);
+    berr_setc(err, ENOTSUP, "protobuf: %s %s is not supported; send it as JSON", api_version, kind);
     return NULL;
   }
   json_t *obj = json_pack("{s:s, s:s}", "apiVersion", api_version, "kind", kind);
@@ -524,7 +524,7 @@ json_t *api_pb_decode(const void *buf, size_t len, berr_t *err)
 {
   static const uint8_t magic[4] = { 'k', '8', 's', 0 };
   if (len < sizeof magic || memcmp(buf, magic, sizeof magic) != 0) {
-    api_fail(err, EINVAL, "protobuf: missing the \"k8s\\0\" prefix");
+    berr_setc(err, EINVAL, "protobuf: missing the \"k8s\\0\" prefix");
     return NULL;
   }
   rd_t r = { (const uint8_t *)buf + 4, (const uint8_t *)buf + len };
@@ -537,17 +537,17 @@ json_t *api_pb_decode(const void *buf, size_t len, berr_t *err)
     const uint8_t *d;
     size_t n;
     if (rd_tag(&r, &num, &wt) < 0) {
-      api_fail(err, EINVAL, "protobuf: Unknown: malformed field tag");
+      berr_setc(err, EINVAL, "protobuf: Unknown: malformed field tag");
       return NULL;
     }
     if (num >= 1 && num <= 4 && wt == WT_LEN) {
       if (rd_len(&r, &d, &n) < 0) {
-        api_fail(err, EINVAL, "protobuf: Unknown field %" PRIu32 ": length exceeds the message",
-                 num);
+        berr_setc(err, EINVAL, "protobuf: Unknown field %" PRIu32 ": length exceeds the message",
+                  num);
         return NULL;
       }
       if (num == 1 && decode_type_meta(d, n, &api_version, &kind) < 0) {
-        api_fail(err, EINVAL, "protobuf: Unknown.typeMeta: malformed");
+        berr_setc(err, EINVAL, "protobuf: Unknown.typeMeta: malformed");
         return NULL;
       }
       if (num == 2)
@@ -558,17 +558,17 @@ json_t *api_pb_decode(const void *buf, size_t len, berr_t *err)
         *dst = xstrndup((const char *)d, n);
       }
     } else if (rd_skip(&r, wt) < 0) {
-      api_fail(err, EINVAL, "protobuf: Unknown field %" PRIu32 ": malformed", num);
+      berr_setc(err, EINVAL, "protobuf: Unknown field %" PRIu32 ": malformed", num);
       return NULL;
     }
   }
   if (!api_version || !api_version[0] || !kind || !kind[0]) {
-    api_fail(err, EINVAL, "protobuf: the body does not name its apiVersion and kind");
+    berr_setc(err, EINVAL, "protobuf: the body does not name its apiVersion and kind");
     return NULL;
   }
   if (encoding && encoding[0]) {
     cleanup_free char *q = api_go_quote(encoding, strlen(encoding));
-    api_fail(err, ENOTSUP, "protobuf: content encoding %s is not supported", q);
+    berr_setc(err, ENOTSUP, "protobuf: content encoding %s is not supported", q);
     return NULL;
   }
   return api_pb_decode_object(api_version, kind, raw ? raw : (const uint8_t *)"", raw_len, err);

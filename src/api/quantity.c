@@ -92,7 +92,7 @@ int api_quantity_parse(const char *s, api_quantity_t *q, berr_t *err)
 {
   size_t len = strlen(s), pos = 0;
   if (len == 0)
-    return api_fail(err, EINVAL, "%s", ERR_FORMAT);
+    return berr_setc(err, EINVAL, "%s", ERR_FORMAT);
   bool negative = false;
   if (s[pos] == '+' || s[pos] == '-')
     negative = s[pos++] == '-';
@@ -109,7 +109,7 @@ int api_quantity_parse(const char *s, api_quantity_t *q, berr_t *err)
     frac_end = pos;
   }
   if (int_end == int_start && frac_end == frac_start)
-    return api_fail(err, EINVAL, "%s", ERR_FORMAT);
+    return berr_setc(err, EINVAL, "%s", ERR_FORMAT);
 
   /* Suffix: letters from the set, then an optional signed integer (as
    * Kubernetes splits it), which must end the string. */
@@ -121,12 +121,12 @@ int api_quantity_parse(const char *s, api_quantity_t *q, berr_t *err)
   while (pos < len && s[pos] >= '0' && s[pos] <= '9')
     pos++;
   if (pos != len)
-    return api_fail(err, EINVAL, "%s", ERR_FORMAT);
+    return berr_setc(err, EINVAL, "%s", ERR_FORMAT);
   int base;
   int64_t exp;
   api_qty_format_t format;
   if (!interpret_suffix(s + suf, len - suf, &base, &exp, &format))
-    return api_fail(err, EINVAL, "%s", ERR_SUFFIX);
+    return berr_setc(err, EINVAL, "%s", ERR_SUFFIX);
 
   /* Significant digits, leading zeros dropped; value = D·10^k·2^e nanos. */
   unsigned char digits[MAX_DIGITS + 32];
@@ -138,7 +138,7 @@ int api_quantity_parse(const char *s, api_quantity_t *q, berr_t *err)
     if (nd == 0 && s[i] == '0')
       continue;
     if (nd >= MAX_DIGITS)
-      return api_fail(err, EINVAL, "quantity has too many digits (at most %d)", MAX_DIGITS);
+      return berr_setc(err, EINVAL, "quantity has too many digits (at most %d)", MAX_DIGITS);
     digits[nd++] = (unsigned char)(s[i] - '0');
   }
   if (nd == 0) {
@@ -169,7 +169,7 @@ int api_quantity_parse(const char *s, api_quantity_t *q, berr_t *err)
   const i128 limit = max_nanos();
   const char *too_large = "quantity is too large: the maximum is 9223372036854775807";
   if (keep > 29)
-    return api_fail(err, ERANGE, "%s", too_large); /* ≥ 10^28 > limit */
+    return berr_setc(err, ERANGE, "%s", too_large); /* ≥ 10^28 > limit */
   i128 n = 0;
   bool sticky = false;
   for (int64_t i = 0; i < (int64_t)nd; i++) {
@@ -183,7 +183,7 @@ int api_quantity_parse(const char *s, api_quantity_t *q, berr_t *err)
   if (sticky)
     n += 1;
   if (n > limit)
-    return api_fail(err, ERANGE, "%s", too_large);
+    return berr_setc(err, ERANGE, "%s", too_large);
   *q = from_nanos(negative ? -n : n, format);
   return 0;
 }
@@ -192,7 +192,7 @@ int api_quantity_from_json(json_t *v, api_quantity_t *q, berr_t *err)
 {
   if (json_is_string(v)) {
     if (strlen(json_string_value(v)) != json_string_length(v))
-      return api_fail(err, EINVAL, "%s", ERR_FORMAT);
+      return berr_setc(err, EINVAL, "%s", ERR_FORMAT);
     return api_quantity_parse(json_string_value(v), q, err);
   }
   if (json_is_integer(v)) {
@@ -205,7 +205,7 @@ int api_quantity_from_json(json_t *v, api_quantity_t *q, berr_t *err)
      * same double is what the user wrote ("0.5", not "0.50000000000000000"). */
     double d = json_real_value(v);
     if (!isfinite(d))
-      return api_fail(err, EINVAL, "%s", ERR_FORMAT);
+      return berr_setc(err, EINVAL, "%s", ERR_FORMAT);
     char s[64];
     for (int prec = 1; prec <= 17; prec++) {
       snprintf(s, sizeof s, "%.*g", prec, d);
@@ -214,7 +214,7 @@ int api_quantity_from_json(json_t *v, api_quantity_t *q, berr_t *err)
     }
     return api_quantity_parse(s, q, err);
   }
-  return api_fail(err, EINVAL, "%s", ERR_FORMAT);
+  return berr_setc(err, EINVAL, "%s", ERR_FORMAT);
 }
 
 bool api_validate_quantity(api_errors_t *errs, const char *field, json_t *v, api_quantity_t *q)
@@ -339,7 +339,7 @@ static int add_nanos(api_quantity_t *sum, i128 delta, berr_t *err)
 {
   i128 r = to_nanos(sum) + delta;
   if (r > max_nanos() || r < -max_nanos())
-    return api_fail(err, ERANGE, "quantity out of range");
+    return berr_setc(err, ERANGE, "quantity out of range");
   *sum = from_nanos(r, sum->format);
   return 0;
 }

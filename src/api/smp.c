@@ -111,8 +111,8 @@ static int smp_fail(smp_t *c, const char *path, const char *fmt, ...)
   if (vasprintf(&msg, fmt, ap) < 0)
     abort();
   va_end(ap);
-  int rc = path && path[0] ? api_fail(c->err, EINVAL, "%s: %s", path, msg)
-                           : api_fail(c->err, EINVAL, "%s", msg);
+  int rc = path && path[0] ? berr_setc(c->err, EINVAL, "%s: %s", path, msg)
+                           : berr_setc(c->err, EINVAL, "%s", msg);
   free(msg);
   return rc;
 }
@@ -608,7 +608,7 @@ json_t *api_patch_strategic(json_t *doc, json_t *patch, const char *kind, berr_t
 {
   smp_t c = { kind, err };
   if (!json_is_object(patch)) {
-    api_fail(err, EINVAL, "strategic merge patch: the patch must be a JSON object");
+    berr_setc(err, EINVAL, "strategic merge patch: the patch must be a JSON object");
     return NULL;
   }
   json_t *out = json_is_object(doc) ? json_deep_copy(doc) : json_object();

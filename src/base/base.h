@@ -32,6 +32,9 @@ typedef struct berr {
 /* Sets err to "fmt…" (plus ": strerror(errnum)" when errnum != 0); returns -1.
  * err may be NULL. Replaces any earlier message. */
 int berr_set(berr_t *err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets err to "fmt…" and its code to code, without appending strerror (for
+ * errors berth detects itself, whose code a caller may want to test). */
+int berr_setc(berr_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prefixes context: "fmt…: <old message>"; returns -1. */
 int berr_wrap(berr_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void berr_clear(berr_t *err);

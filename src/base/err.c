@@ -26,6 +26,22 @@ int berr_set(berr_t *err, int errnum, const char *fmt, ...)
   return -1;
 }
 
+int berr_setc(berr_t *err, int code, const char *fmt, ...)
+{
+  if (!err)
+    return -1;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = NULL;
+  if (vasprintf(&msg, fmt, ap) < 0)
+    abort();
+  va_end(ap);
+  free(err->msg);
+  err->msg = msg;
+  err->code = code;
+  return -1;
+}
+
 int berr_wrap(berr_t *err, const char *fmt, ...)
 {
   if (!err)

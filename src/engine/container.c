@@ -185,7 +185,7 @@ static int claim_and_write(engine *e, const engine_create_opts *o, json_t *meta,
   if (o->name) {
     cleanup_free char *owner = eng_name_owner(e, o->name);
     if (owner)
-      return eng_err(err, EEXIST, "container name %s is already in use by %.12s", o->name, owner);
+      return berr_setc(err, EEXIST, "container name %s is already in use by %.12s", o->name, owner);
     name = xstrdup(o->name);
   } else {
     for (int i = 0; !name; i++) {
@@ -257,7 +257,7 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *ex
                   berr_t *err)
 {
   if (!o->image || !*o->image)
-    return eng_err(err, EINVAL, "no image given");
+    return berr_setc(err, EINVAL, "no image given");
   if (o->name && engine_name_check(o->name, err) < 0)
     return -1;
 
@@ -338,10 +338,10 @@ int engine_start(engine *e, const char *id, berr_t *err)
   bool had_state = fs_exists(statef);
   if (s == RT_RUNNING) {
     cleanup_free char *name = display_name(e, id);
-    return eng_err(err, EINVAL, "container %s cannot be started: it is running", name);
+    return berr_setc(err, EINVAL, "container %s cannot be started: it is running", name);
   }
   if (!had_state && being_created(e, id))
-    return eng_err(err, EBUSY, "container %.12s is being created", id);
+    return berr_setc(err, EBUSY, "container %.12s is being created", id);
   /* Stopped, or without runtime state (a start that failed half-way). */
   if ((s == RT_STOPPED || !had_state) && recreate(e, id, had_state, err) < 0)
     return -1;
@@ -375,7 +375,7 @@ int engine_kill(engine *e, const char *id, int sig, berr_t *err)
     return -1;
   if (s != RT_RUNNING) {
     cleanup_free char *name = display_name(e, id);
-    return eng_err(err, ESRCH, "container %s is not running", name);
+    return berr_setc(err, ESRCH, "container %s is not running", name);
   }
   if (rt_kill(e->dir, id, sig, false, err) < 0)
     return berr_wrap(err, "kill container %.12s", id);
@@ -393,10 +393,10 @@ int engine_stop(engine *e, const char *id, int sig, int timeout_s, berr_t *err)
     /* Never started: there is nothing to ask politely. */
     kill_quiet(e, id);
     return wait_quiet(e, id, 5000) == 1 ? 0
-                                        : eng_err(err, ETIMEDOUT,
-                                                  "stop container %.12s: "
-                                                  "still there 5 s after SIGKILL",
-                                                  id);
+                                        : berr_setc(err, ETIMEDOUT,
+                                                    "stop container %.12s: "
+                                                    "still there 5 s after SIGKILL",
+                                                    id);
   }
   if (sig == 0) {
     cleanup_json json_t *meta = NULL;
@@ -428,7 +428,7 @@ int engine_stop(engine *e, const char *id, int sig, int timeout_s, berr_t *err)
   if (r < 0)
     return berr_wrap(err, "stop container %.12s", id);
   if (r == 0)
-    return eng_err(err, ETIMEDOUT, "stop container %.12s: still running 10 s after SIGKILL", id);
+    return berr_setc(err, ETIMEDOUT, "stop container %.12s: still running 10 s after SIGKILL", id);
   return 0;
 }
 
@@ -442,8 +442,8 @@ int engine_remove(engine *e, const char *id, bool force, berr_t *err)
   if (eng_status(e, id, &s, err) < 0)
     return -1;
   if (s == RT_RUNNING && !force)
-    return eng_err(err, EBUSY, "container %s is running: stop it first or use rm -f",
-                   name ? name : id);
+    return berr_setc(err, EBUSY, "container %s is running: stop it first or use rm -f",
+                     name ? name : id);
   cleanup_free char *statef = eng_ctr_file(e, id, "state.json");
   if (fs_exists(statef)) {
     if (s != RT_STOPPED) {

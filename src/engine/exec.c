@@ -35,7 +35,7 @@ static int recv_fd(int sock, berr_t *err)
     return berr_set(err, errno, "receive the pty master");
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   if (r == 0 || !c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-    return eng_err(err, EPROTO, "receive the pty master: the runtime sent no fd");
+    return berr_setc(err, EPROTO, "receive the pty master: the runtime sent no fd");
   int fd;
   memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return fd;
@@ -85,8 +85,8 @@ static int build_process(engine *e, const char *id, const engine_exec_opts *o, j
     const char *eq = strchr(o->env[i], '=');
     if (!eq || eq == o->env[i]) {
       json_decref(p);
-      return eng_err(err, EINVAL, "invalid environment variable \"%s\": expected KEY=VALUE",
-                     o->env[i]);
+      return berr_setc(err, EINVAL, "invalid environment variable \"%s\": expected KEY=VALUE",
+                       o->env[i]);
     }
     strv_push(&env, o->env[i]);
   }
@@ -105,7 +105,7 @@ static int build_process(engine *e, const char *id, const engine_exec_opts *o, j
   if (o->workdir) {
     if (o->workdir[0] != '/') {
       json_decref(p);
-      return eng_err(err, EINVAL, "working directory %s must be absolute", o->workdir);
+      return berr_setc(err, EINVAL, "working directory %s must be absolute", o->workdir);
     }
     json_object_set_new(p, "cwd", json_string(o->workdir));
   } else if (json_str(cproc, "cwd")) {
@@ -137,7 +137,7 @@ int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd,
                 int err_fd, int *exit_code, berr_t *err)
 {
   if (!o->args || !o->args[0])
-    return eng_err(err, EINVAL, "exec: no command given");
+    return berr_setc(err, EINVAL, "exec: no command given");
   cleanup_json json_t *meta = NULL;
   if (eng_meta_load(e, id, &meta, err) < 0)
     return -1;
@@ -146,7 +146,7 @@ int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd,
   if (eng_status(e, id, &s, err) < 0)
     return -1;
   if (s != RT_RUNNING)
-    return eng_err(err, ESRCH, "container %s is not running", name);
+    return berr_setc(err, ESRCH, "container %s is not running", name);
 
   cleanup_json json_t *proc = NULL;
   if (build_process(e, id, o, &proc, err) < 0)

@@ -256,8 +256,8 @@ int engine_stats_get(engine *e, const char *id, engine_stats *out, berr_t *err)
   if (s != RT_RUNNING) {
     cleanup_json json_t *meta = NULL;
     eng_meta_load(e, id, &meta, NULL);
-    return eng_err(err, ESRCH, "container %s is not running",
-                   json_str(meta, "name") ? json_str(meta, "name") : id);
+    return berr_setc(err, ESRCH, "container %s is not running",
+                     json_str(meta, "name") ? json_str(meta, "name") : id);
   }
   *out = (engine_stats){ 0 };
   if (rt_stats_get(e->dir, id, &out->rt, err) < 0)

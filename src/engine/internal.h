@@ -10,10 +10,6 @@ struct engine {
   char *dir;  /* root/containers: our directories and the runtime's root */
 };
 
-/* Sets err to a message without strerror but with an errno code, so callers
- * can tell "no such container" from other failures; returns -1. */
-int eng_err(berr_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* ROOT/containers/ID and files within it. */
 char *eng_ctr_dir(engine *e, const char *id);
 char *eng_ctr_file(engine *e, const char *id, const char *file);

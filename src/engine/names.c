@@ -32,22 +32,6 @@ static const char *const nouns[] = {
   "skiff",     "sloop",   "starling",   "tern",   "tide",    "tugboat",  "walrus",  "wharf",
 };
 
-int eng_err(berr_t *err, int code, const char *fmt, ...)
-{
-  if (!err)
-    return -1;
-  va_list ap;
-  va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
-  va_end(ap);
-  berr_set(err, 0, "%s", msg);
-  free(msg);
-  err->code = code;
-  return -1;
-}
-
 static void random_bytes(void *p, size_t n)
 {
   unsigned char *b = p;
@@ -103,10 +87,10 @@ static bool is_full_id(const char *s)
 int eng_meta_load(engine *e, const char *id, json_t **meta, berr_t *err)
 {
   if (!is_full_id(id))
-    return eng_err(err, ENOENT, "no such container: %s", id);
+    return berr_setc(err, ENOENT, "no such container: %s", id);
   cleanup_free char *path = eng_ctr_file(e, id, "meta.json");
   if (!fs_exists(path))
-    return eng_err(err, ENOENT, "no such container: %s", id);
+    return berr_setc(err, ENOENT, "no such container: %s", id);
   *meta = json_load_path(path, err);
   return *meta ? 0 : -1;
 }
@@ -169,7 +153,7 @@ static int find_cb(const char *id, json_t *meta, void *arg)
 int engine_lookup(engine *e, const char *ref, char **id, berr_t *err)
 {
   if (!ref || !*ref)
-    return eng_err(err, ENOENT, "no such container: \"\"");
+    return berr_setc(err, ENOENT, "no such container: \"\"");
   find_ctx c = { .ref = ref, .ref_len = strlen(ref) };
   for_each_meta(e->dir, find_cb, &c);
   cleanup_strv char **prefix = c.by_prefix;
@@ -184,9 +168,9 @@ int engine_lookup(engine *e, const char *ref, char **id, berr_t *err)
     return 0;
   }
   if (n > 1)
-    return eng_err(err, EINVAL, "container id prefix %s is ambiguous: it matches %zu containers",
-                   ref, n);
-  return eng_err(err, ENOENT, "no such container: %s", ref);
+    return berr_setc(err, EINVAL, "container id prefix %s is ambiguous: it matches %zu containers",
+                     ref, n);
+  return berr_setc(err, ENOENT, "no such container: %s", ref);
 }
 
 static int name_cb(const char *id, json_t *meta, void *arg)

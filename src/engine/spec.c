@@ -46,29 +46,30 @@ int engine_parse_bind(const char *spec, engine_bind *out, berr_t *err)
   size_t n = 0;
   for (char *p = s, *tok; (tok = strsep(&p, ":"));) {
     if (n == ARRAY_SIZE(parts))
-      return eng_err(err, EINVAL, "invalid volume \"%s\": expected HOST:CONTAINER[:ro]", spec);
+      return berr_setc(err, EINVAL, "invalid volume \"%s\": expected HOST:CONTAINER[:ro]", spec);
     parts[n++] = tok;
   }
   if (n < 2 || n > 3 || !*parts[0] || !*parts[1])
-    return eng_err(err, EINVAL, "invalid volume \"%s\": expected HOST:CONTAINER[:ro]", spec);
+    return berr_setc(err, EINVAL, "invalid volume \"%s\": expected HOST:CONTAINER[:ro]", spec);
   bool ro = false;
   if (n == 3) {
     if (!strcmp(parts[2], "ro"))
       ro = true;
     else if (strcmp(parts[2], "rw"))
-      return eng_err(err, EINVAL, "invalid volume \"%s\": unknown mode \"%s\" (ro or rw)", spec,
-                     parts[2]);
+      return berr_setc(err, EINVAL, "invalid volume \"%s\": unknown mode \"%s\" (ro or rw)", spec,
+                       parts[2]);
   }
   if (parts[0][0] != '/')
-    return eng_err(err, EINVAL,
-                   "invalid volume \"%s\": host path %s must be absolute (named volumes are not "
-                   "supported)",
-                   spec, parts[0]);
+    return berr_setc(err, EINVAL,
+                     "invalid volume \"%s\": host path %s must be absolute (named volumes are not "
+                     "supported)",
+                     spec, parts[0]);
   if (parts[1][0] != '/')
-    return eng_err(err, EINVAL, "invalid volume \"%s\": container path %s must be absolute", spec,
-                   parts[1]);
+    return berr_setc(err, EINVAL, "invalid volume \"%s\": container path %s must be absolute", spec,
+                     parts[1]);
   if (!strcmp(parts[1], "/"))
-    return eng_err(err, EINVAL, "invalid volume \"%s\": cannot mount over the container's /", spec);
+    return berr_setc(err, EINVAL, "invalid volume \"%s\": cannot mount over the container's /",
+                     spec);
   struct stat st;
   if (stat(parts[0], &st) < 0)
     return berr_set(err, errno, "invalid volume \"%s\": host path %s", spec, parts[0]);
@@ -91,7 +92,7 @@ int engine_parse_memory(const char *s, int64_t *bytes, berr_t *err)
   if (parse_size(s, &v, err) < 0)
     return berr_wrap(err, "--memory");
   if (v < MIN_MEMORY)
-    return eng_err(err, EINVAL, "--memory %s is too small: the minimum is 6m", s);
+    return berr_setc(err, EINVAL, "--memory %s is too small: the minimum is 6m", s);
   *bytes = v;
   return 0;
 }
@@ -102,19 +103,19 @@ int engine_parse_cpus(const char *s, int64_t *nano_cpus, berr_t *err)
   errno = 0;
   double v = s && *s ? strtod(s, &end) : NAN;
   if (!s || !*s || errno || *end || !isfinite(v))
-    return eng_err(err, EINVAL, "invalid --cpus \"%s\": expected a number such as 0.5 or 2",
-                   s ? s : "");
+    return berr_setc(err, EINVAL, "invalid --cpus \"%s\": expected a number such as 0.5 or 2",
+                     s ? s : "");
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (ncpu < 1)
     ncpu = 1;
   if (v <= 0)
-    return eng_err(err, EINVAL, "invalid --cpus %s: must be greater than 0", s);
+    return berr_setc(err, EINVAL, "invalid --cpus %s: must be greater than 0", s);
   if (v > (double)ncpu)
-    return eng_err(err, EINVAL, "invalid --cpus %s: this machine has only %ld CPUs", s, ncpu);
+    return berr_setc(err, EINVAL, "invalid --cpus %s: this machine has only %ld CPUs", s, ncpu);
   int64_t nano = (int64_t)(v * 1e9 + 0.5);
   /* The kernel's smallest CFS quota is 1 ms per 100 ms period. */
   if (nano < 10000000)
-    return eng_err(err, EINVAL, "invalid --cpus %s: the minimum is 0.01", s);
+    return berr_setc(err, EINVAL, "invalid --cpus %s: the minimum is 0.01", s);
   *nano_cpus = nano;
   return 0;
 }
@@ -127,24 +128,26 @@ int engine_parse_log_opts(char *const *opts, int64_t *max_bytes, int *max_files,
   for (size_t i = 0; opts && opts[i]; i++) {
     const char *o = opts[i], *eq = strchr(o, '=');
     if (!eq || eq == o)
-      return eng_err(err, EINVAL, "invalid --log-opt \"%s\": expected KEY=VALUE", o);
+      return berr_setc(err, EINVAL, "invalid --log-opt \"%s\": expected KEY=VALUE", o);
     const char *v = eq + 1;
     size_t klen = (size_t)(eq - o);
     int64_t n = 0;
     if (klen == 8 && !strncmp(o, "max-size", klen)) {
       if (parse_size(v, &n, NULL) < 0 || n <= 0)
-        return eng_err(err, EINVAL,
-                       "invalid --log-opt %s: max-size must be a size greater than 0, e.g. 10m", o);
+        return berr_setc(err, EINVAL,
+                         "invalid --log-opt %s: max-size must be a size greater than 0, e.g. 10m",
+                         o);
       *max_bytes = n;
     } else if (klen == 8 && !strncmp(o, "max-file", klen)) {
       if (parse_int64(v, &n, NULL) < 0 || n < 1 || n > MAX_LOG_FILES)
-        return eng_err(err, EINVAL,
-                       "invalid --log-opt %s: max-file must be a number of files from 1 to %d "
-                       "(the current one included)",
-                       o, MAX_LOG_FILES);
+        return berr_setc(err, EINVAL,
+                         "invalid --log-opt %s: max-file must be a number of files from 1 to %d "
+                         "(the current one included)",
+                         o, MAX_LOG_FILES);
       *max_files = (int)n - 1; /* the monitor counts the rotated ones */
     } else {
-      return eng_err(err, EINVAL, "unknown log option \"%.*s\" (max-size, max-file)", (int)klen, o);
+      return berr_setc(err, EINVAL, "unknown log option \"%.*s\" (max-size, max-file)", (int)klen,
+                       o);
     }
   }
   return 0;
@@ -160,10 +163,10 @@ int engine_name_check(const char *name, berr_t *err)
     ok = alnum || (i > 0 && (c == '_' || c == '.' || c == '-'));
   }
   if (!ok)
-    return eng_err(err, EINVAL,
-                   "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most "
-                   "128 characters) is allowed",
-                   name ? name : "");
+    return berr_setc(err, EINVAL,
+                     "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most "
+                     "128 characters) is allowed",
+                     name ? name : "");
   return 0;
 }
 
@@ -194,9 +197,9 @@ int eng_merge_command(json_t *img_config, const engine_create_opts *o, char ***e
   if (!c)
     c = xcalloc(1, sizeof *c);
   if (!ep[0] && !c[0])
-    return eng_err(err, EINVAL,
-                   "no command specified: the image has no Entrypoint or Cmd, give one after "
-                   "the image name");
+    return berr_setc(err, EINVAL,
+                     "no command specified: the image has no Entrypoint or Cmd, give one after "
+                     "the image name");
   *entrypoint = steal_ptr(ep);
   *cmd = steal_ptr(c);
   return 0;
@@ -251,8 +254,8 @@ static int layers_read_etc(char *const *layers, const char *name, char **data, b
       if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return 0;
       if ((size_t)st.st_size > PASSWD_MAX_SIZE)
-        return eng_err(err, EFBIG, "%s/%s is larger than %u bytes", layers[i], rel,
-                       PASSWD_MAX_SIZE);
+        return berr_setc(err, EFBIG, "%s/%s is larger than %u bytes", layers[i], rel,
+                         PASSWD_MAX_SIZE);
       cleanup_free char *path = xasprintf("/proc/self/fd/%d", fd);
       return fs_read_file(path, PASSWD_MAX_SIZE, data, NULL, err);
     }
@@ -299,7 +302,7 @@ int engine_resolve_user(char *const *layer_dirs, const char *user, uint32_t *uid
   if (grp)
     *grp++ = '\0';
   if (!*u || (grp && !*grp))
-    return eng_err(err, EINVAL, "invalid user \"%s\": expected USER[:GROUP] or UID[:GID]", user);
+    return berr_setc(err, EINVAL, "invalid user \"%s\": expected USER[:GROUP] or UID[:GID]", user);
 
   cleanup_free char *passwd = NULL, *group = NULL;
   if (layers_read_etc(layer_dirs, "passwd", &passwd, err) < 0
@@ -326,10 +329,10 @@ int engine_resolve_user(char *const *layer_dirs, const char *user, uint32_t *uid
     }
   }
   if (!numeric && !found)
-    return eng_err(err, ENOENT,
-                   "unable to find user %s: no matching entries in the image's "
-                   "/etc/passwd",
-                   u);
+    return berr_setc(err, ENOENT,
+                     "unable to find user %s: no matching entries in the image's "
+                     "/etc/passwd",
+                     u);
 
   if (grp) {
     if (!parse_id(grp, gid)) {
@@ -345,9 +348,9 @@ int engine_resolve_user(char *const *layer_dirs, const char *user, uint32_t *uid
         }
       }
       if (!gfound)
-        return eng_err(err, ENOENT,
-                       "unable to find group %s: no matching entries in the image's /etc/group",
-                       grp);
+        return berr_setc(err, ENOENT,
+                         "unable to find group %s: no matching entries in the image's /etc/group",
+                         grp);
     }
   }
   /* Supplementary groups: those listing the user by name. */
@@ -389,8 +392,8 @@ static int lowerdir_spec(char *const *layers, const char *bundle, char **out, be
   for (size_t i = n; i-- > 0;) {
     if (strpbrk(layers[i], ":,")) {
       buf_free(&b);
-      return eng_err(err, EINVAL, "layer path %s contains ':' or ',' (overlayfs cannot use it)",
-                     layers[i]);
+      return berr_setc(err, EINVAL, "layer path %s contains ':' or ',' (overlayfs cannot use it)",
+                       layers[i]);
     }
     buf_printf(&b, "%s%s", b.len ? ":" : "", layers[i]);
   }
@@ -435,7 +438,7 @@ int engine_build_config(json_t *img_config, char *const *layer_dirs, const engin
   if (!cwd || !*cwd)
     cwd = "/";
   if (cwd[0] != '/')
-    return eng_err(err, EINVAL, "working directory %s must be absolute", cwd);
+    return berr_setc(err, EINVAL, "working directory %s must be absolute", cwd);
   json_object_set_new(proc, "cwd", json_string(cwd));
 
   cleanup_free char *host = o->hostname ? xstrdup(o->hostname) : xstrndup(id, 12);
@@ -457,8 +460,8 @@ int engine_build_config(json_t *img_config, char *const *layer_dirs, const engin
   for (size_t i = 0; o->env && o->env[i]; i++) {
     const char *eq = strchr(o->env[i], '=');
     if (!eq || eq == o->env[i])
-      return eng_err(err, EINVAL, "invalid environment variable \"%s\": expected KEY=VALUE",
-                     o->env[i]);
+      return berr_setc(err, EINVAL, "invalid environment variable \"%s\": expected KEY=VALUE",
+                       o->env[i]);
     env_set(&env, o->env[i]);
   }
   json_object_set_new(proc, "env", strv_to_json(env));
@@ -485,8 +488,8 @@ int engine_build_config(json_t *img_config, char *const *layer_dirs, const engin
   json_t *res = obj_child(linux_, "resources");
   if (o->memory > 0) {
     if (o->memory < MIN_MEMORY)
-      return eng_err(err, EINVAL, "memory limit %lld is too small: the minimum is 6m",
-                     (long long)o->memory);
+      return berr_setc(err, EINVAL, "memory limit %lld is too small: the minimum is 6m",
+                       (long long)o->memory);
     /* swap = limit: no swap on top of the limit, so a hog is OOM-killed
      * instead of swapping (docker's --memory-swap equal to --memory). */
     json_t *m = obj_child(res, "memory");

@@ -204,11 +204,11 @@ int rt_attach_open(const char *root, const char *id, int *sock, berr_t *err)
     int e = errno;
     cleanup_free char *state = path_join(dir, "state.json");
     if (!fs_exists(state))
-      return rt_fail(err, ENOENT, "container %s does not exist", id);
+      return berr_setc(err, ENOENT, "container %s does not exist", id);
     if (e == ENOENT || e == ECONNREFUSED)
-      return rt_fail(err, ESRCH,
-                     "container %s has no running monitor (stopped, or not a managed container)",
-                     id);
+      return berr_setc(err, ESRCH,
+                       "container %s has no running monitor (stopped, or not a managed container)",
+                       id);
     return berr_set(err, e, "connect to the monitor of %s", id);
   }
   *sock = s;
@@ -408,8 +408,8 @@ int rt_attach_io(const char *root, const char *id, int sock, int in_fd, int out_
   /* The monitor hung up without an EXIT frame: its record tells the end. */
   if (read_exit_record(dir, exit_code))
     return 0;
-  return rt_fail(err, EIO, "container %s: its monitor exited without recording the exit status",
-                 id);
+  return berr_setc(err, EIO, "container %s: its monitor exited without recording the exit status",
+                   id);
 }
 
 int rt_attach(const char *root, const char *id, int in_fd, int out_fd, int err_fd, int *exit_code,

@@ -60,7 +60,7 @@ static json_t *exec_config(const char *dir, const char *bundle, json_t *over, be
     return cfg;
   if (!json_is_object(over)) {
     json_decref(cfg);
-    rt_fail(err, EINVAL, "process: must be an object");
+    berr_setc(err, EINVAL, "process: must be an object");
     return NULL;
   }
   const char *key;
@@ -185,7 +185,7 @@ int rt_exec(const char *root, const char *id, const rt_exec_opts *o, pid_t *pidp
   rt_status status = st.status;
   rt_state_free(&st);
   if (status != RT_RUNNING) {
-    rt_fail(err, ESRCH, "container %s is %s, not running", id, rt_status_name(status));
+    berr_setc(err, ESRCH, "container %s is %s, not running", id, rt_status_name(status));
     return -1;
   }
   if (rt_state_dir(root, id, &dir, err) < 0 || !(state = st_load(root, id, err)))
@@ -197,7 +197,7 @@ int rt_exec(const char *root, const char *id, const rt_exec_opts *o, pid_t *pidp
   if (spec_parse(cfg, &c.spec, err) < 0)
     return berr_wrap(err, "exec in %s", id);
   if (c.spec.proc.terminal && o->console_fd < 0) {
-    rt_fail(err, EINVAL, "process.terminal is set but no console socket was given");
+    berr_setc(err, EINVAL, "process.terminal is set but no console socket was given");
     goto out;
   }
   if (c.spec.seccomp) {
@@ -214,7 +214,7 @@ int rt_exec(const char *root, const char *id, const rt_exec_opts *o, pid_t *pidp
   pid_t init = (pid_t)json_int(state, "pid", 0);
   c.pidfd = (int)syscall(SYS_pidfd_open, init, 0);
   if (c.pidfd < 0 || !proc_alive(init, (uint64_t)json_int(state, "pidStartTime", 0))) {
-    rt_fail(err, ESRCH, "container %s is not running", id);
+    berr_setc(err, ESRCH, "container %s is not running", id);
     goto out;
   }
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c.sync) < 0) {

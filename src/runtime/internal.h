@@ -6,13 +6,7 @@
 
 #include "runtime/runtime.h"
 
-/* ---- errors and state files (state.c) ------------------------------------ */
-
-/* Sets err to the message alone (no ": strerror" suffix, unlike berr_set)
- * with code as its errno: for mistakes in a config or a request, where the
- * message says everything, and for causes a caller tells apart by code.
- * err may be NULL. Returns -1. */
-int rt_fail(berr_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* ---- state files (state.c) --------------------------------------------- */
 
 /* ROOT/ID, after checking that id is a valid container id. */
 int rt_state_dir(const char *root, const char *id, char **out, berr_t *err);

@@ -97,16 +97,16 @@ int sync_wait(int fd, bool want_ready, int *exec_status, berr_t *err)
     return berr_set(err, errno, "read from the container process");
   if (len == 0) {
     if (want_ready)
-      return rt_fail(err, ECHILD, "the container process exited during its setup");
+      return berr_setc(err, ECHILD, "the container process exited during its setup");
     return 0; /* the stub runs: close-on-exec closed the channel */
   }
   cleanup_free struct sync_msg *m = xcalloc(1, (size_t)len + 1);
   if (recv(fd, m, (size_t)len, 0) != len || (size_t)len < sizeof *m)
-    return rt_fail(err, EPROTO, "read from the container process: short message");
+    return berr_setc(err, EPROTO, "read from the container process: short message");
   if (m->kind == SYNC_READY)
-    return want_ready ? 0 : rt_fail(err, EPROTO, "unexpected message from the container");
+    return want_ready ? 0 : berr_setc(err, EPROTO, "unexpected message from the container");
   ((char *)m)[len] = '\0';
-  rt_fail(err, m->code, "%s", m->text);
+  berr_setc(err, m->code, "%s", m->text);
   if (m->kind == SYNC_EXEC_ERROR && exec_status)
     *exec_status = m->status;
   return -1;
@@ -301,11 +301,11 @@ int rt_launch_container(const rt_launch *l, pid_t *pidp, berr_t *err)
   if (spec_parse(l->config, &c.spec, err) < 0)
     return berr_wrap(err, "config.json");
   if (!(c.spec.ns_listed & CLONE_NEWNS)) {
-    rt_fail(err, EINVAL, "config.json: linux.namespaces: a mount namespace is required");
+    berr_setc(err, EINVAL, "config.json: linux.namespaces: a mount namespace is required");
     goto out;
   }
   if (c.spec.proc.terminal && l->console_fd < 0) {
-    rt_fail(err, EINVAL, "process.terminal is set but no console socket was given");
+    berr_setc(err, EINVAL, "process.terminal is set but no console socket was given");
     goto out;
   }
   bundle = realpath(l->bundle && *l->bundle ? l->bundle : ".", NULL);
@@ -323,7 +323,7 @@ int rt_launch_container(const rt_launch *l, pid_t *pidp, berr_t *err)
   }
   state_path = path_join(dir, "state.json");
   if (fs_exists(state_path)) {
-    rt_fail(err, EEXIST, "container %s already exists", l->id);
+    berr_setc(err, EEXIST, "container %s already exists", l->id);
     goto out;
   }
   claimed = true;

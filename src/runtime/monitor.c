@@ -481,7 +481,7 @@ int rt_monitor_create(const rt_monitor_opts *o, pid_t *pid, berr_t *err)
       *nl = '\0';
     if (o->exec_status && (exec_status == 126 || exec_status == 127))
       *o->exec_status = (int)exec_status;
-    return rt_fail(err, (int)code, "%s", end);
+    return berr_setc(err, (int)code, "%s", end);
   }
   return berr_set(err, EPROTO, "create container %s: the monitor exited without a report", co->id);
 }

@@ -85,8 +85,8 @@ int rt_start(const char *root, const char *id, berr_t *err)
   pid_t pid = st.pid;
   rt_state_free(&st);
   if (status != RT_CREATED) {
-    return rt_fail(err, status == RT_STOPPED ? ESRCH : EBUSY, "container %s is %s, not created", id,
-                   rt_status_name(status));
+    return berr_setc(err, status == RT_STOPPED ? ESRCH : EBUSY, "container %s is %s, not created",
+                     id, rt_status_name(status));
   }
   cleanup_free char *dir = NULL;
   rt_state_dir(root, id, &dir, NULL);
@@ -105,10 +105,10 @@ int rt_start(const char *root, const char *id, berr_t *err)
       char c;
       if (read(fd, &c, 1) == 1)
         break;
-      return rt_fail(err, ECHILD, "start %s: the container process exited", id);
+      return berr_setc(err, ECHILD, "start %s: the container process exited", id);
     }
     if (kill(pid, 0) < 0 && errno == ESRCH)
-      return rt_fail(err, ECHILD, "start %s: the container process exited", id);
+      return berr_setc(err, ECHILD, "start %s: the container process exited", id);
   }
   unlink(fifo);
   cleanup_json json_t *sj = st_load(root, id, err);
@@ -142,7 +142,7 @@ int rt_run(const rt_create_opts *o, bool detach, int *exit_code, berr_t *err)
   int sv[2] = { -1, -1 };
   if (tty && console_fd < 0) {
     if (detach)
-      return rt_fail(err, EINVAL, "process.terminal with --detach needs a console socket");
+      return berr_setc(err, EINVAL, "process.terminal with --detach needs a console socket");
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
       return berr_set(err, errno, "socketpair");
     console_fd = sv[1];
@@ -227,7 +227,7 @@ static int init_pidfd(const char *root, const char *id, berr_t *err)
     errno = ESRCH;
   }
   if (fd < 0) {
-    rt_fail(err, ESRCH, "container %s is not running", id);
+    berr_setc(err, ESRCH, "container %s is not running", id);
   }
   return fd;
 }
@@ -242,7 +242,7 @@ int rt_kill(const char *root, const char *id, int sig, bool all, berr_t *err)
   cleanup_free char *cgpath = st.cgroup_path ? xstrdup(st.cgroup_path) : NULL;
   rt_state_free(&st);
   if (status != RT_CREATED && status != RT_RUNNING) {
-    rt_fail(err, ESRCH, "container %s is not running", id);
+    berr_setc(err, ESRCH, "container %s is not running", id);
     return -1;
   }
   if (all && cgpath)
@@ -265,7 +265,7 @@ int rt_delete(const char *root, const char *id, bool force, berr_t *err)
   cleanup_free char *cgpath = st.cgroup_path ? xstrdup(st.cgroup_path) : NULL;
   rt_state_free(&st);
   if (status == RT_RUNNING && !force) {
-    rt_fail(err, EBUSY, "container %s is running: stop it first or force the delete", id);
+    berr_setc(err, EBUSY, "container %s is running: stop it first or force the delete", id);
     return -1;
   }
   if (status != RT_STOPPED) {
@@ -305,18 +305,18 @@ static const struct {
 int rt_parse_signal(const char *s, int *sig, berr_t *err)
 {
   if (!s || !*s)
-    return rt_fail(err, EINVAL, "empty signal");
+    return berr_setc(err, EINVAL, "empty signal");
   if (s[0] >= '0' && s[0] <= '9') {
     int64_t n;
     if (parse_int64(s, &n, NULL) < 0 || n < 1 || n > SIGRTMAX)
-      return rt_fail(err, EINVAL, "invalid signal \"%s\"", s);
+      return berr_setc(err, EINVAL, "invalid signal \"%s\"", s);
     *sig = (int)n;
     return 0;
   }
   char up[32];
   size_t n = strlen(s);
   if (n >= sizeof up)
-    return rt_fail(err, EINVAL, "invalid signal \"%s\"", s);
+    return berr_setc(err, EINVAL, "invalid signal \"%s\"", s);
   for (size_t i = 0; i <= n; i++)
     up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
   const char *name = str_has_prefix(up, "SIG") ? up + 3 : up;
@@ -333,12 +333,12 @@ int rt_parse_signal(const char *s, int *sig, berr_t *err)
     const char *rest = name + 5;
     int64_t off = 0;
     if (*rest && ((*rest != '+' && *rest != '-') || parse_int64(rest + 1, &off, NULL) < 0))
-      return rt_fail(err, EINVAL, "invalid signal \"%s\"", s);
+      return berr_setc(err, EINVAL, "invalid signal \"%s\"", s);
     int v = *rest == '-' ? base - (int)off : base + (int)off;
     if (v < SIGRTMIN || v > SIGRTMAX)
-      return rt_fail(err, EINVAL, "invalid signal \"%s\"", s);
+      return berr_setc(err, EINVAL, "invalid signal \"%s\"", s);
     *sig = v;
     return 0;
   }
-  return rt_fail(err, EINVAL, "unknown signal \"%s\"", s);
+  return berr_setc(err, EINVAL, "unknown signal \"%s\"", s);
 }

@@ -207,7 +207,7 @@ static int lookup(const rt_process *p, char **env, char **out, int *status, berr
     return berr_set(err, EACCES, "exec: \"%s\": found in $PATH but not executable", cmd);
   }
   *status = 127;
-  rt_fail(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", cmd);
+  berr_setc(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", cmd);
   return -1;
 }
 

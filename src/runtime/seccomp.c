@@ -75,31 +75,31 @@ static int parse_action(const char *name, json_t *errno_ret, int dflt_errno, con
       if (json_is_integer(errno_ret))
         e = (int)json_integer_value(errno_ret);
       if (e < 0 || e > 4095)
-        return rt_fail(err, EINVAL, "%s: errnoRet %d out of range", field, e);
+        return berr_setc(err, EINVAL, "%s: errnoRet %d out of range", field, e);
       *out
           = (*out == SCMP_ACT_ERRNO(0)) ? SCMP_ACT_ERRNO((uint32_t)e) : SCMP_ACT_TRACE((uint32_t)e);
     }
     return 0;
   }
-  return rt_fail(err, EINVAL, "%s: unknown action \"%s\"", field, name ? name : "");
+  return berr_setc(err, EINVAL, "%s: unknown action \"%s\"", field, name ? name : "");
 }
 
 static int add_arch(scmp_filter_ctx ctx, const char *name, size_t i, berr_t *err)
 {
   if (!name || !str_has_prefix(name, "SCMP_ARCH_"))
-    return rt_fail(err, EINVAL, "linux.seccomp.architectures[%zu]: unknown \"%s\"", i,
-                   name ? name : "");
+    return berr_setc(err, EINVAL, "linux.seccomp.architectures[%zu]: unknown \"%s\"", i,
+                     name ? name : "");
   char lower[32];
   size_t n = strlen(name + 10);
   if (n >= sizeof lower)
-    return rt_fail(err, EINVAL, "linux.seccomp.architectures[%zu]: unknown \"%s\"", i, name);
+    return berr_setc(err, EINVAL, "linux.seccomp.architectures[%zu]: unknown \"%s\"", i, name);
   for (size_t k = 0; k <= n; k++) {
     char c = name[10 + k];
     lower[k] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
   }
   uint32_t arch = seccomp_arch_resolve_name(lower);
   if (!arch)
-    return rt_fail(err, EINVAL, "linux.seccomp.architectures[%zu]: unknown \"%s\"", i, name);
+    return berr_setc(err, EINVAL, "linux.seccomp.architectures[%zu]: unknown \"%s\"", i, name);
   int r = seccomp_arch_add(ctx, arch);
   if (r < 0 && r != -EEXIST)
     return berr_set(err, -r, "linux.seccomp.architectures[%zu] (%s)", i, name);
@@ -117,12 +117,12 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, size_t i, uint32_t dflt, 
     return -1;
   json_t *names = json_object_get(rule, "names"), *args = json_object_get(rule, "args");
   if (!json_is_array(names))
-    return rt_fail(err, EINVAL, "%s.names: must be an array of strings", field);
+    return berr_setc(err, EINVAL, "%s.names: must be an array of strings", field);
   if (args && !json_is_null(args) && !json_is_array(args))
-    return rt_fail(err, EINVAL, "%s.args: must be an array", field);
+    return berr_setc(err, EINVAL, "%s.args: must be an array", field);
   size_t nargs = json_array_size(args);
   if (nargs > 6)
-    return rt_fail(err, EINVAL, "%s.args: at most 6 conditions", field);
+    return berr_setc(err, EINVAL, "%s.args: at most 6 conditions", field);
   struct scmp_arg_cmp cmp[6];
   unsigned seen = 0;
   bool same_index = false; /* two conditions on one argument: OR them, as runc does */
@@ -133,13 +133,13 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, size_t i, uint32_t dflt, 
     json_int_t index = json_int(a, "index", -1);
     const char *op = json_str(a, "op");
     if (index < 0 || index > 5)
-      return rt_fail(err, EINVAL, "%s.args[%zu].index: must be 0 to 5", field, k);
+      return berr_setc(err, EINVAL, "%s.args[%zu].index: must be 0 to 5", field, k);
     int found = -1;
     for (size_t o = 0; op && o < ARRAY_SIZE(operators); o++)
       if (!strcmp(operators[o].name, op))
         found = (int)o;
     if (found < 0)
-      return rt_fail(err, EINVAL, "%s.args[%zu].op: unknown \"%s\"", field, k, op ? op : "");
+      return berr_setc(err, EINVAL, "%s.args[%zu].op: unknown \"%s\"", field, k, op ? op : "");
     if (seen & (1u << index))
       same_index = true;
     seen |= 1u << index;
@@ -155,7 +155,7 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, size_t i, uint32_t dflt, 
   {
     const char *name = json_string_value(nm);
     if (!name)
-      return rt_fail(err, EINVAL, "%s.names[%zu]: must be a string", field, k);
+      return berr_setc(err, EINVAL, "%s.names[%zu]: must be a string", field, k);
     int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR)
       continue; /* unknown to this libseccomp: as runc and crun, skip it */
@@ -182,7 +182,7 @@ static int compile(json_t *sec, sc_filter *out, berr_t *err)
     return -1;
   scmp_filter_ctx ctx = seccomp_init(dflt);
   if (!ctx)
-    return rt_fail(err, EINVAL, "linux.seccomp: cannot initialise libseccomp");
+    return berr_setc(err, EINVAL, "linux.seccomp: cannot initialise libseccomp");
   int rc = -1;
   int mfd = -1;
   /* A binary tree of syscall numbers: a long allow-list costs O(log n)
@@ -193,7 +193,7 @@ static int compile(json_t *sec, sc_filter *out, berr_t *err)
   json_t *e;
   json_array_foreach(arches, i, e) if (add_arch(ctx, json_string_value(e), i, err) < 0) goto out;
   if (rules && !json_is_null(rules) && !json_is_array(rules)) {
-    rt_fail(err, EINVAL, "linux.seccomp.syscalls: must be an array");
+    berr_setc(err, EINVAL, "linux.seccomp.syscalls: must be an array");
     goto out;
   }
   json_array_foreach(rules, i, e) if (add_rule(ctx, e, i, dflt, err) < 0) goto out;
@@ -209,7 +209,7 @@ static int compile(json_t *sec, sc_filter *out, berr_t *err)
   }
   off_t len = lseek(mfd, 0, SEEK_END);
   if (len <= 0 || len % sizeof(struct sock_filter)) {
-    rt_fail(err, EINVAL, "linux.seccomp: libseccomp produced no program");
+    berr_setc(err, EINVAL, "linux.seccomp: libseccomp produced no program");
     goto out;
   }
   out->mem = xmalloc((size_t)len);
@@ -248,8 +248,8 @@ static int parse_flags(json_t *flags, unsigned int *out, berr_t *err)
       if (!strcmp(filter_flags[k].name, name))
         break;
     if (!name || k == ARRAY_SIZE(filter_flags))
-      return rt_fail(err, EINVAL, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i,
-                     name ? name : "");
+      return berr_setc(err, EINVAL, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i,
+                       name ? name : "");
     *out |= filter_flags[k].flag;
   }
   return 0;
@@ -262,7 +262,7 @@ int sc_prepare(json_t *sec, const char *root, sc_filter *out, berr_t *err)
     return -1;
   if (json_object_get(sec, "listenerPath") && json_str(sec, "listenerPath")
       && *json_str(sec, "listenerPath"))
-    return rt_fail(err, ENOTSUP, "linux.seccomp.listenerPath: seccomp notify is not supported");
+    return berr_setc(err, ENOTSUP, "linux.seccomp.listenerPath: seccomp notify is not supported");
 
   /* The key: everything the program depends on. */
   const struct scmp_version *v = seccomp_version();

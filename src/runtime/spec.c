@@ -27,7 +27,7 @@ static int get_str(json_t *obj, const char *key, const char *field, const char *
   if (!v || json_is_null(v))
     return 0;
   if (!json_is_string(v))
-    return rt_fail(err, EINVAL, "%s%s: must be a string", field, key);
+    return berr_setc(err, EINVAL, "%s%s: must be a string", field, key);
   *out = json_string_value(v);
   return 0;
 }
@@ -40,7 +40,7 @@ static int get_u32(json_t *obj, const char *key, const char *field, uint32_t max
   if (!v || json_is_null(v))
     return 0;
   if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (json_int_t)max)
-    return rt_fail(err, EINVAL, "%s%s: must be an integer between 0 and %u", field, key, max);
+    return berr_setc(err, EINVAL, "%s%s: must be an integer between 0 and %u", field, key, max);
   *out = (uint32_t)json_integer_value(v);
   return 0;
 }
@@ -53,7 +53,7 @@ static int get_bool(json_t *obj, const char *key, const char *field, bool dflt, 
   if (!v || json_is_null(v))
     return 0;
   if (!json_is_boolean(v))
-    return rt_fail(err, EINVAL, "%s%s: must be true or false", field, key);
+    return berr_setc(err, EINVAL, "%s%s: must be true or false", field, key);
   *out = json_is_true(v);
   return 0;
 }
@@ -66,7 +66,7 @@ static int get_obj(json_t *obj, const char *key, const char *field, json_t **out
   if (!v || json_is_null(v))
     return 0;
   if (!json_is_object(v))
-    return rt_fail(err, EINVAL, "%s%s: must be an object", field, key);
+    return berr_setc(err, EINVAL, "%s%s: must be an object", field, key);
   *out = v;
   return 0;
 }
@@ -135,7 +135,7 @@ static int parse_cap_set(json_t *caps, const char *key, uint64_t *out, berr_t *e
   if (!arr || json_is_null(arr))
     return 0;
   if (!json_is_array(arr))
-    return rt_fail(err, EINVAL, "process.capabilities.%s: must be an array of strings", key);
+    return berr_setc(err, EINVAL, "process.capabilities.%s: must be an array of strings", key);
   cap_value_t last = cap_max_bits(); /* what the running kernel knows */
   size_t i;
   json_t *e;
@@ -143,18 +143,18 @@ static int parse_cap_set(json_t *caps, const char *key, uint64_t *out, berr_t *e
   {
     const char *name = json_string_value(e);
     if (!name)
-      return rt_fail(err, EINVAL, "process.capabilities.%s[%zu]: must be a string", key, i);
+      return berr_setc(err, EINVAL, "process.capabilities.%s[%zu]: must be a string", key, i);
     char lower[64];
     size_t n = strlen(name);
     if (n >= sizeof lower)
-      return rt_fail(err, EINVAL, "process.capabilities.%s[%zu]: unknown capability \"%s\"", key, i,
-                     name);
+      return berr_setc(err, EINVAL, "process.capabilities.%s[%zu]: unknown capability \"%s\"", key,
+                       i, name);
     for (size_t k = 0; k <= n; k++)
       lower[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
     cap_value_t cap;
     if (!str_has_prefix(lower, "cap_") || cap_from_name(lower, &cap) < 0 || cap < 0 || cap > 63)
-      return rt_fail(err, EINVAL, "process.capabilities.%s[%zu]: unknown capability \"%s\"", key, i,
-                     name);
+      return berr_setc(err, EINVAL, "process.capabilities.%s[%zu]: unknown capability \"%s\"", key,
+                       i, name);
     if (cap < last) /* newer than this kernel: nothing to grant */
       *out |= UINT64_C(1) << cap;
   }
@@ -181,7 +181,7 @@ static int parse_rlimits(json_t *arr, rt_process *p, berr_t *err)
   if (!arr || json_is_null(arr))
     return 0;
   if (!json_is_array(arr))
-    return rt_fail(err, EINVAL, "process.rlimits: must be an array");
+    return berr_setc(err, EINVAL, "process.rlimits: must be an array");
   p->rlimits = xcalloc(json_array_size(arr) + 1, sizeof *p->rlimits);
   size_t i;
   json_t *e;
@@ -189,20 +189,20 @@ static int parse_rlimits(json_t *arr, rt_process *p, berr_t *err)
   {
     const char *type = json_str(e, "type");
     if (!type)
-      return rt_fail(err, EINVAL, "process.rlimits[%zu].type: missing", i);
+      return berr_setc(err, EINVAL, "process.rlimits[%zu].type: missing", i);
     int res = spec_rlimit_resource(type);
     if (res < 0)
-      return rt_fail(err, EINVAL, "process.rlimits[%zu].type: unknown resource \"%s\"", i, type);
+      return berr_setc(err, EINVAL, "process.rlimits[%zu].type: unknown resource \"%s\"", i, type);
     uint64_t s, h;
     if (rlimit_value(json_object_get(e, "soft"), &s) < 0
         || rlimit_value(json_object_get(e, "hard"), &h) < 0)
-      return rt_fail(err, EINVAL, "process.rlimits[%zu]: soft and hard must be integers >= 0", i);
+      return berr_setc(err, EINVAL, "process.rlimits[%zu]: soft and hard must be integers >= 0", i);
     if (s > h)
-      return rt_fail(err, EINVAL, "process.rlimits[%zu] (%s): soft %llu is above hard %llu", i,
-                     type, (unsigned long long)s, (unsigned long long)h);
+      return berr_setc(err, EINVAL, "process.rlimits[%zu] (%s): soft %llu is above hard %llu", i,
+                       type, (unsigned long long)s, (unsigned long long)h);
     for (size_t k = 0; k < p->n_rlimits; k++)
       if (p->rlimits[k].resource == res)
-        return rt_fail(err, EINVAL, "process.rlimits[%zu]: %s given twice", i, type);
+        return berr_setc(err, EINVAL, "process.rlimits[%zu]: %s given twice", i, type);
     p->rlimits[p->n_rlimits++] = (rt_rlimit){ res, s, h };
   }
   return 0;
@@ -213,27 +213,28 @@ int spec_parse_process(json_t *proc, rt_process *p, berr_t *err)
   memset(p, 0, sizeof *p);
   p->umask = -1;
   if (!json_is_object(proc)) {
-    rt_fail(err, EINVAL, "process: missing (an object with at least args)");
+    berr_setc(err, EINVAL, "process: missing (an object with at least args)");
     goto fail;
   }
   if (get_strv(proc, "args", "process.", &p->args, err) < 0)
     goto fail;
   if (!p->args || !p->args[0] || !p->args[0][0]) {
-    rt_fail(err, EINVAL, "process.args: must be a non-empty array of strings");
+    berr_setc(err, EINVAL, "process.args: must be a non-empty array of strings");
     goto fail;
   }
   if (get_strv(proc, "env", "process.", &p->env, err) < 0)
     goto fail;
   for (size_t i = 0; p->env && p->env[i]; i++)
     if (!strchr(p->env[i], '=') || p->env[i][0] == '=') {
-      rt_fail(err, EINVAL, "process.env[%zu]: \"%s\" is not of the form NAME=VALUE", i, p->env[i]);
+      berr_setc(err, EINVAL, "process.env[%zu]: \"%s\" is not of the form NAME=VALUE", i,
+                p->env[i]);
       goto fail;
     }
   const char *cwd;
   if (get_str(proc, "cwd", "process.", &cwd, err) < 0)
     goto fail;
   if (cwd && cwd[0] != '/') {
-    rt_fail(err, EINVAL, "process.cwd: \"%s\" must be an absolute path", cwd);
+    berr_setc(err, EINVAL, "process.cwd: \"%s\" must be an absolute path", cwd);
     goto fail;
   }
   p->cwd = xstrdup(cwd && *cwd ? cwd : "/");
@@ -263,7 +264,7 @@ int spec_parse_process(json_t *proc, rt_process *p, berr_t *err)
     json_t *gids = json_object_get(user, "additionalGids");
     if (gids && !json_is_null(gids)) {
       if (!json_is_array(gids)) {
-        rt_fail(err, EINVAL, "process.user.additionalGids: must be an array of integers");
+        berr_setc(err, EINVAL, "process.user.additionalGids: must be an array of integers");
         goto fail;
       }
       p->gids = xcalloc(json_array_size(gids) + 1, sizeof *p->gids);
@@ -273,7 +274,7 @@ int spec_parse_process(json_t *proc, rt_process *p, berr_t *err)
       {
         if (!json_is_integer(g) || json_integer_value(g) < 0
             || json_integer_value(g) >= (json_int_t)UINT32_MAX) {
-          rt_fail(err, EINVAL, "process.user.additionalGids[%zu]: must be an integer >= 0", i);
+          berr_setc(err, EINVAL, "process.user.additionalGids[%zu]: must be an integer >= 0", i);
           goto fail;
         }
         p->gids[p->n_gids++] = (gid_t)json_integer_value(g);
@@ -304,7 +305,7 @@ int spec_parse_process(json_t *proc, rt_process *p, berr_t *err)
   if (oom && !json_is_null(oom)) {
     if (!json_is_integer(oom) || json_integer_value(oom) < -1000
         || json_integer_value(oom) > 1000) {
-      rt_fail(err, EINVAL, "process.oomScoreAdj: must be an integer between -1000 and 1000");
+      berr_setc(err, EINVAL, "process.oomScoreAdj: must be an integer between -1000 and 1000");
       goto fail;
     }
     p->has_oom_score_adj = true;
@@ -381,18 +382,18 @@ static unsigned long propagation_flag(const char *name)
 static int parse_mount(json_t *j, size_t idx, rt_mount *m, berr_t *err)
 {
   if (!json_is_object(j))
-    return rt_fail(err, EINVAL, "mounts[%zu]: must be an object", idx);
+    return berr_setc(err, EINVAL, "mounts[%zu]: must be an object", idx);
   const char *dest = json_str(j, "destination");
   if (!dest || !path_is_clean_abs(dest))
-    return rt_fail(err, EINVAL, "mounts[%zu].destination: must be an absolute path without \"..\"",
-                   idx);
+    return berr_setc(err, EINVAL,
+                     "mounts[%zu].destination: must be an absolute path without \"..\"", idx);
   m->dest = xstrdup(dest);
   const char *type = json_str(j, "type"), *source = json_str(j, "source");
   m->source = source ? xstrdup(source) : NULL;
   buf_t data = { 0 };
   json_t *opts = json_object_get(j, "options");
   if (opts && !json_is_null(opts) && !json_is_array(opts))
-    return rt_fail(err, EINVAL, "mounts[%zu].options: must be an array of strings", idx);
+    return berr_setc(err, EINVAL, "mounts[%zu].options: must be an array of strings", idx);
   size_t i;
   json_t *o;
   json_array_foreach(opts, i, o)
@@ -400,7 +401,7 @@ static int parse_mount(json_t *j, size_t idx, rt_mount *m, berr_t *err)
     const char *opt = json_string_value(o);
     if (!opt) {
       buf_free(&data);
-      return rt_fail(err, EINVAL, "mounts[%zu].options[%zu]: must be a string", idx, i);
+      return berr_setc(err, EINVAL, "mounts[%zu].options[%zu]: must be a string", idx, i);
     }
     bool known = false;
     for (size_t k = 0; k < ARRAY_SIZE(mount_flags) && !known; k++)
@@ -432,11 +433,11 @@ static int parse_mount(json_t *j, size_t idx, rt_mount *m, berr_t *err)
   if (type && !strcmp(type, "bind"))
     m->bind = true;
   if (!type && !m->bind)
-    return rt_fail(err, EINVAL, "mounts[%zu] (%s): type missing (and no \"bind\" option)", idx,
-                   dest);
+    return berr_setc(err, EINVAL, "mounts[%zu] (%s): type missing (and no \"bind\" option)", idx,
+                     dest);
   m->type = xstrdup(m->bind ? "bind" : type);
   if (m->bind && (!m->source || !*m->source))
-    return rt_fail(err, EINVAL, "mounts[%zu] (%s): a bind mount needs a source", idx, dest);
+    return berr_setc(err, EINVAL, "mounts[%zu] (%s): a bind mount needs a source", idx, dest);
   return 0;
 }
 
@@ -473,7 +474,7 @@ static int parse_namespaces(json_t *arr, rt_spec *s, berr_t *err)
   if (!arr || json_is_null(arr))
     return 0;
   if (!json_is_array(arr))
-    return rt_fail(err, EINVAL, "linux.namespaces: must be an array");
+    return berr_setc(err, EINVAL, "linux.namespaces: must be an array");
   size_t i;
   json_t *e;
   json_array_foreach(arr, i, e)
@@ -484,15 +485,15 @@ static int parse_namespaces(json_t *arr, rt_spec *s, berr_t *err)
       if (!strcmp(ns_types[k].name, type))
         flag = ns_types[k].flag;
     if (!flag)
-      return rt_fail(err, EINVAL, "linux.namespaces[%zu].type: unknown namespace type \"%s\"", i,
-                     type ? type : "");
+      return berr_setc(err, EINVAL, "linux.namespaces[%zu].type: unknown namespace type \"%s\"", i,
+                       type ? type : "");
     if (flag == CLONE_NEWUSER || flag == CLONE_NEWTIME)
-      return rt_fail(err, ENOTSUP, "linux.namespaces[%zu]: %s namespaces are not supported", i,
-                     type);
+      return berr_setc(err, ENOTSUP, "linux.namespaces[%zu]: %s namespaces are not supported", i,
+                       type);
     if (s->ns_listed & flag)
-      return rt_fail(err, EINVAL, "linux.namespaces[%zu]: %s given twice", i, type);
+      return berr_setc(err, EINVAL, "linux.namespaces[%zu]: %s given twice", i, type);
     if (path && path[0] != '/')
-      return rt_fail(err, EINVAL, "linux.namespaces[%zu].path: \"%s\" must be absolute", i, path);
+      return berr_setc(err, EINVAL, "linux.namespaces[%zu].path: \"%s\" must be absolute", i, path);
     s->ns_listed |= flag;
     if (!path || !*path)
       s->ns_create |= flag;
@@ -511,7 +512,7 @@ static int get_i64(json_t *obj, const char *key, const char *field, int64_t dflt
   if (!v || json_is_null(v))
     return 0;
   if (!json_is_integer(v))
-    return rt_fail(err, EINVAL, "%s%s: must be an integer", field, key);
+    return berr_setc(err, EINVAL, "%s%s: must be an integer", field, key);
   *out = json_integer_value(v);
   return 0;
 }
@@ -522,7 +523,7 @@ static int parse_resources(json_t *r, rt_resources *res, berr_t *err)
   if (!r)
     return 0;
   if (!json_is_object(r))
-    return rt_fail(err, EINVAL, "linux.resources: must be an object");
+    return berr_setc(err, EINVAL, "linux.resources: must be an object");
   if (get_obj(r, "memory", "linux.resources.", &mem, err) < 0
       || get_obj(r, "cpu", "linux.resources.", &cpu, err) < 0
       || get_obj(r, "pids", "linux.resources.", &pids, err) < 0)
@@ -532,9 +533,9 @@ static int parse_resources(json_t *r, rt_resources *res, berr_t *err)
       || get_i64(mem, "swap", f, -1, &res->memory_swap, err) < 0)
     return -1;
   if (res->memory_limit == 0 || res->memory_limit < -1)
-    return rt_fail(err, EINVAL, "%slimit: must be positive (or -1 for unlimited)", f);
+    return berr_setc(err, EINVAL, "%slimit: must be positive (or -1 for unlimited)", f);
   if (res->memory_swap >= 0 && res->memory_limit > 0 && res->memory_swap < res->memory_limit)
-    return rt_fail(err, EINVAL, "%sswap: must be at least the memory limit (memory+swap)", f);
+    return berr_setc(err, EINVAL, "%sswap: must be at least the memory limit (memory+swap)", f);
   f = "linux.resources.cpu.";
   int64_t period, shares;
   const char *cpus, *mems;
@@ -544,11 +545,11 @@ static int parse_resources(json_t *r, rt_resources *res, berr_t *err)
       || get_str(cpu, "mems", f, &mems, err) < 0)
     return -1;
   if (res->cpu_quota == 0 || res->cpu_quota < -1)
-    return rt_fail(err, EINVAL, "%squota: must be positive (or -1 for unlimited)", f);
+    return berr_setc(err, EINVAL, "%squota: must be positive (or -1 for unlimited)", f);
   if (period < 0 || (period > 0 && (period < 1000 || period > 1000000)))
-    return rt_fail(err, EINVAL, "%speriod: must be between 1000 and 1000000 µs", f);
+    return berr_setc(err, EINVAL, "%speriod: must be between 1000 and 1000000 µs", f);
   if (shares < 0 || (shares > 0 && (shares < 2 || shares > 262144)))
-    return rt_fail(err, EINVAL, "%sshares: must be between 2 and 262144", f);
+    return berr_setc(err, EINVAL, "%sshares: must be between 2 and 262144", f);
   res->cpu_period = (uint64_t)period;
   res->cpu_shares = (uint64_t)shares;
   res->cpuset_cpus = cpus && *cpus ? xstrdup(cpus) : NULL;
@@ -558,7 +559,7 @@ static int parse_resources(json_t *r, rt_resources *res, berr_t *err)
   json_t *dev = json_object_get(r, "devices");
   if (dev && !json_is_null(dev)) {
     if (!json_is_array(dev))
-      return rt_fail(err, EINVAL, "linux.resources.devices: must be an array");
+      return berr_setc(err, EINVAL, "linux.resources.devices: must be an array");
     res->devices = dev;
   }
   return 0;
@@ -569,7 +570,7 @@ static int parse_devices(json_t *arr, rt_spec *s, berr_t *err)
   if (!arr || json_is_null(arr))
     return 0;
   if (!json_is_array(arr))
-    return rt_fail(err, EINVAL, "linux.devices: must be an array");
+    return berr_setc(err, EINVAL, "linux.devices: must be an array");
   s->devices = xcalloc(json_array_size(arr) + 1, sizeof *s->devices);
   size_t i;
   json_t *e;
@@ -578,9 +579,9 @@ static int parse_devices(json_t *arr, rt_spec *s, berr_t *err)
     rt_device *d = &s->devices[s->n_devices];
     const char *path = json_str(e, "path"), *type = json_str(e, "type");
     if (!path || !path_is_clean_abs(path))
-      return rt_fail(err, EINVAL, "linux.devices[%zu].path: must be an absolute path", i);
+      return berr_setc(err, EINVAL, "linux.devices[%zu].path: must be an absolute path", i);
     if (!type || strlen(type) != 1 || !strchr("cubp", type[0]))
-      return rt_fail(err, EINVAL, "linux.devices[%zu].type: must be c, b, u or p", i);
+      return berr_setc(err, EINVAL, "linux.devices[%zu].type: must be c, b, u or p", i);
     d->type = type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
     char f[48];
     snprintf(f, sizeof f, "linux.devices[%zu].", i);
@@ -605,9 +606,9 @@ static int parse_sysctl(json_t *obj, rt_spec *s, berr_t *err)
   json_object_foreach(obj, key, v)
   {
     if (!json_is_string(v))
-      return rt_fail(err, EINVAL, "linux.sysctl.%s: must be a string", key);
+      return berr_setc(err, EINVAL, "linux.sysctl.%s: must be a string", key);
     if (!*key || key[0] == '.' || key[0] == '/' || strstr(key, "..") || strchr(key, '/'))
-      return rt_fail(err, EINVAL, "linux.sysctl: invalid name \"%s\"", key);
+      return berr_setc(err, EINVAL, "linux.sysctl: invalid name \"%s\"", key);
     /* Only what belongs to a namespace the container owns can be set. */
     bool ipc = str_has_prefix(key, "kernel.msg") || str_has_prefix(key, "kernel.sem")
                || str_has_prefix(key, "kernel.shm") || str_has_prefix(key, "fs.mqueue.");
@@ -615,10 +616,10 @@ static int parse_sysctl(json_t *obj, rt_spec *s, berr_t *err)
     bool net = str_has_prefix(key, "net.");
     if ((ipc && !(s->ns_listed & CLONE_NEWIPC)) || (uts && !(s->ns_listed & CLONE_NEWUTS))
         || (net && !(s->ns_listed & CLONE_NEWNET)) || (!ipc && !uts && !net))
-      return rt_fail(err, EPERM,
-                     "linux.sysctl.%s: not allowed (only namespaced sysctls of namespaces the "
-                     "container has: kernel.msg*, kernel.sem*, kernel.shm*, fs.mqueue.*, net.*)",
-                     key);
+      return berr_setc(err, EPERM,
+                       "linux.sysctl.%s: not allowed (only namespaced sysctls of namespaces the "
+                       "container has: kernel.msg*, kernel.sem*, kernel.shm*, fs.mqueue.*, net.*)",
+                       key);
   }
   s->sysctl = obj;
   return 0;
@@ -630,8 +631,8 @@ static int parse_paths(json_t *lnx, const char *key, char ***out, berr_t *err)
     return -1;
   for (size_t i = 0; *out && (*out)[i]; i++)
     if (!path_is_clean_abs((*out)[i]))
-      return rt_fail(err, EINVAL, "linux.%s[%zu]: \"%s\" must be an absolute path", key, i,
-                     (*out)[i]);
+      return berr_setc(err, EINVAL, "linux.%s[%zu]: \"%s\" must be an absolute path", key, i,
+                       (*out)[i]);
   return 0;
 }
 
@@ -646,21 +647,21 @@ static int parse_annotations(json_t *ann, rt_spec *s, berr_t *err)
   json_object_foreach(ann, key, v)
   {
     if (!json_is_string(v))
-      return rt_fail(err, EINVAL, "annotations.%s: must be a string", key);
+      return berr_setc(err, EINVAL, "annotations.%s: must be a string", key);
   }
   s->annotations = ann;
   const char *lower = json_str(ann, RT_ANN_LOWERDIR), *upper = json_str(ann, RT_ANN_UPPERDIR),
              *work = json_str(ann, RT_ANN_WORKDIR), *init = json_str(ann, RT_ANN_INIT);
   if ((upper && *upper) != (work && *work))
-    return rt_fail(err, EINVAL, "annotations: %s and %s go together", RT_ANN_UPPERDIR,
-                   RT_ANN_WORKDIR);
+    return berr_setc(err, EINVAL, "annotations: %s and %s go together", RT_ANN_UPPERDIR,
+                     RT_ANN_WORKDIR);
   if ((upper && *upper) && !(lower && *lower))
-    return rt_fail(err, EINVAL, "annotations: %s needs %s", RT_ANN_UPPERDIR, RT_ANN_LOWERDIR);
+    return berr_setc(err, EINVAL, "annotations: %s needs %s", RT_ANN_UPPERDIR, RT_ANN_LOWERDIR);
   const char *dirs[] = { lower, upper, work };
   for (size_t i = 0; i < 3; i++)
     if (dirs[i] && *dirs[i] && (dirs[i][0] != '/' || strchr(dirs[i], ',')))
-      return rt_fail(err, EINVAL, "annotations: \"%s\" must be absolute paths without commas",
-                     dirs[i]);
+      return berr_setc(err, EINVAL, "annotations: \"%s\" must be absolute paths without commas",
+                       dirs[i]);
   s->overlay_lower = lower && *lower ? xstrdup(lower) : NULL;
   s->overlay_upper = upper && *upper ? xstrdup(upper) : NULL;
   s->overlay_work = work && *work ? xstrdup(work) : NULL;
@@ -668,7 +669,7 @@ static int parse_annotations(json_t *ann, rt_spec *s, berr_t *err)
   for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
     const char *v = json_str(ann, flags[i]);
     if (v && strcmp(v, "true") && strcmp(v, "false"))
-      return rt_fail(err, EINVAL, "annotations.%s: must be \"true\" or \"false\"", flags[i]);
+      return berr_setc(err, EINVAL, "annotations.%s: must be \"true\" or \"false\"", flags[i]);
   }
   s->init = init && !strcmp(init, "true");
   return 0;
@@ -679,10 +680,10 @@ int spec_parse(json_t *config, rt_spec *s, berr_t *err)
   memset(s, 0, sizeof *s);
   rt_resources_init(&s->res);
   if (!json_is_object(config))
-    return rt_fail(err, EINVAL, "not a JSON object");
+    return berr_setc(err, EINVAL, "not a JSON object");
   const char *ver = json_str(config, "ociVersion");
   if (!ver || !str_has_prefix(ver, "1.")) {
-    rt_fail(err, EINVAL, "ociVersion: \"%s\" is not supported (1.x)", ver ? ver : "");
+    berr_setc(err, EINVAL, "ociVersion: \"%s\" is not supported (1.x)", ver ? ver : "");
     return -1;
   }
   if (spec_parse_process(json_object_get(config, "process"), &s->proc, err) < 0)
@@ -694,7 +695,7 @@ int spec_parse(json_t *config, rt_spec *s, berr_t *err)
     goto fail;
   const char *rpath = json_str(root, "path");
   if (!rpath || !*rpath) {
-    rt_fail(err, EINVAL, "root.path: missing");
+    berr_setc(err, EINVAL, "root.path: missing");
     goto fail;
   }
   s->root_path = xstrdup(rpath);
@@ -710,7 +711,7 @@ int spec_parse(json_t *config, rt_spec *s, berr_t *err)
 
   json_t *mounts = json_object_get(config, "mounts");
   if (mounts && !json_is_null(mounts) && !json_is_array(mounts)) {
-    rt_fail(err, EINVAL, "mounts: must be an array");
+    berr_setc(err, EINVAL, "mounts: must be an array");
     goto fail;
   }
   s->mounts = xcalloc(json_array_size(mounts) + 1, sizeof *s->mounts);
@@ -724,13 +725,13 @@ int spec_parse(json_t *config, rt_spec *s, berr_t *err)
   }
 
   if (!lnx) {
-    rt_fail(err, EINVAL, "linux: missing");
+    berr_setc(err, EINVAL, "linux: missing");
     goto fail;
   }
   if (parse_namespaces(json_object_get(lnx, "namespaces"), s, err) < 0)
     goto fail;
   if (s->hostname && !(s->ns_create & CLONE_NEWUTS)) {
-    rt_fail(err, EINVAL, "hostname: needs a new uts namespace (linux.namespaces)");
+    berr_setc(err, EINVAL, "hostname: needs a new uts namespace (linux.namespaces)");
     goto fail;
   }
   json_t *res, *sysctl;
@@ -741,10 +742,10 @@ int spec_parse(json_t *config, rt_spec *s, berr_t *err)
     goto fail;
   if (cgpath && *cgpath) {
     if (strchr(cgpath, ':') || strstr(cgpath, "..")) {
-      rt_fail(err, EINVAL,
-              "linux.cgroupsPath: \"%s\" is not a cgroup path (systemd slices are "
-              "not supported)",
-              cgpath);
+      berr_setc(err, EINVAL,
+                "linux.cgroupsPath: \"%s\" is not a cgroup path (systemd slices are "
+                "not supported)",
+                cgpath);
       goto fail;
     }
     s->cgroups_path = cgpath[0] == '/' ? xstrdup(cgpath) : xasprintf("/%s", cgpath);
@@ -762,14 +763,14 @@ int spec_parse(json_t *config, rt_spec *s, berr_t *err)
   if (prop && *prop) {
     s->rootfs_propagation = propagation_flag(prop);
     if (!s->rootfs_propagation) {
-      rt_fail(err, EINVAL, "linux.rootfsPropagation: unknown value \"%s\"", prop);
+      berr_setc(err, EINVAL, "linux.rootfsPropagation: unknown value \"%s\"", prop);
       goto fail;
     }
   }
   json_t *sec = json_object_get(lnx, "seccomp");
   if (sec && !json_is_null(sec)) {
     if (!json_is_object(sec)) {
-      rt_fail(err, EINVAL, "linux.seccomp: must be an object");
+      berr_setc(err, EINVAL, "linux.seccomp: must be an object");
       goto fail;
     }
     s->seccomp = sec;

@@ -16,22 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int rt_fail(berr_t *err, int code, const char *fmt, ...)
-{
-  if (!err)
-    return -1;
-  va_list ap;
-  va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
-  va_end(ap);
-  free(err->msg);
-  err->msg = msg;
-  err->code = code;
-  return -1;
-}
-
 const char *rt_status_name(rt_status s)
 {
   switch (s) {
@@ -64,10 +48,10 @@ static bool id_valid(const char *id)
 int rt_state_dir(const char *root, const char *id, char **out, berr_t *err)
 {
   if (!id_valid(id))
-    return rt_fail(err, EINVAL,
-                   "invalid container id \"%s\": use letters, digits, '_', '.' and '-', "
-                   "starting with a letter or digit (at most 256)",
-                   id ? id : "");
+    return berr_setc(err, EINVAL,
+                     "invalid container id \"%s\": use letters, digits, '_', '.' and '-', "
+                     "starting with a letter or digit (at most 256)",
+                     id ? id : "");
   *out = path_join(root && *root ? root : RT_DEFAULT_ROOT, id);
   return 0;
 }
@@ -112,7 +96,7 @@ json_t *st_load(const char *root, const char *id, berr_t *err)
     int code = e2.code;
     berr_clear(&e2);
     if (code == ENOENT) {
-      rt_fail(err, ENOENT, "container %s does not exist", id);
+      berr_setc(err, ENOENT, "container %s does not exist", id);
     } else {
       berr_set(err, code, "read %s", path);
     }
@@ -122,7 +106,7 @@ json_t *st_load(const char *root, const char *id, berr_t *err)
   json_t *j = json_loadb(data, len, 0, &je);
   if (!json_is_object(j)) {
     json_decref(j);
-    rt_fail(err, EINVAL, "%s: corrupt (%s)", path, je.text);
+    berr_setc(err, EINVAL, "%s: corrupt (%s)", path, je.text);
     return NULL;
   }
   return j;

@@ -13,7 +13,7 @@ int rt_stats_get(const char *root, const char *id, rt_stats *out, berr_t *err)
     return -1;
   const char *cgpath = json_str(st, "cgroupPath");
   if (!cgpath)
-    return rt_fail(err, ENOENT, "container %s has no cgroup recorded", id);
+    return berr_setc(err, ENOENT, "container %s has no cgroup recorded", id);
   if (cg_stats(cgpath, out, err) < 0)
     return berr_wrap(err, "stats of %s", id);
   return 0;

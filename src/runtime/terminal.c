@@ -105,7 +105,7 @@ int rt_console_recv(int sock, int *fd, berr_t *err)
     return berr_set(err, errno, "receive the pty");
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   if (r == 0 || !c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-    return rt_fail(err, EPROTO, "receive the pty: no file descriptor came");
+    return berr_setc(err, EPROTO, "receive the pty: no file descriptor came");
   memcpy(fd, CMSG_DATA(c), sizeof *fd);
   return 0;
 }

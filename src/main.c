@@ -18,6 +18,7 @@ static void usage(FILE *out)
         "  image       manage images (ls, load, save, import, inspect, tag, rm, prune)\n"
         "  runtime     the OCI runtime: run an OCI bundle (create, start, state, kill, delete,\n"
         "              run, exec, list)\n"
+        "  server      run the Kubernetes-compatible API server (HTTPS, kubectl works)\n"
         "  version     print the version\n"
         "\n"
         "Global options:\n"
@@ -76,6 +77,8 @@ int main(int argc, char **argv)
   }
   if (!strcmp(verb, "runtime"))
     return cli_runtime(&ctx, vargc, vargv);
+  if (!strcmp(verb, "server"))
+    return cli_server(&ctx, vargc, vargv);
   if (!strcmp(verb, "version")) {
     puts("berth version " BERTH_VERSION);
     return 0;
@@ -89,6 +92,8 @@ int main(int argc, char **argv)
         return cli_image(&ctx, 2, h);
       if (!strcmp(vargv[1], "runtime"))
         return cli_runtime(&ctx, 2, h);
+      if (!strcmp(vargv[1], "server"))
+        return cli_server(&ctx, 2, h);
     }
     usage(stdout);
     return 0;

@@ -19,6 +19,7 @@ typedef struct cli_ctx {
 int cli_container(cli_ctx *ctx, int argc, char **argv);
 int cli_image(cli_ctx *ctx, int argc, char **argv);
 int cli_runtime(cli_ctx *ctx, int argc, char **argv);
+int cli_server(cli_ctx *ctx, int argc, char **argv);
 
 /* Prints "berth: <msg>" and returns the exit code 125 (docker's "the engine
  * failed", distinct from the container's own codes). */

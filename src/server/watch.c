@@ -1,0 +1,190 @@
+/* watch.c — `?watch=1` streams: newline-terminated {"type","object"} events
+ * fed from a store watch, written as chunks by libmicrohttpd.
+ *
+ * The server runs one thread per connection, so the content reader simply
+ * blocks: it polls the store watch's eventfd together with the client's
+ * socket (a client that goes away ends the stream at once, not at its
+ * timeout) and wakes every second to notice a server shutdown. resourceVersion
+ * empty or 0 starts with a synthetic ADDED per current object, then follows
+ * from the list's revision; a revision compacted away gets one 410 Expired
+ * ERROR event and the end of the stream, which makes kubectl re-list. */
+#include "api/api.h"
+#include "server/internal.h"
+#include "server/mhd_dl.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WATCH_DEFAULT_TIMEOUT_S 1800
+
+typedef struct srv_watch {
+  srv_t *srv;
+  const srv_kind_t *k;
+  store_watch_t *w;
+  api_label_selector_t *ls;
+  api_field_selector_t *fs;
+  bool table, defs_sent, done;
+  buf_t out;   /* events waiting to be written */
+  size_t sent; /* bytes of out already written */
+  int64_t deadline_ns;
+  int sock;
+} srv_watch_t;
+
+void srv_watch_set_fd(srv_watch_t *w, int fd)
+{
+  w->sock = fd;
+}
+
+static bool matches(srv_watch_t *w, json_t *o)
+{
+  json_t *labels = json_object_get(json_object_get(o, "metadata"), "labels");
+  return (!w->ls || api_label_selector_matches(w->ls, labels))
+         && (!w->fs || api_field_selector_matches(w->fs, o));
+}
+
+/* Appends one event; o is stolen. */
+static void emit(srv_watch_t *w, const char *type, json_t *o, int64_t rev)
+{
+  if (w->table && strcmp(type, "ERROR")) {
+    json_t *a = json_pack("[o]", o);
+    o = srv_table(w->k, a, rev, !w->defs_sent);
+    w->defs_sent = true;
+    json_decref(a);
+  }
+  json_t *ev = json_pack("{s:s, s:o}", "type", type, "object", o);
+  char *s = json_dumps(ev, JSON_COMPACT);
+  buf_puts(&w->out, s);
+  buf_puts(&w->out, "\n");
+  free(s);
+  json_decref(ev);
+}
+
+static void emit_expired(srv_watch_t *w, const char *msg)
+{
+  emit(w, "ERROR", srv_status_json(410, "Expired", msg), 0);
+  w->done = true;
+}
+
+void srv_watch_start(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *prefix,
+                     void *label_sel, void *field_sel, bool table)
+{
+  srv_watch_t *w = xcalloc(1, sizeof *w);
+  w->srv = q->srv;
+  w->k = k;
+  w->ls = label_sel;
+  w->fs = field_sel;
+  w->table = table;
+  w->sock = -1;
+  int64_t timeout = WATCH_DEFAULT_TIMEOUT_S;
+  const char *ts = q->query(q->conn, "timeoutSeconds");
+  if (ts && (parse_int64(ts, &timeout, NULL) < 0 || timeout < 0))
+    timeout = WATCH_DEFAULT_TIMEOUT_S;
+  w->deadline_ns = time_mono_ns() + timeout * 1000000000LL;
+
+  int64_t from = 0;
+  const char *rvs = q->query(q->conn, "resourceVersion");
+  berr_t err = BERR_INIT;
+  if (rvs && *rvs && (parse_int64(rvs, &from, NULL) < 0 || from < 0)) {
+    srv_watch_free(w);
+    return srv_resp_status(r, 400, "BadRequest", NULL, NULL, "invalid resourceVersion \"%s\"", rvs);
+  }
+  if (from == 0) {
+    /* Current state first, then everything after the list's revision. */
+    store_list_req_t lr = { .prefix = prefix };
+    store_list_t l = { 0 };
+    if (store_list(q->srv->store, &lr, &l, &err) < 0) {
+      srv_watch_free(w);
+      srv_resp_status(r, 500, "InternalError", NULL, NULL, "%s", err.msg);
+      return berr_clear(&err);
+    }
+    for (size_t i = 0; i < l.n; i++) {
+      json_t *o = srv_obj_load(l.items[i].value, l.items[i].len, l.items[i].mod_rev);
+      if (matches(w, o))
+        emit(w, "ADDED", o, l.items[i].mod_rev);
+      else
+        json_decref(o);
+    }
+    from = l.rev;
+    store_list_free(&l);
+  }
+  if (store_watch(q->srv->store, prefix, true, from, &w->w, &err) < 0) {
+    if (err.code == STORE_EEXPIRED) {
+      emit_expired(w, err.msg);
+    } else {
+      srv_watch_free(w);
+      int code = err.code == EINVAL ? 400 : 500; /* EINVAL: a revision in the future */
+      srv_resp_status(r, code, code == 400 ? "BadRequest" : "InternalError", NULL, NULL, "%s",
+                      err.msg);
+      return berr_clear(&err);
+    }
+    berr_clear(&err);
+  }
+  r->code = 200;
+  r->content_type = "application/json";
+  r->watch = w;
+}
+
+/* Moves pending store events into w->out; false when the watch is over. */
+static bool drain(srv_watch_t *w)
+{
+  const store_event_t *ev;
+  berr_t err = BERR_INIT;
+  int rc;
+  while ((rc = store_watch_next(w->w, &ev, &err)) == 1) {
+    const char *type = ev->type == STORE_DELETE ? "DELETED" : ev->prev_value ? "MODIFIED" : "ADDED";
+    json_t *o = srv_obj_load(ev->value, ev->len, ev->mod_rev);
+    if (matches(w, o))
+      emit(w, type, o, ev->mod_rev);
+    else
+      json_decref(o);
+    store_event_release(ev);
+  }
+  if (rc < 0) {
+    if (err.code == STORE_EEXPIRED)
+      emit_expired(w, err.msg);
+    else
+      w->done = true;
+    berr_clear(&err);
+  }
+  return !w->done;
+}
+
+ssize_t srv_watch_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+  srv_watch_t *w = cls;
+  for (;;) {
+    if (w->sent < w->out.len) {
+      size_t n = w->out.len - w->sent;
+      if (n > max)
+        n = max;
+      memcpy(buf, w->out.data + w->sent, n);
+      w->sent += n;
+      if (w->sent == w->out.len)
+        w->sent = w->out.len = 0;
+      return (ssize_t)n;
+    }
+    if (w->done || !w->w || atomic_load(&w->srv->stopping) || time_mono_ns() >= w->deadline_ns)
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    if (!drain(w) || w->out.len > 0)
+      continue;
+    struct pollfd p[2] = { { .fd = store_watch_fd(w->w), .events = POLLIN },
+                           { .fd = w->sock, .events = POLLRDHUP } };
+    int n = poll(p, w->sock >= 0 ? 2 : 1, 1000);
+    if (n > 0 && w->sock >= 0 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+      return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+}
+
+void srv_watch_free(void *cls)
+{
+  srv_watch_t *w = cls;
+  if (!w)
+    return;
+  store_watch_close(w->w);
+  api_label_selector_free(w->ls);
+  api_field_selector_free(w->fs);
+  buf_free(&w->out);
+  free(w);
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# t_server.sh — `berth server` end to end over HTTPS: credentials made on
+# first start, 401 without or with a wrong token, discovery, configmap CRUD
+# with curl (201, 409, 422 naming the field, 404), the real kubectl (create
+# namespace, get, apply then re-apply through a strategic-merge PATCH, -o
+# yaml, get -w seeing an update, delete, --ignore-not-found), and kill -9
+# during a stream of creates: every create answered 201 is there after the
+# restart.
+source "$(dirname "$0")/lib.sh"
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DATA=$T/srv
+URL=https://127.0.0.1:$PORT
+SRV_PID=
+start_server() {
+  "$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" >>"$T/server.log" 2>&1 &
+  SRV_PID=$!
+  wait_for 30 curl -sf --cacert "$DATA/ca.crt" "$URL/healthz"
+}
+stop_server() {
+  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+  SRV_PID=
+}
+trap 'stop_server; cleanup_root' EXIT
+
+expect_match "server --help" 'Usage: berth server \[--listen ADDR:PORT\]' "$("$BERTH" server --help 2>&1)"
+expect_fail "server with a bad listen address" 'bad port' "$BERTH" server --listen 127.0.0.1:x --data-dir "$T/bad"
+start_server || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
+ok "server starts and answers /healthz over HTTPS"
+for f in ca.key server.key admin-token node-token admin.kubeconfig; do
+  expect_eq "$f is 0600" "600" "$(stat -c %a "$DATA/$f")"
+done
+expect_match "kubeconfig points at 127.0.0.1" "server: https://127.0.0.1:$PORT" "$(cat "$DATA/admin.kubeconfig")"
+
+TOK=$(cat "$DATA/admin-token")
+C=(curl -s --cacert "$DATA/ca.crt")
+A=(-H "Authorization: Bearer $TOK")
+# code METHOD PATH [curl args…] — prints "HTTP-CODE BODY".
+req() { local m=$1 p=$2; shift 2; "${C[@]}" -X "$m" -w ' %{http_code}' "$@" "$URL$p"; }
+
+out=$(req GET /api/v1/namespaces)
+expect_match "no token: 401 Unauthorized Status" '"reason":"Unauthorized".* 401$' "$out"
+out=$(req GET /api/v1/namespaces -H "Authorization: Bearer wrong")
+expect_match "wrong token: 401" '"reason":"Unauthorized".* 401$' "$out"
+out=$(req GET /version)
+expect_match "/version is v1.33.1" '"gitVersion":"v1.33.1".* 200$' "$out"
+out=$(req GET /api/v1 "${A[@]}")
+expect_match "/api/v1 lists configmaps with shortName cm" '"name":"configmaps".*"shortNames":\["cm"\]' "$out"
+out=$(req GET /openapi/v2 "${A[@]}" -o /dev/null)
+expect_eq "/openapi/v2 is 200 and empty" " 200" "$out"
+expect_match "/openapi/v3 is 404 (kubectl falls back to v2)" ' 404$' "$(req GET /openapi/v3 "${A[@]}")"
+expect_match "unknown path: 404" ' 404$' "$(req GET /nope "${A[@]}")"
+expect_match "default namespace exists" '"name":"default".* 200$' "$(req GET /api/v1/namespaces/default "${A[@]}")"
+
+CM=/api/v1/namespaces/default/configmaps
+out=$(req POST $CM "${A[@]}" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c1","labels":{"app":"web"}},"data":{"k":"v"}}')
+expect_match "create configmap: 201 with uid and resourceVersion" '"uid":"[0-9a-f-]{36}".*"resourceVersion":"[0-9]+".* 201$' "$out"
+expect_match "create again: 409 AlreadyExists" '"reason":"AlreadyExists".* 409$' "$(req POST $CM "${A[@]}" -d '{"metadata":{"name":"c1"}}')"
+out=$(req POST $CM "${A[@]}" -d '{"metadata":{"name":"Bad_Name"}}')
+expect_match "bad name: 422 Invalid naming metadata.name" '"reason":"Invalid".*"field":"metadata.name".* 422$' "$out"
+expect_match "generateName" '"name":"gen-[a-z0-9]{5}".* 201$' "$(req POST $CM "${A[@]}" -d '{"metadata":{"generateName":"gen-"}}')"
+expect_match "namespace must exist: 404" '"reason":"NotFound".* 404$' \
+  "$(req POST /api/v1/namespaces/nosuch/configmaps "${A[@]}" -d '{"metadata":{"name":"a"}}')"
+expect_match "get configmap" '"data":\{"k":"v"\}.* 200$' "$(req GET $CM/c1 "${A[@]}")"
+expect_match "list with labelSelector" '"items":\[\{[^]]*"name":"c1"' "$(req GET "$CM?labelSelector=app%3Dweb" "${A[@]}")"
+expect_match "list with fieldSelector excludes" '"items":\[\]\} 200$' "$(req GET "$CM?fieldSelector=metadata.name%3Dzz" "${A[@]}")"
+expect_match "bad selector: 400" '"reason":"BadRequest".* 400$' "$(req GET "$CM?labelSelector=a%20in" "${A[@]}")"
+out=$(req GET "$CM?limit=1" "${A[@]}")
+expect_match "limit=1 gives a continue token" '"continue":"[0-9]+\.[0-9a-f]+"' "$out"
+cont=$(sed -E 's/.*"continue":"([^"]+)".*/\1/' <<<"$out")
+expect_match "continue gives the next page" '"items":\[\{.* 200$' "$(req GET "$CM?limit=1&continue=$cont" "${A[@]}")"
+rv=$(req GET $CM/c1 "${A[@]}" | sed -E 's/.*"resourceVersion":"([0-9]+)".*/\1/')
+out=$(req PUT $CM/c1 "${A[@]}" -d "{\"metadata\":{\"name\":\"c1\",\"resourceVersion\":\"$rv\"},\"data\":{\"k\":\"v2\"}}")
+expect_match "update with current resourceVersion: 200" '"k":"v2".* 200$' "$out"
+out=$(req PUT $CM/c1 "${A[@]}" -d "{\"metadata\":{\"name\":\"c1\",\"resourceVersion\":\"$rv\"},\"data\":{\"k\":\"v3\"}}")
+expect_match "update with stale resourceVersion: 409 Conflict" '"reason":"Conflict".* 409$' "$out"
+out=$(req PATCH $CM/c1 "${A[@]}" -H 'Content-Type: application/merge-patch+json' -d '{"data":{"m":"1"}}')
+expect_match "merge patch" '"m":"1".* 200$' "$out"
+out=$(req PATCH $CM/c1 "${A[@]}" -H 'Content-Type: application/json-patch+json' -d '[{"op":"remove","path":"/data/m"}]')
+expect_match "json patch" '"data":\{"k":"v2"\}.* 200$' "$out"
+head -c $((4 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/big"
+expect_match "body over 3 MiB: 413" ' 413$' "$(req POST $CM "${A[@]}" --data-binary @"$T/big")"
+expect_match "delete: 200" '"name":"c1".* 200$' "$(req DELETE $CM/c1 "${A[@]}")"
+expect_match "get after delete: 404 NotFound" '"reason":"NotFound".* 404$' "$(req GET $CM/c1 "${A[@]}")"
+# A watch from a compacted-away revision is not possible yet on a young store;
+# a watch from the current state gets ADDED first.
+out=$(timeout 5 "${C[@]}" -N "${A[@]}" "$URL$CM?watch=1&timeoutSeconds=1")
+expect_match "watch from 0 starts with synthetic ADDED" '^\{"type":"ADDED","object":\{.*"kind":"ConfigMap"' "$out"
+
+rv=$(req POST $CM "${A[@]}" -d '{"metadata":{"name":"w1"}}' | sed -E 's/.*"resourceVersion":"([0-9]+)".*/\1/')
+req PATCH $CM/w1 "${A[@]}" -H 'Content-Type: application/merge-patch+json' -d '{"data":{"x":"1"}}' >/dev/null
+out=$(timeout 5 "${C[@]}" -N "${A[@]}" "$URL$CM?watch=1&resourceVersion=$rv&timeoutSeconds=1")
+expect_match "watch from a revision sends what came after it" '^\{"type":"MODIFIED","object":\{.*"x":"1"' "$out"
+expect_match "watch with a bad resourceVersion: 400" ' 400$' \
+  "$(req GET "$CM?watch=1&resourceVersion=abc" "${A[@]}")"
+out=$(req GET "/api/v1/configmaps?fieldSelector=metadata.namespace%3Ddefault,metadata.name%3Dw1" "${A[@]}")
+expect_match "list across namespaces with fieldSelector metadata.namespace" '"items":\[\{[^]]*"name":"w1"' "$out"
+req POST /api/v1/namespaces "${A[@]}" -d '{"metadata":{"name":"gone"}}' >/dev/null
+req POST /api/v1/namespaces/gone/configmaps "${A[@]}" -d '{"metadata":{"name":"inside"}}' >/dev/null
+expect_match "delete namespace: 200" ' 200$' "$(req DELETE /api/v1/namespaces/gone "${A[@]}")"
+expect_match "the default namespace cannot be deleted: 403" '"reason":"Forbidden".* 403$' \
+  "$(req DELETE /api/v1/namespaces/default "${A[@]}")"
+expect_match "its configmaps go with it" ' 404$' "$(req GET /api/v1/namespaces/gone/configmaps/inside "${A[@]}")"
+
+# ---- the real kubectl ---------------------------------------------------------
+kc() { kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
+check "kubectl create namespace x" kc create namespace x
+expect_match "kubectl get ns" $'x +Active +[0-9]+s' "$(kc get ns 2>&1)"
+expect_fail "kubectl create namespace x again" 'AlreadyExists.*already exists' kc create namespace x
+cat >"$T/cm.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app
+  namespace: x
+data:
+  k1: v1
+Y
+expect_eq "kubectl apply creates" "configmap/app created" "$(kc apply -f "$T/cm.yaml" 2>&1)"
+sed -i 's/k1: v1/k1: v2/' "$T/cm.yaml"
+expect_eq "kubectl apply again patches" "configmap/app configured" "$(kc apply -f "$T/cm.yaml" 2>&1)"
+y=$(kc get cm app -n x -o yaml 2>&1)
+expect_match "get -o yaml shows the change" 'k1: v2' "$y"
+expect_match "get -o yaml keeps last-applied" 'last-applied-configuration' "$y"
+timeout 8 kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" \
+  get cm -n x -w >"$T/watch.out" 2>&1 &
+wpid=$!
+wait_for 5 grep -q app "$T/watch.out"
+check "kubectl label while watching" kc label cm app -n x watched=yes
+watch_rows() { [ "$(grep -c '^app ' "$T/watch.out")" -ge 2 ]; }
+wait_for 5 watch_rows
+expect_match "get -w sees the update" $'app +[0-9]+s\napp +[0-9]+s' "$(cat "$T/watch.out")"
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+expect_eq "kubectl delete cm" 'configmap "app" deleted' "$(kc delete cm app -n x 2>&1)"
+expect_eq "delete --ignore-not-found" "" "$(kc delete cm app -n x --ignore-not-found 2>&1)"
+expect_fail "delete a missing cm" 'NotFound' kc delete cm app -n x
+
+# ---- kill -9 during a stream of creates -----------------------------------------
+: >"$T/acked"
+(for i in $(seq 1 400); do
+   code=$("${C[@]}" -o /dev/null -w '%{http_code}' "${A[@]}" -X POST "$URL$CM" -d "{\"metadata\":{\"name\":\"k$i\"}}" 2>/dev/null)
+   [ "$code" = 201 ] && echo "k$i" >>"$T/acked"
+ done) &
+cpid=$!
+acked_at_least() { [ "$(wc -l <"$T/acked")" -ge "$1" ]; }
+wait_for 20 acked_at_least 20
+kill -9 "$SRV_PID"; wait "$SRV_PID" 2>/dev/null; SRV_PID=
+wait "$cpid" 2>/dev/null
+n=$(wc -l <"$T/acked")
+start_server || not_ok "server restarts" "$(tail -5 "$T/server.log")"
+names=$(req GET $CM "${A[@]}" | grep -o '"name":"k[0-9]*"' | sed 's/"name":"//;s/"//')
+missing=$(comm -23 <(sort "$T/acked") <(sort <<<"$names"))
+expect_eq "every acknowledged create ($n) survives kill -9" "" "$missing"
+# The kill must land mid-stream for the check above to mean anything.
+if [ "$n" -ge 20 ] && [ "$n" -lt 400 ]; then ok "the kill landed mid-stream ($n of 400 acknowledged)"
+else not_ok "the kill landed mid-stream" "$n of 400 acknowledged"; fi
+
+# SIGTERM: a clean stop (exit 0, sanitizers quiet).
+kill -TERM "$SRV_PID"; wait "$SRV_PID"; rc=$?; SRV_PID=
+expect_eq "SIGTERM stops the server cleanly" 0 "$rc"
+if grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$T/server.log"; then
+  not_ok "server log has no sanitizer reports" "$(grep -m3 -A5 Sanitizer "$T/server.log")"
+else
+  ok "server log has no sanitizer reports"
+fi

@@ -5,15 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+static char *vformat(const char *fmt, va_list ap)
+{
+  char *msg = NULL;
+  if (vasprintf(&msg, fmt, ap) < 0)
+    abort();
+  return msg;
+}
+
 int berr_set(berr_t *err, int errnum, const char *fmt, ...)
 {
   if (!err)
     return -1;
   va_list ap;
   va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  char *msg = vformat(fmt, ap);
   va_end(ap);
   free(err->msg);
   if (errnum) {
@@ -32,9 +38,7 @@ int berr_setc(berr_t *err, int code, const char *fmt, ...)
     return -1;
   va_list ap;
   va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  char *msg = vformat(fmt, ap);
   va_end(ap);
   free(err->msg);
   err->msg = msg;
@@ -48,9 +52,7 @@ int berr_wrap(berr_t *err, const char *fmt, ...)
     return -1;
   va_list ap;
   va_start(ap, fmt);
-  char *ctx = NULL;
-  if (vasprintf(&ctx, fmt, ap) < 0)
-    abort();
+  char *ctx = vformat(fmt, ap);
   va_end(ap);
   char *msg = xasprintf("%s: %s", ctx, err->msg ? err->msg : "unknown error");
   free(ctx);

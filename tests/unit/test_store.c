@@ -11,33 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *dir, *db;
-
-static void setup(void)
-{
-  char tmpl[] = "/tmp/berth-store-XXXXXX";
-  cr_assert_not_null(mkdtemp(tmpl));
-  dir = xstrdup(tmpl);
-  db = path_join(dir, "store.db");
-}
-
-static void teardown(void)
-{
-  fs_rm_rf(dir, NULL);
-  free(db);
-  free(dir);
-}
+#include "test_store_util.h"
 
 TestSuite(store, .init = setup, .fini = teardown);
-
-static store_t *open_store(const store_opts_t *opts)
-{
-  store_t *s = NULL;
-  berr_t err = BERR_INIT;
-  int rc = store_open_sqlite(db, opts, &s, &err);
-  cr_assert_eq(rc, 0, "open: %s", err.msg);
-  return s;
-}
 
 static int64_t put(store_t *s, const char *key, const char *val)
 {

@@ -16,22 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *dir, *db;
-
-static void setup(void)
-{
-  char tmpl[] = "/tmp/berth-store-dur-XXXXXX";
-  cr_assert_not_null(mkdtemp(tmpl));
-  dir = xstrdup(tmpl);
-  db = path_join(dir, "store.db");
-}
-
-static void teardown(void)
-{
-  fs_rm_rf(dir, NULL);
-  free(db);
-  free(dir);
-}
+#include "test_store_util.h"
 
 TestSuite(store_durability, .init = setup, .fini = teardown);
 

@@ -253,6 +253,11 @@ json_t *api_pb_decode(const void *buf, size_t len, berr_t *err);
 /* Decodes the raw message of one kind (no envelope). */
 json_t *api_pb_decode_object(const char *api_version, const char *kind, const void *raw, size_t len,
                              berr_t *err);
+/* Standard base64 with padding, as Go's encoding/json writes []byte. */
+char *api_base64_encode(const unsigned char *data, size_t len);
+/* The length of the bytes base64 text s decodes to, or -1 with *bad the
+ * offset of the first illegal byte (Go's "illegal base64 data at input byte N"). */
+ssize_t api_base64_decoded_len(const char *s, size_t *bad);
 /* True when api_pb_decode_object knows apiVersion/kind. */
 bool api_pb_supports(const char *api_version, const char *kind);
 

@@ -11,7 +11,4 @@ bool api_json_equal(json_t *a, json_t *b);
 /* True when s[0..n) is valid UTF-8 without NUL bytes. */
 bool api_utf8_valid(const char *s, size_t n);
 
-/* Standard base64 with padding, as Go's encoding/json writes []byte. */
-char *api_base64_encode(const unsigned char *data, size_t len);
-
 #endif

@@ -118,6 +118,30 @@ char *api_base64_encode(const unsigned char *d, size_t n)
   return out;
 }
 
+ssize_t api_base64_decoded_len(const char *s, size_t *bad)
+{
+  size_t n = strlen(s), pad = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                 || c == '+' || c == '/';
+    /* '=' only as the last one or two bytes of a complete quantum. */
+    if (c == '=' && n % 4 == 0 && i >= n - 2 && (i == n - 1 || s[n - 1] == '=')) {
+      pad++;
+      continue;
+    }
+    if (!alpha || pad) {
+      *bad = i;
+      return -1;
+    }
+  }
+  if (n % 4) {
+    *bad = n - n % 4;
+    return -1;
+  }
+  return (ssize_t)(n / 4 * 3 - pad);
+}
+
 typedef struct dec {
   berr_t *err;
   int depth;

@@ -95,17 +95,17 @@ static void dispatch(srv_req_t *q, srv_resp_t *r)
   if (!strcmp(p, "/api")) {
     srv_resp_json(r, 200, json_pack("{s:s, s:[s]}", "kind", "APIVersions", "versions", "v1"));
   } else if (!strcmp(p, "/apis")) {
-    srv_resp_json(
-        r, 200,
-        json_pack("{s:s, s:s, s:[]}", "kind", "APIGroupList", "apiVersion", "v1", "groups"));
+    srv_handle_api_groups(q, r);
   } else if (!strcmp(p, "/api/v1")) {
-    srv_handle_discovery_v1(q, r);
+    srv_handle_discovery(q, r, "v1");
+  } else if (str_has_prefix(p, "/apis/") && srv_handle_discovery(q, r, p + strlen("/apis/"))) {
+    /* /apis/GROUP/VERSION: answered. */
   } else if (!strcmp(p, "/openapi/v2")) {
     /* An empty protobuf Document: kubectl validates nothing client-side and
      * uses its built-in types for patches (kubectl-wire.md §5, option A). */
     r->code = 200;
     r->content_type = "application/octet-stream";
-  } else if (str_has_prefix(p, "/api/v1/")) {
+  } else if (str_has_prefix(p, "/api/v1/") || str_has_prefix(p, "/apis/")) {
     srv_handle_api(q, r);
   } else {
     srv_resp_status(r, 404, "NotFound", NULL, NULL,

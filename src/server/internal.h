@@ -50,17 +50,46 @@ void srv_resp_status(srv_resp_t *r, int code, const char *reason, const char *ki
 json_t *srv_status_json(int code, const char *reason, const char *msg);
 
 /* ---- resources.c ---------------------------------------------------------- */
+/* One Table column: its definition and how a row's cell is made. */
+typedef struct srv_column {
+  const char *name, *type, *format, *description;
+  int priority; /* > 0: only with -o wide */
+  /* The cell of object o (now: the current time, for ages). */
+  json_t *(*cell)(json_t *o, int64_t now);
+} srv_column_t;
+
+struct api_errors;
+
+/* One row per kind served: everything the generic handlers need. */
 typedef struct srv_kind {
-  const char *resource; /* "configmaps" */
-  const char *kind;     /* "ConfigMap" */
-  const char *short_name;
+  const char *group;       /* "" (core) or "coordination.k8s.io" */
+  const char *api_version; /* "v1", "coordination.k8s.io/v1" */
+  const char *resource;    /* "configmaps" */
+  const char *singular;    /* "configmap" */
+  const char *kind;        /* "ConfigMap" */
   bool namespaced;
+  const char *short_names[3]; /* NULL-terminated */
+  const char *verbs[8];       /* NULL-terminated */
+  /* Table columns, as kubectl get prints them. */
+  const srv_column_t *columns;
+  size_t n_columns;
+  /* Kind-specific validation and defaults, after metadata; NULL: none. */
+  void (*validate)(json_t *o, struct api_errors *errs);
+  /* Field selector fields beyond metadata.name/metadata.namespace
+   * (NULL-terminated); list and watch refuse any other with 400. */
+  const char *fields[12];
 } srv_kind_t;
 
-const srv_kind_t *srv_kind_find(const char *resource);
-/* Everything under /api/v1/…; other paths are http.c's. */
+/* The kind of resource in group ("" for core), or NULL. */
+const srv_kind_t *srv_kind_find(const char *group, const char *resource);
+/* Everything under /api/v1/… and /apis/GROUP/VERSION/…; other paths are
+ * http.c's. */
 void srv_handle_api(srv_req_t *q, srv_resp_t *r);
-void srv_handle_discovery_v1(srv_req_t *q, srv_resp_t *r);
+/* Discovery: /api/v1 (group_version "v1") or /apis/GROUP/VERSION; false
+ * when no kind is served in group_version. */
+bool srv_handle_discovery(srv_req_t *q, srv_resp_t *r, const char *group_version);
+/* /apis: the APIGroupList of the groups served. */
+void srv_handle_api_groups(srv_req_t *q, srv_resp_t *r);
 /* Creates the "default" namespace when missing. */
 int srv_ensure_default_ns(srv_t *s, berr_t *err);
 /* The stored JSON with metadata.resourceVersion set to rev. */

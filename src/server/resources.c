@@ -1,4 +1,6 @@
-/* resources.c — the kinds berth serves under /api/v1 and their verbs:
+/* resources.c — the kinds berth serves, one row of kinds[] each (plural,
+ * kind, scope, shortNames, verbs, Table columns, validation hook, field
+ * selector fields), under /api/v1 and /apis/GROUP/VERSION, and their verbs:
  * create, get, list, update, patch, delete (watch is watch.c). Objects are
  * stored as compact JSON under /registry/<resource>/[<ns>/]<name> without
  * metadata.resourceVersion: the store's mod_rev is the resourceVersion and
@@ -11,31 +13,431 @@
 #include <string.h>
 #include <sys/random.h>
 
-static const srv_kind_t kinds[] = {
-  { "namespaces", "Namespace", "ns", false },
-  { "configmaps", "ConfigMap", "cm", true },
+static json_t *str_own(char *s);
+
+/* ---- Table cells --------------------------------------------------------- */
+
+static json_t *cell_str(const char *s)
+{
+  return json_string(s ? s : "");
+}
+
+/* The age since an RFC 3339 time, "<unknown>" without one. */
+static json_t *cell_age_of(const char *ts, int64_t now)
+{
+  int64_t t;
+  if (!ts || time_parse_rfc3339(ts, &t) < 0)
+    return json_string("<unknown>");
+  return str_own(srv_human_age(now - t));
+}
+
+static json_t *cell_age(json_t *o, int64_t now)
+{
+  return cell_age_of(json_str(json_object_get(o, "metadata"), "creationTimestamp"), now);
+}
+
+static json_t *cell_ns_status(json_t *o, int64_t now)
+{
+  (void)now;
+  const char *ph = json_str(json_object_get(o, "status"), "phase");
+  return cell_str(ph ? ph : "Active");
+}
+
+static json_t *cell_data_count(json_t *o, int64_t now)
+{
+  (void)now;
+  json_t *d = json_object_get(o, "data"), *b = json_object_get(o, "binaryData");
+  return json_integer((json_int_t)(json_object_size(d) + json_object_size(b)));
+}
+
+static json_t *cell_secret_type(json_t *o, int64_t now)
+{
+  (void)now;
+  return cell_str(json_str(o, "type"));
+}
+
+/* An event was last seen at lastTimestamp, else eventTime, else its creation. */
+static json_t *cell_event_last_seen(json_t *o, int64_t now)
+{
+  const char *ts = json_str(o, "lastTimestamp");
+  if (!ts || !*ts)
+    ts = json_str(o, "eventTime");
+  if (!ts || !*ts)
+    ts = json_str(json_object_get(o, "metadata"), "creationTimestamp");
+  return cell_age_of(ts, now);
+}
+
+static json_t *cell_event_type(json_t *o, int64_t now)
+{
+  (void)now;
+  return cell_str(json_str(o, "type"));
+}
+
+static json_t *cell_event_reason(json_t *o, int64_t now)
+{
+  (void)now;
+  return cell_str(json_str(o, "reason"));
+}
+
+/* "pod/web", as kubectl prints the involved object. */
+static json_t *cell_event_object(json_t *o, int64_t now)
+{
+  (void)now;
+  json_t *io = json_object_get(o, "involvedObject");
+  const char *kind = json_str(io, "kind"), *name = json_str(io, "name");
+  char *s = xasprintf("%s/%s", kind ? kind : "", name ? name : "");
+  for (char *p = s; *p && *p != '/'; p++)
+    *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+  return str_own(s);
+}
+
+static json_t *cell_event_message(json_t *o, int64_t now)
+{
+  (void)now;
+  return cell_str(json_str(o, "message"));
+}
+
+static json_t *cell_lease_holder(json_t *o, int64_t now)
+{
+  (void)now;
+  return cell_str(json_str(json_object_get(o, "spec"), "holderIdentity"));
+}
+
+static json_t *cell_name(json_t *o, int64_t now)
+{
+  (void)now;
+  return cell_str(json_str(json_object_get(o, "metadata"), "name"));
+}
+
+#define COL(n, d, fn)                                                                              \
+  {                                                                                                \
+    n, "string", "", d, 0, fn                                                                      \
+  }
+#define NAME_COL                                                                                   \
+  {                                                                                                \
+    "Name", "string", "name", "Name of the object", 0, cell_name                                   \
+  }
+#define AGE_COL COL("Age", "Time since creation", cell_age)
+static const srv_column_t cols_configmap[] = { NAME_COL, AGE_COL };
+static const srv_column_t cols_namespace[] = {
+  NAME_COL,
+  COL("Status", "The status of the namespace", cell_ns_status),
+  AGE_COL,
+};
+static const srv_column_t cols_secret[] = {
+  NAME_COL,
+  COL("Type", "The type of the secret", cell_secret_type),
+  { "Data", "integer", "", "Number of keys", 0, cell_data_count },
+  AGE_COL,
+};
+/* kubectl get events: LAST SEEN TYPE REASON OBJECT MESSAGE (NAME with -o wide). */
+static const srv_column_t cols_event[] = {
+  COL("Last Seen", "Time since the event was last seen", cell_event_last_seen),
+  COL("Type", "The type of the event (Normal, Warning)", cell_event_type),
+  COL("Reason", "Why the event happened", cell_event_reason),
+  COL("Object", "The object the event is about", cell_event_object),
+  COL("Message", "A human-readable description", cell_event_message),
+  { "Name", "string", "name", "Name of the object", 1, cell_name },
+};
+static const srv_column_t cols_lease[] = {
+  NAME_COL,
+  COL("Holder", "The holder of the lease", cell_lease_holder),
+  AGE_COL,
+};
+#undef AGE_COL
+#undef NAME_COL
+#undef COL
+
+/* ---- validation hooks ------------------------------------------------------ */
+
+#define CONFIG_KEY_MSG                                                                             \
+  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "             \
+  "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+#define MAX_SECRET_SIZE (1024 * 1024)
+
+/* Checks that field f is a map of config keys to strings; returns it. */
+static json_t *check_key_map(json_t *o, const char *f, api_errors_t *errs)
+{
+  json_t *d = json_object_get(o, f), *v;
+  const char *key;
+  if (d && !json_is_object(d)) {
+    api_errors_add(errs, API_FERR_INVALID, f, NULL, "must be an object");
+    return NULL;
+  }
+  json_object_foreach(d, key, v)
+  {
+    cleanup_free char *path = xasprintf("%s[%s]", f, key);
+    if (!api_is_config_map_key(key, NULL))
+      api_errors_add_str(errs, API_FERR_INVALID, path, key, CONFIG_KEY_MSG);
+    if (!json_is_string(v))
+      api_errors_add(errs, API_FERR_INVALID, path, NULL, "must be a string");
+  }
+  return d;
+}
+
+static void validate_configmap(json_t *o, api_errors_t *errs)
+{
+  check_key_map(o, "data", errs);
+  check_key_map(o, "binaryData", errs);
+}
+
+static void validate_namespace(json_t *o, api_errors_t *errs)
+{
+  (void)errs;
+  json_object_set_new(o, "spec", json_pack("{s:[s]}", "finalizers", "kubernetes"));
+  json_object_set_new(o, "status", json_pack("{s:s}", "phase", "Active"));
+}
+
+/* The keys each well-known secret type requires (Kubernetes' ValidateSecret). */
+static const struct {
+  const char *type, *keys[2];
+} secret_types[] = {
+  { "kubernetes.io/dockercfg", { ".dockercfg" } },
+  { "kubernetes.io/dockerconfigjson", { ".dockerconfigjson" } },
+  { "kubernetes.io/ssh-auth", { "ssh-privatekey" } },
+  { "kubernetes.io/tls", { "tls.crt", "tls.key" } },
 };
 
-const srv_kind_t *srv_kind_find(const char *resource)
+/* stringData is write-only: merged into data (base64) and dropped. type
+ * defaults to Opaque; data values must be base64. */
+static void validate_secret(json_t *o, api_errors_t *errs)
+{
+  json_t *sd = check_key_map(o, "stringData", errs);
+  json_t *d = json_object_get(o, "data"), *v;
+  const char *key;
+  if (d && !json_is_object(d)) {
+    api_errors_add(errs, API_FERR_INVALID, "data", NULL, "must be an object");
+    return;
+  }
+  if (json_object_size(sd) > 0 && !d) {
+    d = json_object();
+    json_object_set_new(o, "data", d);
+  }
+  json_object_foreach(sd, key, v)
+  {
+    if (json_is_string(v))
+      json_object_set_new(d, key,
+                          str_own(api_base64_encode((const unsigned char *)json_string_value(v),
+                                                    json_string_length(v))));
+  }
+  json_object_del(o, "stringData");
+  size_t total = 0;
+  json_object_foreach(d, key, v)
+  {
+    cleanup_free char *path = xasprintf("data[%s]", key);
+    if (!api_is_config_map_key(key, NULL))
+      api_errors_add_str(errs, API_FERR_INVALID, path, key, CONFIG_KEY_MSG);
+    if (!json_is_string(v)) {
+      api_errors_add(errs, API_FERR_INVALID, path, NULL, "must be a base64-encoded string");
+      continue;
+    }
+    size_t bad;
+    ssize_t n = api_base64_decoded_len(json_string_value(v), &bad);
+    if (n < 0)
+      api_errors_add_str(errs, API_FERR_INVALID, path, json_string_value(v),
+                         "illegal base64 data at input byte %zu", bad);
+    else
+      total += (size_t)n + strlen(key);
+  }
+  if (total > MAX_SECRET_SIZE)
+    api_errors_add(errs, API_FERR_TOO_LONG, "data", NULL, "must have at most %d bytes",
+                   MAX_SECRET_SIZE);
+  json_t *t = json_object_get(o, "type");
+  if (t && !json_is_string(t)) {
+    api_errors_add(errs, API_FERR_INVALID, "type", NULL, "must be a string");
+    return;
+  }
+  if (!t || !*json_string_value(t))
+    json_object_set_new(o, "type", json_string("Opaque"));
+  const char *type = json_str(o, "type");
+  for (size_t i = 0; i < ARRAY_SIZE(secret_types); i++) {
+    if (strcmp(secret_types[i].type, type))
+      continue;
+    for (size_t j = 0; j < 2 && secret_types[i].keys[j]; j++)
+      if (!json_object_get(d, secret_types[i].keys[j])) {
+        cleanup_free char *path = xasprintf("data[%s]", secret_types[i].keys[j]);
+        api_errors_add(errs, API_FERR_REQUIRED, path, NULL, "%s", "");
+      }
+  }
+  if (!strcmp(type, "kubernetes.io/service-account-token")
+      && !json_str(json_object_get(json_object_get(o, "metadata"), "annotations"),
+                   "kubernetes.io/service-account.name"))
+    api_errors_add(errs, API_FERR_REQUIRED,
+                   "metadata.annotations[kubernetes.io/service-account.name]", NULL, "%s", "");
+}
+
+/* core/v1 Event, as Kubernetes validates events without a reportingController. */
+static void validate_event(json_t *o, api_errors_t *errs)
+{
+  json_t *io = json_object_get(o, "involvedObject");
+  if (io && !json_is_object(io)) {
+    api_errors_add(errs, API_FERR_INVALID, "involvedObject", NULL, "must be an object");
+    return;
+  }
+  const char *ions = json_str(io, "namespace");
+  const char *ns = json_str(json_object_get(o, "metadata"), "namespace");
+  if (ions && *ions && ns && strcmp(ions, ns))
+    api_errors_add_str(errs, API_FERR_INVALID, "involvedObject.namespace", ions,
+                       "does not match event.namespace");
+  const char *str_fields[] = { "reason", "message", "type" };
+  for (size_t i = 0; i < ARRAY_SIZE(str_fields); i++) {
+    json_t *v = json_object_get(o, str_fields[i]);
+    if (v && !json_is_string(v))
+      api_errors_add(errs, API_FERR_INVALID, str_fields[i], NULL, "must be a string");
+  }
+}
+
+/* coordination.k8s.io/v1 Lease (Kubernetes' ValidateLeaseSpec). */
+static void validate_lease(json_t *o, api_errors_t *errs)
+{
+  json_t *spec = json_object_get(o, "spec");
+  if (spec && !json_is_object(spec)) {
+    api_errors_add(errs, API_FERR_INVALID, "spec", NULL, "must be an object");
+    return;
+  }
+  json_t *v = json_object_get(spec, "leaseDurationSeconds");
+  if (v && (!json_is_integer(v) || json_integer_value(v) <= 0))
+    api_errors_add(errs, API_FERR_INVALID, "spec.leaseDurationSeconds", v,
+                   "must be greater than 0");
+  v = json_object_get(spec, "leaseTransitions");
+  if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
+    api_errors_add(errs, API_FERR_INVALID, "spec.leaseTransitions", v,
+                   "must be greater than or equal to 0");
+  v = json_object_get(spec, "holderIdentity");
+  if (v && !json_is_string(v) && !json_is_null(v))
+    api_errors_add(errs, API_FERR_INVALID, "spec.holderIdentity", NULL, "must be a string");
+}
+
+/* ---- the kinds ---------------------------------------------------------- */
+
+#define VERBS                                                                                      \
+  {                                                                                                \
+    "create", "delete", "get", "list", "patch", "update", "watch", NULL                            \
+  }
+#define COLS(c) c, ARRAY_SIZE(c)
+static const srv_kind_t kinds[] = {
+  { "",
+    "v1",
+    "namespaces",
+    "namespace",
+    "Namespace",
+    false,
+    { "ns" },
+    VERBS,
+    COLS(cols_namespace),
+    validate_namespace,
+    { "status.phase" } },
+  { "",
+    "v1",
+    "configmaps",
+    "configmap",
+    "ConfigMap",
+    true,
+    { "cm" },
+    VERBS,
+    COLS(cols_configmap),
+    validate_configmap,
+    { NULL } },
+  { "",
+    "v1",
+    "secrets",
+    "secret",
+    "Secret",
+    true,
+    { NULL },
+    VERBS,
+    COLS(cols_secret),
+    validate_secret,
+    { "type" } },
+  { "",
+    "v1",
+    "events",
+    "event",
+    "Event",
+    true,
+    { "ev" },
+    VERBS,
+    COLS(cols_event),
+    validate_event,
+    { "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+      "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+      "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type" } },
+  { "coordination.k8s.io",
+    "coordination.k8s.io/v1",
+    "leases",
+    "lease",
+    "Lease",
+    true,
+    { NULL },
+    VERBS,
+    COLS(cols_lease),
+    validate_lease,
+    { NULL } },
+};
+#undef COLS
+#undef VERBS
+
+const srv_kind_t *srv_kind_find(const char *group, const char *resource)
 {
   for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-    if (!strcmp(kinds[i].resource, resource))
+    if (!strcmp(kinds[i].group, group) && !strcmp(kinds[i].resource, resource))
       return &kinds[i];
   return NULL;
 }
 
-void srv_handle_discovery_v1(srv_req_t *q, srv_resp_t *r)
+static json_t *str_array(const char *const *v, size_t max)
 {
+  json_t *a = json_array();
+  for (size_t i = 0; i < max && v[i]; i++)
+    json_array_append_new(a, json_string(v[i]));
+  return a;
+}
+
+bool srv_handle_discovery(srv_req_t *q, srv_resp_t *r, const char *group_version)
+{
+  (void)q;
   json_t *res = json_array();
-  for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-    json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s,s,s,s,s,s,s], s:[s]}", "name",
-                                         kinds[i].resource, "singularName", "", "namespaced",
-                                         kinds[i].namespaced, "kind", kinds[i].kind, "verbs",
-                                         "create", "delete", "get", "list", "patch", "update",
-                                         "watch", "shortNames", kinds[i].short_name));
+  for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+    const srv_kind_t *k = &kinds[i];
+    if (strcmp(k->api_version, group_version))
+      continue;
+    json_t *e = json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", k->resource, "singularName",
+                          k->singular, "namespaced", k->namespaced, "kind", k->kind, "verbs",
+                          str_array(k->verbs, ARRAY_SIZE(k->verbs)));
+    if (k->short_names[0])
+      json_object_set_new(e, "shortNames", str_array(k->short_names, ARRAY_SIZE(k->short_names)));
+    json_array_append_new(res, e);
+  }
+  if (json_array_size(res) == 0) {
+    json_decref(res);
+    return false;
+  }
   srv_resp_json(r, 200,
                 json_pack("{s:s, s:s, s:s, s:o}", "kind", "APIResourceList", "apiVersion", "v1",
-                          "groupVersion", "v1", "resources", res));
+                          "groupVersion", group_version, "resources", res));
+  return true;
+}
+
+void srv_handle_api_groups(srv_req_t *q, srv_resp_t *r)
+{
+  (void)q;
+  json_t *groups = json_array();
+  for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+    const srv_kind_t *k = &kinds[i];
+    bool seen = !*k->group;
+    for (size_t j = 0; j < i && !seen; j++)
+      seen = !strcmp(kinds[j].group, k->group);
+    if (seen)
+      continue;
+    const char *version = strchr(k->api_version, '/') + 1;
+    json_array_append_new(groups, json_pack("{s:s, s:[{s:s, s:s}], s:{s:s, s:s}}", "name", k->group,
+                                            "versions", "groupVersion", k->api_version, "version",
+                                            version, "preferredVersion", "groupVersion",
+                                            k->api_version, "version", version));
+  }
+  srv_resp_json(
+      r, 200,
+      json_pack("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", groups));
 }
 
 static char *obj_key(const srv_kind_t *k, const char *ns, const char *name)
@@ -164,12 +566,12 @@ static json_t *decode_body(srv_req_t *q, srv_resp_t *r)
 static json_t *prepare(json_t *o, const srv_kind_t *k, const char *ns, srv_resp_t *r)
 {
   const char *av = json_str(o, "apiVersion"), *kind = json_str(o, "kind");
-  if ((av && strcmp(av, "v1")) || (kind && strcmp(kind, k->kind))) {
-    srv_resp_status(r, 400, "BadRequest", NULL, NULL, "the body is %s %s, not v1 %s", av ? av : "",
-                    kind ? kind : "", k->kind);
+  if ((av && strcmp(av, k->api_version)) || (kind && strcmp(kind, k->kind))) {
+    srv_resp_status(r, 400, "BadRequest", NULL, NULL, "the body is %s %s, not %s %s", av ? av : "",
+                    kind ? kind : "", k->api_version, k->kind);
     return NULL;
   }
-  json_object_set_new(o, "apiVersion", json_string("v1"));
+  json_object_set_new(o, "apiVersion", json_string(k->api_version));
   json_object_set_new(o, "kind", json_string(k->kind));
   json_t *meta = json_object_get(o, "metadata");
   if (!json_is_object(meta)) {
@@ -192,35 +594,13 @@ static json_t *prepare(json_t *o, const srv_kind_t *k, const char *ns, srv_resp_
   return meta;
 }
 
-/* Kind-specific validation and defaults, after metadata. */
+/* Metadata validation, then the kind's own. */
 static void validate(const srv_kind_t *k, json_t *o, api_errors_t *errs)
 {
   api_name_rule_t rule = k->namespaced ? API_NAME_DNS_SUBDOMAIN : API_NAME_DNS_LABEL;
   api_validate_object_meta(errs, "metadata", json_object_get(o, "metadata"), rule, k->namespaced);
-  if (!strcmp(k->kind, "ConfigMap")) {
-    const char *f[] = { "data", "binaryData" };
-    for (size_t i = 0; i < 2; i++) {
-      json_t *d = json_object_get(o, f[i]), *v;
-      const char *key;
-      if (d && !json_is_object(d)) {
-        api_errors_add(errs, API_FERR_INVALID, f[i], NULL, "must be an object");
-        continue;
-      }
-      json_object_foreach(d, key, v)
-      {
-        cleanup_free char *path = xasprintf("%s[%s]", f[i], key);
-        if (!api_is_config_map_key(key, NULL))
-          api_errors_add_str(errs, API_FERR_INVALID, path, key,
-                             "a valid config key must consist of alphanumeric characters, '-', "
-                             "'_' or '.'");
-        if (!json_is_string(v))
-          api_errors_add(errs, API_FERR_INVALID, path, NULL, "must be a string");
-      }
-    }
-  } else if (!strcmp(k->kind, "Namespace")) {
-    json_object_set_new(o, "spec", json_pack("{s:[s]}", "finalizers", "kubernetes"));
-    json_object_set_new(o, "status", json_pack("{s:s}", "phase", "Active"));
-  }
+  if (k->validate)
+    k->validate(o, errs);
 }
 
 /* Writes o (create when cur_rev < 0, else update expecting cur_rev). */
@@ -250,7 +630,7 @@ static bool ns_exists(srv_t *s, const char *ns, srv_resp_t *r)
     store_kv_free(&kv);
     return true;
   }
-  store_error(r, srv_kind_find("namespaces"), ns, &err);
+  store_error(r, srv_kind_find("", "namespaces"), ns, &err);
   return false;
 }
 
@@ -369,7 +749,7 @@ static int patch_fn(void *arg, const store_kv_t *cur, char **out, size_t *out_le
   a->result = res;
   if (!json_is_object(res) || !json_is_object(json_object_get(res, "metadata")))
     return berr_setc(err, EINVAL, "the patch leaves no object metadata");
-  json_object_set_new(res, "apiVersion", json_string("v1"));
+  json_object_set_new(res, "apiVersion", json_string(a->k->api_version));
   json_object_set_new(res, "kind", json_string(a->k->kind));
   json_object_del(json_object_get(res, "metadata"), "resourceVersion");
   keep_immutable(res, doc);
@@ -474,23 +854,18 @@ static void do_delete(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const ch
 
 json_t *srv_table(const srv_kind_t *k, json_t *objs, int64_t list_rev, bool defs)
 {
-  bool ns = !strcmp(k->kind, "Namespace");
   json_t *t
       = json_pack("{s:s, s:s, s:{}}", "kind", "Table", "apiVersion", "meta.k8s.io/v1", "metadata");
   json_object_set_new(json_object_get(t, "metadata"), "resourceVersion",
                       str_own(xasprintf("%" PRId64, list_rev)));
   if (defs) {
     json_t *cd = json_array();
-    json_array_append_new(cd, json_pack("{s:s, s:s, s:s, s:i, s:s}", "name", "Name", "type",
-                                        "string", "format", "name", "priority", 0, "description",
-                                        "Name of the object"));
-    if (ns)
-      json_array_append_new(cd, json_pack("{s:s, s:s, s:s, s:i, s:s}", "name", "Status", "type",
-                                          "string", "format", "", "priority", 0, "description",
-                                          "The status of the namespace"));
-    json_array_append_new(cd, json_pack("{s:s, s:s, s:s, s:i, s:s}", "name", "Age", "type",
-                                        "string", "format", "", "priority", 0, "description",
-                                        "Time since creation"));
+    for (size_t c = 0; c < k->n_columns; c++) {
+      const srv_column_t *col = &k->columns[c];
+      json_array_append_new(cd, json_pack("{s:s, s:s, s:s, s:i, s:s}", "name", col->name, "type",
+                                          col->type, "format", col->format, "priority",
+                                          col->priority, "description", col->description));
+    }
     json_object_set_new(t, "columnDefinitions", cd);
   }
   json_t *rows = json_array(), *o;
@@ -501,17 +876,9 @@ json_t *srv_table(const srv_kind_t *k, json_t *objs, int64_t list_rev, bool defs
     json_t *meta = json_object_get(o, "metadata");
     if (!json_is_object(meta))
       continue;
-    int64_t ct = now;
-    const char *cts = json_str(meta, "creationTimestamp");
-    if (cts)
-      time_parse_rfc3339(cts, &ct);
     json_t *cells = json_array();
-    json_array_append_new(cells, json_string(json_str(meta, "name") ? json_str(meta, "name") : ""));
-    if (ns) {
-      const char *ph = json_str(json_object_get(o, "status"), "phase");
-      json_array_append_new(cells, json_string(ph ? ph : "Active"));
-    }
-    json_array_append_new(cells, str_own(srv_human_age(now - ct)));
+    for (size_t c = 0; c < k->n_columns; c++)
+      json_array_append_new(cells, k->columns[c].cell(o, now));
     json_array_append_new(rows, json_pack("{s:o, s:{s:s, s:s, s:O}}", "cells", cells, "object",
                                           "kind", "PartialObjectMetadata", "apiVersion",
                                           "meta.k8s.io/v1", "metadata", meta));
@@ -536,6 +903,20 @@ static void do_get(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char 
   }
 }
 
+/* Refuses a field selector term on a field k's row does not list. */
+static int check_fields(const srv_kind_t *k, const api_field_selector_t *fs, berr_t *err)
+{
+  for (size_t i = 0; i < fs->n; i++) {
+    const char *f = fs->reqs[i].field;
+    bool ok = !strcmp(f, "metadata.name") || !strcmp(f, "metadata.namespace");
+    for (size_t j = 0; !ok && j < ARRAY_SIZE(k->fields) && k->fields[j]; j++)
+      ok = !strcmp(f, k->fields[j]);
+    if (!ok)
+      return berr_setc(err, EINVAL, "field label not supported: %s", f);
+  }
+  return 0;
+}
+
 static void do_list(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns)
 {
   berr_t err = BERR_INIT;
@@ -547,7 +928,7 @@ static void do_list(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char
   const char *lq = q->query(q->conn, "labelSelector"), *fq = q->query(q->conn, "fieldSelector");
   if (lq && api_label_selector_parse(lq, &ls, &err) < 0)
     goto bad;
-  if (fq && api_field_selector_parse(fq, k->kind, &fs, &err) < 0)
+  if (fq && (api_field_selector_parse(fq, k->kind, &fs, &err) < 0 || check_fields(k, fs, &err) < 0))
     goto bad;
   const char *w = q->query(q->conn, "watch");
   if (w && (!strcmp(w, "1") || !strcmp(w, "true"))) {
@@ -590,8 +971,8 @@ static void do_list(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char
   if (srv_accept_table(q->accept)) {
     res = srv_table(k, items, l.rev, true);
   } else {
-    res = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", "", "apiVersion", "v1", "metadata",
-                    "resourceVersion", "", "items", items);
+    res = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", "", "apiVersion", k->api_version,
+                    "metadata", "resourceVersion", "", "items", items);
     json_object_set_new(res, "kind", str_own(xasprintf("%sList", k->kind)));
     json_object_set_new(json_object_get(res, "metadata"), "resourceVersion",
                         str_own(xasprintf("%" PRId64, l.rev)));
@@ -611,13 +992,35 @@ out:
   api_field_selector_free(fs);
 }
 
+/* The group of an /apis/GROUP/VERSION/… path and the path rewritten to
+ * /api/v1/… for srv_route_parse; core paths are kept. NULL: not a served
+ * group version. */
+static char *api_path(const char *path, const char **group)
+{
+  *group = "";
+  if (str_has_prefix(path, "/api/v1/"))
+    return xstrdup(path);
+  for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+    if (!*kinds[i].group)
+      continue;
+    cleanup_free char *prefix = xasprintf("/apis/%s/", kinds[i].api_version);
+    if (str_has_prefix(path, prefix)) {
+      *group = kinds[i].group;
+      return xasprintf("/api/v1/%s", path + strlen(prefix));
+    }
+  }
+  return NULL;
+}
+
 void srv_handle_api(srv_req_t *q, srv_resp_t *r)
 {
-  srv_route_t rt;
-  const srv_kind_t *k;
+  srv_route_t rt = { 0 };
+  const srv_kind_t *k = NULL;
+  const char *group;
+  cleanup_free char *path = api_path(q->path, &group);
   /* A namespaced kind without a namespace is the list (or watch) across
    * all namespaces: `kubectl get -A`. */
-  if (srv_route_parse(q->path, &rt) < 0 || !(k = srv_kind_find(rt.resource)) || rt.sub
+  if (!path || srv_route_parse(path, &rt) < 0 || !(k = srv_kind_find(group, rt.resource)) || rt.sub
       || (k->namespaced && !rt.ns && (rt.name || strcmp(q->method, "GET")))
       || (!k->namespaced && rt.ns)) {
     if (rt.buf)

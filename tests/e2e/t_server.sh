@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # t_server.sh — `berth server` end to end over HTTPS: credentials made on
 # first start, 401 without or with a wrong token, discovery, configmap CRUD
-# with curl (201, 409, 422 naming the field, 404), the real kubectl (create
+# with curl (201, 409, 422 naming the field, 404), secrets (stringData, base64
+# checks), events (describe's field selector), leases under
+# /apis/coordination.k8s.io/v1, the real kubectl (create
 # namespace, get, apply then re-apply through a strategic-merge PATCH, -o
 # yaml, get -w seeing an update, delete, --ignore-not-found), and kill -9
 # during a stream of creates: every create answered 201 is there after the
@@ -102,6 +104,45 @@ expect_match "the default namespace cannot be deleted: 403" '"reason":"Forbidden
   "$(req DELETE /api/v1/namespaces/default "${A[@]}")"
 expect_match "its configmaps go with it" ' 404$' "$(req GET /api/v1/namespaces/gone/configmaps/inside "${A[@]}")"
 
+# ---- secrets, events, leases --------------------------------------------------
+SEC=/api/v1/namespaces/default/secrets
+out=$(req POST $SEC "${A[@]}" -d '{"metadata":{"name":"s1"},"data":{"k":"dg=="},"stringData":{"u":"me"}}')
+expect_match "create secret: stringData merged into data, type Opaque" '"data":\{"k":"dg==","u":"bWU="\}.*"type":"Opaque".* 201$' "$out"
+expect_eq "stringData is not stored" 0 "$(req GET $SEC/s1 "${A[@]}" | grep -c stringData)"
+out=$(req POST $SEC "${A[@]}" -d '{"metadata":{"name":"s2"},"data":{"k":"not base64!"}}')
+expect_match "secret data not base64: 422 naming data[k]" '"reason":"Invalid".*illegal base64 data at input byte.*"field":"data\[k\]".* 422$' "$out"
+out=$(req POST $SEC "${A[@]}" -d '{"metadata":{"name":"s3"},"type":"kubernetes.io/tls","data":{}}')
+expect_match "tls secret without tls.crt: 422 Required" '"field":"data\[tls.crt\]".* 422$' "$out"
+out=$(req PATCH $SEC/s1 "${A[@]}" -H 'Content-Type: application/merge-patch+json' -d '{"stringData":{"k":"x"}}')
+expect_match "patch with stringData rewrites data" '"k":"eA==".* 200$' "$out"
+EV=/api/v1/namespaces/default/events
+out=$(req POST $EV "${A[@]}" -d '{"metadata":{"name":"web.1"},"involvedObject":{"kind":"Pod","name":"web","namespace":"default","uid":"u-1"},"reason":"Started","message":"Started container web","type":"Normal","lastTimestamp":"2026-01-01T00:00:00Z"}')
+expect_match "create event: 201" '"reason":"Started".* 201$' "$out"
+req POST $EV "${A[@]}" -d '{"metadata":{"name":"db.1"},"involvedObject":{"kind":"Pod","name":"db","namespace":"default","uid":"u-2"},"reason":"Pulled","type":"Normal"}' >/dev/null
+out=$(req POST $EV "${A[@]}" -d '{"metadata":{"name":"bad.1"},"involvedObject":{"kind":"Pod","name":"x","namespace":"other"}}')
+expect_match "event for another namespace: 422" 'does not match event.namespace.*"field":"involvedObject.namespace".* 422$' "$out"
+out=$(req GET "$EV?fieldSelector=involvedObject.name%3Dweb%2CinvolvedObject.namespace%3Ddefault%2CinvolvedObject.uid%3Du-1" "${A[@]}")
+expect_match "events with describe's field selector: only web's" '"items":\[\{[^]]*"name":"web.1"[^]]*\]' "$out"
+expect_eq "... and not db's" 0 "$(grep -c 'db\.1' <<<"$out")"
+expect_match "events: a field no row lists is a 400" 'field label not supported: spec.nodeName.* 400$' \
+  "$(req GET "$EV?fieldSelector=spec.nodeName%3Dn" "${A[@]}")"
+expect_match "/apis lists coordination.k8s.io" '"name":"coordination.k8s.io".*"groupVersion":"coordination.k8s.io/v1"' "$(req GET /apis "${A[@]}")"
+expect_match "/apis/coordination.k8s.io/v1 lists leases" '"groupVersion":"coordination.k8s.io/v1".*"name":"leases".*"kind":"Lease"' \
+  "$(req GET /apis/coordination.k8s.io/v1 "${A[@]}")"
+LEASE=/apis/coordination.k8s.io/v1/namespaces/default/leases
+out=$(req POST $LEASE "${A[@]}" -d '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"node-a"},"spec":{"holderIdentity":"node-a","leaseDurationSeconds":40}}')
+expect_match "create lease: 201" '"apiVersion":"coordination.k8s.io/v1".*"holderIdentity":"node-a".* 201$' "$out"
+out=$(req POST $LEASE "${A[@]}" -d '{"metadata":{"name":"l2"},"spec":{"leaseDurationSeconds":0}}')
+expect_match "lease with leaseDurationSeconds 0: 422" 'must be greater than 0.*"field":"spec.leaseDurationSeconds".* 422$' "$out"
+rv=$(req GET $LEASE/node-a "${A[@]}" | sed -E 's/.*"resourceVersion":"([0-9]+)".*/\1/')
+out=$(req PUT $LEASE/node-a "${A[@]}" -d "{\"metadata\":{\"name\":\"node-a\",\"resourceVersion\":\"$rv\"},\"spec\":{\"holderIdentity\":\"node-a\",\"leaseDurationSeconds\":40,\"renewTime\":\"2026-01-01T00:00:00.000000Z\"}}")
+expect_match "update lease: 200" '"renewTime":.* 200$' "$out"
+out=$(timeout 5 "${C[@]}" -N "${A[@]}" "$URL$LEASE?watch=1&resourceVersion=$rv&timeoutSeconds=1")
+expect_match "watch leases sees the update" '^\{"type":"MODIFIED","object":\{"apiVersion":"coordination.k8s.io/v1"' "$out"
+req POST $SEC "${A[@]}" -d '{"metadata":{"name":"gone"}}' >/dev/null
+expect_match "delete secret: 200" '"name":"gone".* 200$' "$(req DELETE $SEC/gone "${A[@]}")"
+expect_match "leases are not under /api/v1: 404" ' 404$' "$(req GET /api/v1/namespaces/default/leases "${A[@]}")"
+
 # ---- the real kubectl ---------------------------------------------------------
 kc() { kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
 check "kubectl create namespace x" kc create namespace x
@@ -134,6 +175,13 @@ kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 expect_eq "kubectl delete cm" 'configmap "app" deleted' "$(kc delete cm app -n x 2>&1)"
 expect_eq "delete --ignore-not-found" "" "$(kc delete cm app -n x --ignore-not-found 2>&1)"
 expect_fail "delete a missing cm" 'NotFound' kc delete cm app -n x
+
+check "kubectl create secret generic (protobuf body)" kc create secret generic s --from-literal=a=b
+expect_eq "kubectl get secret -o jsonpath data.a" "Yg==" "$(kc get secret s -o jsonpath='{.data.a}' 2>&1)"
+expect_match "kubectl get secrets: NAME TYPE DATA AGE" $'NAME +TYPE +DATA +AGE\n(.*\n)*s +Opaque +1 +[0-9]+s' "$(kc get secrets 2>&1)"
+expect_match "kubectl get leases" $'NAME +HOLDER +AGE\nnode-a +node-a +[0-9]+s' "$(kc get leases 2>&1)"
+out=$(kc get events --field-selector involvedObject.name=web 2>&1)
+expect_match "kubectl get events with a field selector" $'LAST SEEN +TYPE +REASON +OBJECT +MESSAGE\n[0-9a-z]+ +Normal +Started +pod/web +Started container web$' "$out"
 
 # ---- kill -9 during a stream of creates -----------------------------------------
 : >"$T/acked"

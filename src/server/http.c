@@ -224,7 +224,10 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
   cleanup_free char *db = path_join(opts->data_dir, "state.db");
   if (srv_pki_prepare(&s, opts->data_dir, port, err) < 0)
     goto out;
-  if (store_open_sqlite(db, NULL, &s.store, err) < 0) {
+  store_opts_t sto = { .compact_interval_ns = opts->compact_interval_ns,
+                       .retain_ns = opts->retain_ns,
+                       .retain_revs = opts->retain_revs };
+  if (store_open_sqlite(db, &sto, &s.store, err) < 0) {
     berr_wrap(err, "open %s", db);
     goto out;
   }

@@ -954,7 +954,15 @@ static void do_list(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char
   }
   store_list_t l = { 0 };
   if (store_list(q->srv->store, &lr, &l, &err) < 0) {
-    store_error(r, k, "", &err);
+    if (err.code == STORE_EEXPIRED && lr.after) {
+      /* The API server's words: kubectl and client-go list again from the start. */
+      srv_resp_status(r, 410, "Expired", NULL, NULL,
+                      "The provided continue parameter is too old to display a consistent list "
+                      "result. You can start a new list without the continue parameter.");
+      berr_clear(&err);
+    } else {
+      store_error(r, k, "", &err);
+    }
     goto out;
   }
   json_t *items = json_array();

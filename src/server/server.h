@@ -23,6 +23,9 @@
 typedef struct srv_opts {
   const char *listen;   /* "ADDR:PORT" (IPv4) */
   const char *data_dir; /* created 0700 if missing */
+  /* Store history (store_opts_t): 0 = the store's default; negative =
+   * never compact / no floor by age / no floor by count. */
+  int64_t compact_interval_ns, retain_ns, retain_revs;
 } srv_opts_t;
 
 /* Prepares DATA (first start: CA, serving certificate, tokens, kubeconfig;

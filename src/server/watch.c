@@ -61,9 +61,22 @@ static void emit(srv_watch_t *w, const char *type, json_t *o, int64_t rev)
   json_decref(ev);
 }
 
-static void emit_expired(srv_watch_t *w, const char *msg)
+/* The 410 Expired ERROR event that ends the stream. rev is the revision the
+ * watch needed history after; when compaction has passed it the message is
+ * the API server's "too old resource version: RV (COMPACTED)", else (a watcher
+ * that fell too far behind) the store's. */
+static void emit_expired(srv_watch_t *w, int64_t rev, const char *store_msg)
 {
+  store_status_t st = { 0 };
+  berr_t err = BERR_INIT;
+  char *msg;
+  if (store_status(w->srv->store, &st, &err) == 0 && st.compacted > rev)
+    msg = xasprintf("too old resource version: %" PRId64 " (%" PRId64 ")", rev, st.compacted);
+  else
+    msg = xstrdup(store_msg);
+  berr_clear(&err);
   emit(w, "ERROR", srv_status_json(410, "Expired", msg), 0);
+  free(msg);
   w->done = true;
 }
 
@@ -111,7 +124,7 @@ void srv_watch_start(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const cha
   }
   if (store_watch(q->srv->store, prefix, true, from, &w->w, &err) < 0) {
     if (err.code == STORE_EEXPIRED) {
-      emit_expired(w, err.msg);
+      emit_expired(w, from, err.msg);
     } else {
       srv_watch_free(w);
       int code = err.code == EINVAL ? 400 : 500; /* EINVAL: a revision in the future */
@@ -143,7 +156,7 @@ static bool drain(srv_watch_t *w)
   }
   if (rc < 0) {
     if (err.code == STORE_EEXPIRED)
-      emit_expired(w, err.msg);
+      emit_expired(w, store_watch_rev(w->w), err.msg);
     else
       w->done = true;
     berr_clear(&err);

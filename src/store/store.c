@@ -26,7 +26,7 @@ void store_opts_defaults(const store_opts_t *in, store_opts_t *out)
   store_opts_t o = in ? *in : (store_opts_t){ 0 };
   if (o.compact_interval_ns == 0)
     o.compact_interval_ns = 60LL * 1000000000;
-  if (o.retain_ns <= 0)
+  if (o.retain_ns == 0)
     o.retain_ns = 5LL * 60 * 1000000000;
   if (o.retain_revs == 0)
     o.retain_revs = 10000;

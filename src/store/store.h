@@ -49,8 +49,8 @@ typedef struct store_watch store_watch_t;
 typedef struct store_opts {
   /* Automatic compaction: every compact_interval_ns (default 60 s; negative:
    * never) history is dropped that is both older than retain_ns (default 5
-   * minutes) and not among the last retain_revs revisions (default 10,000;
-   * negative: no floor by count). */
+   * minutes; negative: no floor by age) and not among the last retain_revs
+   * revisions (default 10,000; negative: no floor by count). */
   int64_t compact_interval_ns;
   int64_t retain_ns;
   int64_t retain_revs;

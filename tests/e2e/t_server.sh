@@ -7,7 +7,9 @@
 # namespace, get, apply then re-apply through a strategic-merge PATCH, -o
 # yaml, get -w seeing an update, delete, --ignore-not-found), and kill -9
 # during a stream of creates: every create answered 201 is there after the
-# restart.
+# restart. A second server with tiny history retention: a watch from a
+# compacted revision gets one 410 Expired ERROR event, a stale continue token
+# 410 Expired, and kubectl get -w still works.
 source "$(dirname "$0")/lib.sh"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -84,7 +86,7 @@ head -c $((4 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/big"
 expect_match "body over 3 MiB: 413" ' 413$' "$(req POST $CM "${A[@]}" --data-binary @"$T/big")"
 expect_match "delete: 200" '"name":"c1".* 200$' "$(req DELETE $CM/c1 "${A[@]}")"
 expect_match "get after delete: 404 NotFound" '"reason":"NotFound".* 404$' "$(req GET $CM/c1 "${A[@]}")"
-# A watch from a compacted-away revision is not possible yet on a young store;
+# Watch from compacted history: see the second server below;
 # a watch from the current state gets ADDED first.
 out=$(timeout 5 "${C[@]}" -N "${A[@]}" "$URL$CM?watch=1&timeoutSeconds=1")
 expect_match "watch from 0 starts with synthetic ADDED" '^\{"type":"ADDED","object":\{.*"kind":"ConfigMap"' "$out"
@@ -182,6 +184,66 @@ expect_match "kubectl get secrets: NAME TYPE DATA AGE" $'NAME +TYPE +DATA +AGE\n
 expect_match "kubectl get leases" $'NAME +HOLDER +AGE\nnode-a +node-a +[0-9]+s' "$(kc get leases 2>&1)"
 out=$(kc get events --field-selector involvedObject.name=web 2>&1)
 expect_match "kubectl get events with a field selector" $'LAST SEEN +TYPE +REASON +OBJECT +MESSAGE\n[0-9a-z]+ +Normal +Started +pod/web +Started container web$' "$out"
+
+# ---- compacted history: a second server with tiny retention --------------------
+expect_fail "server with a bad --compaction-interval" 'invalid --compaction-interval "5x"' \
+  "$BERTH" server --compaction-interval 5x --data-dir "$T/bad"
+expect_fail "server with a bad --history-revisions" 'invalid --history-revisions "-1"' \
+  "$BERTH" server --history-revisions -1 --data-dir "$T/bad"
+PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DATA2=$T/srv2
+URL2=https://127.0.0.1:$PORT2
+"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT2 --data-dir "$DATA2" \
+  --compaction-interval 200ms --history-retention 0s --history-revisions 1 >>"$T/server2.log" 2>&1 &
+SRV2_PID=$!
+trap 'stop_server; [ -n "$SRV2_PID" ] && kill -9 "$SRV2_PID" 2>/dev/null; cleanup_root' EXIT
+if wait_for 30 curl -sf --cacert "$DATA2/ca.crt" "$URL2/healthz"; then
+  ok "a server with --compaction-interval 200ms --history-retention 0s --history-revisions 1 starts"
+else
+  not_ok "second server starts" "$(tail -5 "$T/server2.log")"
+fi
+C2=(curl -s --cacert "$DATA2/ca.crt" -H "Authorization: Bearer $(cat "$DATA2/admin-token")")
+for i in 1 2 3 4; do
+  "${C2[@]}" -o /dev/null -X POST "$URL2$CM" -d "{\"metadata\":{\"name\":\"h$i\"}}"
+done
+out=$("${C2[@]}" "$URL2$CM?limit=1")
+cont2=$(sed -E 's/.*"continue":"([^"]+)".*/\1/' <<<"$out")
+expect_match "a continue token before compaction" '^[0-9]+\.[0-9a-f]+$' "$cont2"
+# The token's revision is the current one; two more writes let compaction
+# (which keeps the last revision) pass it.
+for i in 5 7; do
+  "${C2[@]}" -o /dev/null -X POST "$URL2$CM" -d "{\"metadata\":{\"name\":\"h$i\"}}"
+done
+compacted_past_token() {
+  "${C2[@]}" -o /dev/null -w '%{http_code}' "$URL2$CM?limit=1&continue=$cont2" | grep -q 410
+}
+if wait_for 10 compacted_past_token; then ok "compaction happens within seconds"
+else not_ok "compaction happens within seconds" "$(tail -5 "$T/server2.log")"; fi
+out=$("${C2[@]}" -w ' %{http_code}' "$URL2$CM?limit=1&continue=$cont2")
+expect_match "stale continue token: 410 Expired Status" '^\{"kind":"Status","apiVersion":"v1".*"status":"Failure".*"reason":"Expired".*"code":410\} 410$' "$out"
+out=$(timeout 10 "${C2[@]}" -N -w ' %{http_code}' "$URL2$CM?watch=1&resourceVersion=1")
+rc=$?
+expect_match "watch from a compacted revision: one 410 Expired ERROR event" \
+  '^\{"type":"ERROR","object":\{"kind":"Status","apiVersion":"v1",.*"status":"Failure","message":"too old resource version: 1 \([0-9]+\)","reason":"Expired","code":410\}\}$' \
+  "$(head -1 <<<"$out")"
+expect_eq "... and the stream ends at once (200, nothing else)" "0 2 200" "$rc $(wc -l <<<"$out") ${out##* }"
+timeout 6 kubectl --kubeconfig "$DATA2/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" \
+  get cm -w --request-timeout=5s >"$T/watch2.out" 2>&1 &
+wpid=$!
+wait_for 5 grep -q h5 "$T/watch2.out"
+"${C2[@]}" -o /dev/null -X POST "$URL2$CM" -d '{"metadata":{"name":"h6"}}'
+wait_for 5 grep -q h6 "$T/watch2.out"
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+out=$(cat "$T/watch2.out")
+expect_match "kubectl get cm -w against the compacting server lists and sees a new one" $'h1 +[0-9]+s\n(.*\n)*h6 +[0-9]+s' "$out"
+expect_eq "... without errors" 0 "$(grep -ci 'error\|expired' <<<"$out")"
+kill -TERM "$SRV2_PID"; wait "$SRV2_PID"; rc=$?; SRV2_PID=
+expect_eq "the second server stops cleanly" 0 "$rc"
+if grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$T/server2.log"; then
+  not_ok "second server log has no sanitizer reports" "$(grep -m3 -A5 Sanitizer "$T/server2.log")"
+else
+  ok "second server log has no sanitizer reports"
+fi
 
 # ---- kill -9 during a stream of creates -----------------------------------------
 : >"$T/acked"

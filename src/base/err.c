@@ -13,6 +13,15 @@ static char *vformat(const char *fmt, va_list ap)
   return msg;
 }
 
+/* Replaces err's message (taking ownership of msg) and code; returns -1. */
+static int set_msg(berr_t *err, int code, char *msg)
+{
+  free(err->msg);
+  err->msg = msg;
+  err->code = code;
+  return -1;
+}
+
 int berr_set(berr_t *err, int errnum, const char *fmt, ...)
 {
   if (!err)
@@ -21,15 +30,12 @@ int berr_set(berr_t *err, int errnum, const char *fmt, ...)
   va_start(ap, fmt);
   char *msg = vformat(fmt, ap);
   va_end(ap);
-  free(err->msg);
   if (errnum) {
-    err->msg = xasprintf("%s: %s", msg, strerror(errnum));
+    char *full = xasprintf("%s: %s", msg, strerror(errnum));
     free(msg);
-  } else {
-    err->msg = msg;
+    msg = full;
   }
-  err->code = errnum;
-  return -1;
+  return set_msg(err, errnum, msg);
 }
 
 int berr_setc(berr_t *err, int code, const char *fmt, ...)
@@ -40,10 +46,7 @@ int berr_setc(berr_t *err, int code, const char *fmt, ...)
   va_start(ap, fmt);
   char *msg = vformat(fmt, ap);
   va_end(ap);
-  free(err->msg);
-  err->msg = msg;
-  err->code = code;
-  return -1;
+  return set_msg(err, code, msg);
 }
 
 int berr_wrap(berr_t *err, const char *fmt, ...)

@@ -7,6 +7,8 @@
 #include "api/api.h"
 
 #include <criterion/criterion.h>
+
+#include "test_api_pb_util.h"
 #include <string.h>
 
 #define ROUNDS 10000
@@ -43,20 +45,6 @@ static const char SVC_HEX[]
       "22002a003200380042005a090a0361707012026e7012440a1f0a083434332d38343433120354"
       "435018bb032207080010fb411a0028ebed0112090a0361707012026e701a0022084e6f646550"
       "6f72743a00420052005a00600068001a020a001a002200";
-static const char NS_HEX[]
-    = "6b3873000a0f0a02763112094e616d65737061636512190a110a017812001a0022002a"
-      "0032003800420012001a020a001a002200";
-
-static size_t unhex(const char *hex, unsigned char *out)
-{
-  size_t n = strlen(hex) / 2;
-  for (size_t i = 0; i < n; i++) {
-    unsigned v;
-    sscanf(hex + 2 * i, "%2x", &v);
-    out[i] = (unsigned char)v;
-  }
-  return n;
-}
 
 /* Builds a ConfigMap body: envelope + metadata + data + binaryData. */
 static size_t config_map_body(unsigned char *out)

@@ -13,11 +13,12 @@ MAKEFLAGS += -j$(shell nproc)
 CC        ?= gcc
 PKGS      := jansson libseccomp libcap nettle
 # Headers only: libarchive is dlopen()ed on first use (src/image/archive_dl.h), and so are
-# libmicrohttpd and GnuTLS, which only `berth server` needs (src/server/mhd_dl.h).
+# libmicrohttpd and GnuTLS, which only `berth server` needs (src/server/mhd_dl.h), and so is
+# SQLite (src/store/sqlite_dl.h). The unit tests link SQLite to inspect store files.
 HDR_PKGS  := libarchive libmicrohttpd gnutls
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -D_GNU_SOURCE \
                  -MMD -MP $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
-LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsqlite3 -lpthread -lm
+LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 REL_FLAGS := -O2 -g
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -87,7 +88,7 @@ build/berth: $(REL_OBJ) build/rel/src/main.o $(EMBED_REL)
 build/asan/berth: $(SAN_OBJ) build/asan/obj/src/main.o $(EMBED_SAN)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 build/asan/unit-tests: $(SAN_OBJ) $(UNIT_OBJ) $(EMBED_SAN)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS) -lcriterion
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS) -lcriterion -lsqlite3
 
 # The offline image: Debian's busybox-static as an OCI image layout.
 images: build/images/busybox.tar

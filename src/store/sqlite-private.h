@@ -5,10 +5,10 @@
 #define BERTH_STORE_SQLITE_PRIVATE_H
 
 #include "store/internal.h"
+#include "store/sqlite_dl.h"
 
 #include <pthread.h>
 #include <semaphore.h>
-#include <sqlite3.h>
 
 enum { LOG_PUT = 1, LOG_DELETE = 2 };
 

@@ -11,11 +11,12 @@
 SHELL     := /bin/bash
 MAKEFLAGS += -j$(shell nproc)
 CC        ?= gcc
-PKGS      := jansson libseccomp libcap nettle
+PKGS      := jansson libseccomp libcap nettle yaml-0.1 libmnl
 # Headers only: libarchive is dlopen()ed on first use (src/image/archive_dl.h), and so are
-# libmicrohttpd and GnuTLS, which only `berth server` needs (src/server/mhd_dl.h), and so is
-# SQLite (src/store/sqlite_dl.h). The unit tests link SQLite to inspect store files.
-HDR_PKGS  := libarchive libmicrohttpd gnutls
+# libmicrohttpd and GnuTLS, which only `berth server` needs (src/net/mhd_dl.h), and so is
+# SQLite (src/store/sqlite_dl.h), and so is libcurl, the HTTPS client of the agent and the
+# CLI (src/net/curl_dl.h). The unit tests link SQLite to inspect store files.
+HDR_PKGS  := libarchive libmicrohttpd gnutls libcurl
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -D_GNU_SOURCE \
                  -MMD -MP $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
 LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
@@ -40,7 +41,7 @@ build: build/berth build/asan/berth images
 
 # ---- dependencies (Debian packages; quiet when nothing is missing) --------
 DEB_PKGS := build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev \
-            libcriterion-dev libzstd-dev zlib1g-dev nettle-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev busybox-static crun hyperfine skopeo \
+            libcriterion-dev libzstd-dev zlib1g-dev nettle-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev libyaml-dev libmnl-dev busybox-static crun hyperfine skopeo \
             iproute2 zstd clang-format python3 procps psmisc util-linux
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

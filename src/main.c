@@ -19,7 +19,11 @@ static void usage(FILE *out)
         "  runtime     the OCI runtime: run an OCI bundle (create, start, state, kill, delete,\n"
         "              run, exec, list)\n"
         "  server      run the Kubernetes-compatible API server (HTTPS, kubectl works)\n"
+        "  agent       join a cluster as a node and run its pods\n"
         "  version     print the version\n"
+        "\n"
+        "Cluster commands (through a kubeconfig: --kubeconfig, $KUBECONFIG, ~/.berth/config):\n"
+        "  get, describe, apply, create, delete, logs, exec, run, events, nodes\n"
         "\n"
         "Global options:\n"
         "  --root DIR         engine state (default /var/lib/berth, or $BERTH_ROOT)\n"
@@ -79,6 +83,10 @@ int main(int argc, char **argv)
     return cli_runtime(&ctx, vargc, vargv);
   if (!strcmp(verb, "server"))
     return cli_server(&ctx, vargc, vargv);
+  if (!strcmp(verb, "agent"))
+    return cli_agent(&ctx, vargc, vargv);
+  if (cli_kube_verb(verb))
+    return cli_kube(&ctx, vargc, vargv);
   if (!strcmp(verb, "version")) {
     puts("berth version " BERTH_VERSION);
     return 0;
@@ -94,6 +102,10 @@ int main(int argc, char **argv)
         return cli_runtime(&ctx, 2, h);
       if (!strcmp(vargv[1], "server"))
         return cli_server(&ctx, 2, h);
+      if (!strcmp(vargv[1], "agent"))
+        return cli_agent(&ctx, 2, h);
+      if (cli_kube_verb(vargv[1]))
+        return cli_kube(&ctx, 2, h);
     }
     usage(stdout);
     return 0;

@@ -261,4 +261,34 @@ ssize_t api_base64_decoded_len(const char *s, size_t *bad);
 /* True when api_pb_decode_object knows apiVersion/kind. */
 bool api_pb_supports(const char *api_version, const char *kind);
 
+/* ---- YAML (yaml.c, libyaml) -------------------------------------------- */
+
+/* Parses a YAML stream of one or more documents ("---" separated) into a
+ * JSON array of their values, in order; empty and null documents are
+ * skipped. Scalars follow what Kubernetes' YAML decoder gives: unquoted
+ * null/~/empty → null, true/false (any case) → boolean, decimal/0x/0o
+ * integers → integer, decimals and .inf/.nan → real, anything else (and
+ * every quoted or block scalar) → string. Anchors and aliases are resolved;
+ * merge keys (<<) are refused; a mapping key must be a scalar; a duplicate
+ * key is an error. Errors name the line and column:
+ * "yaml: line 3, column 5: mapping values are not allowed in this context". */
+json_t *api_yaml_load_all(const char *text, size_t len, berr_t *err);
+/* The YAML text of v as kubectl -o yaml prints it: two-space indents,
+ * sequence items ("- ") at their parent key's indent, keys in the object's
+ * order, strings quoted only when plain YAML would read them as something
+ * else, multi-line strings as literal blocks ("|", "|-"). */
+char *api_yaml_dump(json_t *v);
+
+/* ---- known fields (schema.c) ------------------------------------------- */
+
+/* The paths of fields in obj that kind's schema (apiVersion/kind, the
+ * Kubernetes type, its nested types, ObjectMeta) does not know, as
+ * Kubernetes' strict decoding names them: "spec.containers[0].bogus",
+ * "metadata.labelz". Map-valued fields (labels, data, nodeSelector…) take
+ * any key. NULL when all are known or kind has no schema; else a
+ * NULL-terminated vector (strv_free). */
+char **api_unknown_fields(const char *api_version, const char *kind, json_t *obj);
+/* True when berth has a schema for the kind (api_unknown_fields can judge). */
+bool api_schema_known(const char *api_version, const char *kind);
+
 #endif

@@ -20,6 +20,11 @@ int cli_container(cli_ctx *ctx, int argc, char **argv);
 int cli_image(cli_ctx *ctx, int argc, char **argv);
 int cli_runtime(cli_ctx *ctx, int argc, char **argv);
 int cli_server(cli_ctx *ctx, int argc, char **argv);
+int cli_agent(cli_ctx *ctx, int argc, char **argv);
+/* The cluster verbs (get, describe, apply, create, delete, logs, exec, run,
+ * events, nodes), talking to an API server through a kubeconfig. */
+bool cli_kube_verb(const char *verb);
+int cli_kube(cli_ctx *ctx, int argc, char **argv);
 
 /* Prints "berth: <msg>" and returns the exit code 125 (docker's "the engine
  * failed", distinct from the container's own codes). */
@@ -30,6 +35,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * short options must start with "+:" so that a missing value is ':' and
  * getopt prints nothing itself): "unknown option --x", "option -e needs a
  * value", "option --rm takes no value". Returns 2. */
+/* "500ms", "2s", "5m", "1h30m", "0" → nanoseconds; on a bad value prints
+ * the usage error for cmd naming flag and returns -1. */
+int cli_parse_duration(const char *cmd, const char *flag, const char *s, int64_t *out);
 int cli_bad_option(const char *cmd, int c, char **argv, const struct option *opts);
 
 #endif

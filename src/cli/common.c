@@ -44,3 +44,53 @@ int cli_bad_option(const char *cmd, int c, char **argv, const struct option *opt
     return cli_usage_error(cmd, "option -%c needs a value", optopt);
   return cli_usage_error(cmd, "unknown option -%c", optopt);
 }
+
+int cli_parse_duration(const char *cmd, const char *flag, const char *s, int64_t *out)
+{
+  static const struct {
+    const char *unit;
+    int64_t ns;
+  } units[] = { { "ns", 1 },
+                { "us", 1000 },
+                { "ms", 1000000 },
+                { "s", 1000000000LL },
+                { "m", 60 * 1000000000LL },
+                { "h", 3600 * 1000000000LL } };
+  const char *p = s;
+  int64_t total = 0;
+  if (!strcmp(s, "0")) {
+    *out = 0;
+    return 0;
+  }
+  if (!*p)
+    goto bad;
+  while (*p) {
+    if (*p < '0' || *p > '9')
+      goto bad;
+    int64_t n = 0;
+    while (*p >= '0' && *p <= '9') {
+      if (n > (INT64_MAX - 9) / 10)
+        goto bad;
+      n = n * 10 + (*p++ - '0');
+    }
+    size_t ul = 0;
+    int64_t mul = 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+      size_t l = strlen(units[i].unit);
+      /* Longest match first: "ms" before "m", "ns"/"us" before "s". */
+      if (l > ul && !strncmp(p, units[i].unit, l)) {
+        ul = l;
+        mul = units[i].ns;
+      }
+    }
+    if (!mul || n > (INT64_MAX - total) / mul)
+      goto bad;
+    total += n * mul;
+    p += ul;
+  }
+  *out = total;
+  return 0;
+bad:
+  cli_usage_error(cmd, "invalid %s \"%s\": want a duration such as 500ms, 2s or 5m", flag, s);
+  return -1;
+}

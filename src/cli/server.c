@@ -29,58 +29,6 @@ static const char usage_text[]
       "history gets 410 Expired. DURATION is a number with a unit (ns, us, ms, s, m, h), or\n"
       "several (1m30s), or 0.\n";
 
-/* "500ms", "2s", "5m", "1h30m", "0" → nanoseconds; -1 with a message naming
- * the flag when s is not a duration. */
-static int parse_duration(const char *flag, const char *s, int64_t *out)
-{
-  static const struct {
-    const char *unit;
-    int64_t ns;
-  } units[] = { { "ns", 1 },
-                { "us", 1000 },
-                { "ms", 1000000 },
-                { "s", 1000000000LL },
-                { "m", 60 * 1000000000LL },
-                { "h", 3600 * 1000000000LL } };
-  const char *p = s;
-  int64_t total = 0;
-  if (!strcmp(s, "0")) {
-    *out = 0;
-    return 0;
-  }
-  if (!*p)
-    goto bad;
-  while (*p) {
-    if (*p < '0' || *p > '9')
-      goto bad;
-    int64_t n = 0;
-    while (*p >= '0' && *p <= '9') {
-      if (n > (INT64_MAX - 9) / 10)
-        goto bad;
-      n = n * 10 + (*p++ - '0');
-    }
-    size_t ul = 0;
-    int64_t mul = 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-      size_t l = strlen(units[i].unit);
-      /* Longest match first: "ms" before "m", "ns"/"us" before "s". */
-      if (l > ul && !strncmp(p, units[i].unit, l)) {
-        ul = l;
-        mul = units[i].ns;
-      }
-    }
-    if (!mul || n > (INT64_MAX - total) / mul)
-      goto bad;
-    total += n * mul;
-    p += ul;
-  }
-  *out = total;
-  return 0;
-bad:
-  cli_usage_error("server", "invalid %s \"%s\": want a duration such as 500ms, 2s or 5m", flag, s);
-  return -1;
-}
-
 int cli_server(cli_ctx *ctx, int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -106,7 +54,8 @@ int cli_server(cli_ctx *ctx, int argc, char **argv)
       break;
     case 'c':
     case 'r':
-      if (parse_duration(c == 'c' ? "--compaction-interval" : "--history-retention", optarg, &v)
+      if (cli_parse_duration("server", c == 'c' ? "--compaction-interval" : "--history-retention",
+                             optarg, &v)
           < 0)
         return 2;
       /* 0 means never / no floor; the store reads 0 as "default", negative as that. */

@@ -4,7 +4,7 @@
  * are not resources (/version, /api, /apis, /openapi, /healthz) and turning a
  * srv_resp_t into an MHD response. Resources live in resources.c. */
 #include "server/internal.h"
-#include "server/mhd_dl.h"
+#include "net/mhd_dl.h"
 
 #include <arpa/inet.h>
 #include <signal.h>

@@ -8,13 +8,27 @@
 
 #include <stdatomic.h>
 
+struct srv_gc;
+
 /* The one context of a server process: everything handlers need. */
 typedef struct srv {
   store_t *store;
+  char *data_dir;
   char *admin_token;
-  char *cert_pem, *key_pem; /* the serving certificate and key, for the TLS layer */
+  char *node_token;          /* the join token (DATA/node-token) */
+  char *node_secret;         /* the key node credentials are derived with (DATA/node-secret) */
+  char *ca_pem, *ca_key_pem; /* the cluster CA, to sign agents' serving certificates */
+  char *cert_pem, *key_pem;  /* the serving certificate and key, for the TLS layer */
+  struct srv_gc *gc;         /* the ownerReference garbage collector (gc.c) */
   atomic_bool stopping;
 } srv_t;
+
+/* Who sent a request (auth.c). */
+typedef struct srv_ident {
+  bool admin;     /* the admin token: may do anything */
+  bool bootstrap; /* the join token: may only register a node */
+  char *node;     /* a node credential: "n1" (system:node:n1), else NULL */
+} srv_ident_t;
 
 /* ---- pki.c --------------------------------------------------------------- */
 /* First start: CA, serving certificate, tokens. Every start: reads them and
@@ -29,6 +43,18 @@ typedef struct srv_resp {
   const char *content_type;
   /* For watch: a streaming response instead of body (watch.c). */
   struct srv_watch *watch;
+  /* A streaming body from another source (the log proxy): MHD's content
+   * reader callback, its argument and its free function. */
+  ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+  void (*stream_free)(void *cls);
+  void *stream_cls;
+  /* A protocol switch (exec's WebSocket): 101 with headers (NULL-terminated
+   * "Name", "value" pairs, malloc'd) and a handler that owns the socket. */
+  char **upgrade_headers;
+  void (*upgrade)(void *cls, int fd);
+  void *upgrade_cls;
+  /* Warning headers to add ("299 - \"…\"", malloc'd strv) */
+  char **warnings;
 } srv_resp_t;
 
 typedef struct srv_req {
@@ -39,7 +65,10 @@ typedef struct srv_req {
   size_t body_len;
   /* Query parameter lookup (URL-decoded), NULL when absent. */
   const char *(*query)(void *conn, const char *key);
+  /* Request header lookup, NULL when absent. */
+  const char *(*header)(void *conn, const char *name);
   void *conn;
+  const srv_ident_t *ident; /* who is asking (never NULL for API requests) */
 } srv_req_t;
 
 /* Sets r to JSON j (stolen). */
@@ -106,5 +135,55 @@ ssize_t srv_watch_read(void *cls, uint64_t pos, char *buf, size_t max);
 void srv_watch_free(void *cls);
 /* The connection's socket, to notice a client that went away. */
 void srv_watch_set_fd(struct srv_watch *w, int fd);
+
+/* ---- auth.c: who is asking ------------------------------------------------ */
+/* Recognises the Authorization header: the admin token, the join token, or
+ * a node credential. false (→ 401) for anything else. */
+bool srv_authenticate(srv_t *s, const char *authorization, srv_ident_t *id);
+void srv_ident_clear(srv_ident_t *id);
+/* The bearer token of node (HMAC of the name under node_secret): what the
+ * agent got at registration, and what the server shows the agent's
+ * endpoint when it proxies logs and exec. */
+char *srv_node_credential(srv_t *s, const char *node);
+/* POST /berth/v1/register (join token only); agent.h has the contract. */
+void srv_handle_register(srv_req_t *q, srv_resp_t *r);
+/* GET /cacerts: the CA PEM (public: the join token pins it). */
+void srv_handle_cacerts(srv_req_t *q, srv_resp_t *r);
+
+/* ---- authz.c: what they may do -------------------------------------------- */
+/* Whether q->ident may do verb ("create", "update", "patch", "delete",
+ * "get", "list", "watch") on k's object ns/name, subresource sub (or NULL).
+ * cur is the stored object (NULL on create or when not loaded), obj the
+ * object as it would be written (NULL for reads and deletes). false with r
+ * filled (403 Forbidden, Kubernetes' words) when not. */
+bool srv_authorize(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *verb,
+                   const char *ns, const char *name, const char *sub, json_t *cur, json_t *obj);
+
+/* ---- proxy.c: logs and exec, through the pod's agent ----------------------- */
+/* GET pods/NAME/log: streams the agent's reply (r->stream_*). pod is the
+ * stored pod (borrowed). */
+void srv_proxy_log(srv_req_t *q, srv_resp_t *r, json_t *pod);
+/* GET pods/NAME/exec with a WebSocket upgrade: relays the agent's 101 and
+ * then bytes both ways (r->upgrade). Without an upgrade: 400. */
+void srv_proxy_exec(srv_req_t *q, srv_resp_t *r, json_t *pod);
+
+/* ---- objects, for the server's own writers (gc.c) ---------------------- */
+/* Every kind served (for i < n). */
+const srv_kind_t *srv_kinds(size_t *n);
+/* The kind stored under /registry/<resource>/… (resources are unique
+ * across groups), or NULL. */
+const srv_kind_t *srv_kind_by_resource(const char *resource);
+/* Deletes an object as a DELETE request with propagationPolicy Background
+ * would (pods bound to a node: gracefully; finalizers honoured). uid, when
+ * not NULL, is a precondition: ESTALE when the object has another uid.
+ * ENOENT when it is gone already. */
+int srv_obj_delete(srv_t *s, const srv_kind_t *k, const char *ns, const char *name, const char *uid,
+                   berr_t *err);
+
+/* ---- gc.c: ownerReferences ------------------------------------------------ */
+/* Starts the garbage collector's thread: objects whose every owner
+ * (ownerReferences[].uid) is gone are deleted (background propagation). */
+int srv_gc_start(srv_t *s, berr_t *err);
+void srv_gc_stop(srv_t *s);
 
 #endif

@@ -9,7 +9,7 @@
  * secrets 0600; ca.crt is written last, so a start interrupted half-way
  * generates everything again instead of mixing two sets. */
 #include "server/internal.h"
-#include "server/mhd_dl.h"
+#include "net/mhd_dl.h"
 
 #include <nettle/base64.h>
 #include <stdlib.h>
@@ -57,7 +57,7 @@ static int tls_fail(berr_t *err, int rc, const char *what)
 static char *datum_str(gnutls_datum_t *d)
 {
   char *s = xstrndup((const char *)d->data, d->size);
-  srv_mhd_fns()->gnutls_free_fn(d->data);
+  net_mhd_fns()->gnutls_free_fn(d->data);
   return s;
 }
 

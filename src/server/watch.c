@@ -10,7 +10,7 @@
  * ERROR event and the end of the stream, which makes kubectl re-list. */
 #include "api/api.h"
 #include "server/internal.h"
-#include "server/mhd_dl.h"
+#include "net/mhd_dl.h"
 
 #include <inttypes.h>
 #include <poll.h>

@@ -1,5 +1,5 @@
-/* mhd_dl.h — libmicrohttpd and the GnuTLS x509 calls, loaded with dlopen()
- * the first time `berth server` needs them.
+/* mhd_dl.h — libmicrohttpd and the GnuTLS x509 calls (the server and the agent), loaded with
+ * dlopen() the first time `berth server` needs them.
  *
  * Same reason and same pattern as src/image/archive_dl.h: libmicrohttpd
  * links GnuTLS, which drags in nettle, hogweed, gmp, p11-kit, libtasn1,
@@ -12,17 +12,17 @@
  *
  * Both are hard dependencies of the server: when they cannot be loaded the
  * install is broken and berth aborts with a message naming the package. */
-#ifndef BERTH_SERVER_MHD_DL_H
-#define BERTH_SERVER_MHD_DL_H
+#ifndef BERTH_NET_MHD_DL_H
+#define BERTH_NET_MHD_DL_H
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 
-#define SRV_MHD_SONAME    "libmicrohttpd.so.12"
-#define SRV_GNUTLS_SONAME "libgnutls.so.30"
+#define NET_MHD_SONAME    "libmicrohttpd.so.12"
+#define NET_GNUTLS_SONAME "libgnutls.so.30"
 
-#define SRV_MHD_FUNCS(X)                                                                           \
+#define NET_MHD_FUNCS(X)                                                                           \
   X(MHD_add_response_header)                                                                       \
   X(MHD_create_response_from_buffer)                                                               \
   X(MHD_create_response_from_callback)                                                             \
@@ -33,7 +33,7 @@
   X(MHD_start_daemon)                                                                              \
   X(MHD_stop_daemon)
 
-#define SRV_GNUTLS_FUNCS(X)                                                                        \
+#define NET_GNUTLS_FUNCS(X)                                                                        \
   X(gnutls_strerror)                                                                               \
   X(gnutls_x509_crt_deinit)                                                                        \
   X(gnutls_x509_crt_export2)                                                                       \
@@ -54,47 +54,47 @@
   X(gnutls_x509_privkey_generate)                                                                  \
   X(gnutls_x509_privkey_init)
 
-struct srv_mhd_fns {
-#define SRV_DL_MEMBER(f) __typeof__(&f) f;
-  SRV_MHD_FUNCS(SRV_DL_MEMBER)
-  SRV_GNUTLS_FUNCS(SRV_DL_MEMBER)
-#undef SRV_DL_MEMBER
+struct net_mhd_fns {
+#define NET_DL_MEMBER(f) __typeof__(&f) f;
+  NET_MHD_FUNCS(NET_DL_MEMBER)
+  NET_GNUTLS_FUNCS(NET_DL_MEMBER)
+#undef NET_DL_MEMBER
   /* gnutls_free is a variable holding a function pointer, not a function. */
   gnutls_free_function gnutls_free_fn;
 };
 
 /* Loads both libraries on the first call (thread-safe); aborts if it cannot. */
-const struct srv_mhd_fns *srv_mhd_fns(void);
+const struct net_mhd_fns *net_mhd_fns(void);
 
-#ifndef SRV_MHD_NO_MACROS
-#define MHD_add_response_header               (srv_mhd_fns()->MHD_add_response_header)
-#define MHD_create_response_from_buffer       (srv_mhd_fns()->MHD_create_response_from_buffer)
-#define MHD_create_response_from_callback     (srv_mhd_fns()->MHD_create_response_from_callback)
-#define MHD_destroy_response                  (srv_mhd_fns()->MHD_destroy_response)
-#define MHD_get_connection_info               (srv_mhd_fns()->MHD_get_connection_info)
-#define MHD_lookup_connection_value           (srv_mhd_fns()->MHD_lookup_connection_value)
-#define MHD_queue_response                    (srv_mhd_fns()->MHD_queue_response)
-#define MHD_start_daemon                      (srv_mhd_fns()->MHD_start_daemon)
-#define MHD_stop_daemon                       (srv_mhd_fns()->MHD_stop_daemon)
-#define gnutls_strerror                       (srv_mhd_fns()->gnutls_strerror)
-#define gnutls_x509_crt_deinit                (srv_mhd_fns()->gnutls_x509_crt_deinit)
-#define gnutls_x509_crt_export2               (srv_mhd_fns()->gnutls_x509_crt_export2)
-#define gnutls_x509_crt_init                  (srv_mhd_fns()->gnutls_x509_crt_init)
-#define gnutls_x509_crt_set_activation_time   (srv_mhd_fns()->gnutls_x509_crt_set_activation_time)
-#define gnutls_x509_crt_set_basic_constraints (srv_mhd_fns()->gnutls_x509_crt_set_basic_constraints)
-#define gnutls_x509_crt_set_dn_by_oid         (srv_mhd_fns()->gnutls_x509_crt_set_dn_by_oid)
-#define gnutls_x509_crt_set_expiration_time   (srv_mhd_fns()->gnutls_x509_crt_set_expiration_time)
-#define gnutls_x509_crt_set_key               (srv_mhd_fns()->gnutls_x509_crt_set_key)
-#define gnutls_x509_crt_set_key_purpose_oid   (srv_mhd_fns()->gnutls_x509_crt_set_key_purpose_oid)
-#define gnutls_x509_crt_set_key_usage         (srv_mhd_fns()->gnutls_x509_crt_set_key_usage)
-#define gnutls_x509_crt_set_serial            (srv_mhd_fns()->gnutls_x509_crt_set_serial)
-#define gnutls_x509_crt_set_subject_alt_name  (srv_mhd_fns()->gnutls_x509_crt_set_subject_alt_name)
-#define gnutls_x509_crt_set_version           (srv_mhd_fns()->gnutls_x509_crt_set_version)
-#define gnutls_x509_crt_sign2                 (srv_mhd_fns()->gnutls_x509_crt_sign2)
-#define gnutls_x509_privkey_deinit            (srv_mhd_fns()->gnutls_x509_privkey_deinit)
-#define gnutls_x509_privkey_export2           (srv_mhd_fns()->gnutls_x509_privkey_export2)
-#define gnutls_x509_privkey_generate          (srv_mhd_fns()->gnutls_x509_privkey_generate)
-#define gnutls_x509_privkey_init              (srv_mhd_fns()->gnutls_x509_privkey_init)
+#ifndef NET_MHD_NO_MACROS
+#define MHD_add_response_header               (net_mhd_fns()->MHD_add_response_header)
+#define MHD_create_response_from_buffer       (net_mhd_fns()->MHD_create_response_from_buffer)
+#define MHD_create_response_from_callback     (net_mhd_fns()->MHD_create_response_from_callback)
+#define MHD_destroy_response                  (net_mhd_fns()->MHD_destroy_response)
+#define MHD_get_connection_info               (net_mhd_fns()->MHD_get_connection_info)
+#define MHD_lookup_connection_value           (net_mhd_fns()->MHD_lookup_connection_value)
+#define MHD_queue_response                    (net_mhd_fns()->MHD_queue_response)
+#define MHD_start_daemon                      (net_mhd_fns()->MHD_start_daemon)
+#define MHD_stop_daemon                       (net_mhd_fns()->MHD_stop_daemon)
+#define gnutls_strerror                       (net_mhd_fns()->gnutls_strerror)
+#define gnutls_x509_crt_deinit                (net_mhd_fns()->gnutls_x509_crt_deinit)
+#define gnutls_x509_crt_export2               (net_mhd_fns()->gnutls_x509_crt_export2)
+#define gnutls_x509_crt_init                  (net_mhd_fns()->gnutls_x509_crt_init)
+#define gnutls_x509_crt_set_activation_time   (net_mhd_fns()->gnutls_x509_crt_set_activation_time)
+#define gnutls_x509_crt_set_basic_constraints (net_mhd_fns()->gnutls_x509_crt_set_basic_constraints)
+#define gnutls_x509_crt_set_dn_by_oid         (net_mhd_fns()->gnutls_x509_crt_set_dn_by_oid)
+#define gnutls_x509_crt_set_expiration_time   (net_mhd_fns()->gnutls_x509_crt_set_expiration_time)
+#define gnutls_x509_crt_set_key               (net_mhd_fns()->gnutls_x509_crt_set_key)
+#define gnutls_x509_crt_set_key_purpose_oid   (net_mhd_fns()->gnutls_x509_crt_set_key_purpose_oid)
+#define gnutls_x509_crt_set_key_usage         (net_mhd_fns()->gnutls_x509_crt_set_key_usage)
+#define gnutls_x509_crt_set_serial            (net_mhd_fns()->gnutls_x509_crt_set_serial)
+#define gnutls_x509_crt_set_subject_alt_name  (net_mhd_fns()->gnutls_x509_crt_set_subject_alt_name)
+#define gnutls_x509_crt_set_version           (net_mhd_fns()->gnutls_x509_crt_set_version)
+#define gnutls_x509_crt_sign2                 (net_mhd_fns()->gnutls_x509_crt_sign2)
+#define gnutls_x509_privkey_deinit            (net_mhd_fns()->gnutls_x509_privkey_deinit)
+#define gnutls_x509_privkey_export2           (net_mhd_fns()->gnutls_x509_privkey_export2)
+#define gnutls_x509_privkey_generate          (net_mhd_fns()->gnutls_x509_privkey_generate)
+#define gnutls_x509_privkey_init              (net_mhd_fns()->gnutls_x509_privkey_init)
 #endif
 
 #endif

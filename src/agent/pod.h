@@ -1,0 +1,104 @@
+/* pod.h — pods on one node: the agent's pod manager. It turns the pods the
+ * API server binds to this node into running containers (src/engine/) and
+ * reports their status back, as the kubelet does.
+ *
+ * A pod is a sandbox plus containers:
+ *  - The sandbox is the pod's shared network, IPC and UTS namespaces, made
+ *    by one short-lived child (unshare, sethostname to the pod's hostname)
+ *    and kept alive by bind-mounting its nsfs files at ROOT/pods/UID/ns/
+ *    {net,ipc,uts}: no pause process. The network is podnet.h's (none for
+ *    hostNetwork pods, which share the node's namespaces).
+ *  - Containers are engine containers joining those namespaces (each with
+ *    its own PID namespace), in the pod's cgroup parent, labelled with the
+ *    pod uid, container name and restart count so that a restarted agent
+ *    finds them again. Init containers run one at a time, in order, before
+ *    the others start; a failed one is retried by restartPolicy.
+ *  - ROOT/pods/UID/pod.json is the last spec seen: on start-up the manager
+ *    re-adopts what is there without restarting running containers.
+ *
+ * Restarts follow restartPolicy (Always, OnFailure, Never) with the
+ * kubelet's back-off: base, doubling per restart up to max, reset after a
+ * container ran 10 minutes; while waiting the container's state is waiting
+ * with reason CrashLoopBackOff.
+ *
+ * Deletion: when the pod gets metadata.deletionTimestamp, containers get
+ * SIGTERM (the image's stop signal), then SIGKILL after the grace period
+ * (metadata.deletionGracePeriodSeconds, else spec.terminationGracePeriodSeconds,
+ * default 30 s); then the containers, sandbox and address are removed and
+ * on_terminated tells the agent, which deletes the API object for good. */
+#ifndef BERTH_AGENT_POD_H
+#define BERTH_AGENT_POD_H
+
+#include "base/base.h"
+#include "engine/engine.h"
+#include "net/podnet.h"
+
+typedef struct pod_mgr pod_mgr_t;
+
+typedef struct pod_mgr_opts {
+  const char *root;        /* the agent's state: ROOT/pods/UID/… (required) */
+  const char *engine_root; /* the engine's root (images, containers) (required) */
+  const char *node_name;   /* for events and status.hostIP's owner */
+  const char *host_ip;     /* status.hostIP, and podIP of hostNetwork pods */
+  podnet_opts_t net;       /* the pod network */
+  int64_t backoff_base_ms; /* 0: 10000 */
+  int64_t backoff_max_ms;  /* 0: 300000 */
+  int workers;             /* threads that start and stop containers; 0: 4 */
+
+  /* Looks up a key of a configmap or secret (kind "configmaps"/"secrets")
+   * for env valueFrom; *value is malloc'd (secret values decoded). A
+   * missing object or key is ENOENT with the kubelet's message
+   * ("configmap \"c\" not found", "couldn't find key k in ConfigMap
+   * default/c"). Called from worker threads. */
+  int (*lookup)(void *arg, const char *kind, const char *ns, const char *name, const char *key,
+                char **value, berr_t *err);
+  /* A pod's status changed: status is the complete PodStatus (borrowed).
+   * Called from worker threads, never twice at once for one pod. */
+  void (*on_status)(void *arg, const char *ns, const char *name, const char *uid, json_t *status);
+  /* A pod being deleted has nothing left on the node. */
+  void (*on_terminated)(void *arg, const char *ns, const char *name, const char *uid);
+  /* An event about a pod ("Normal"/"Warning", reason, message): Pulled,
+   * Created, Started, Killing, BackOff, Failed… */
+  void (*on_event)(void *arg, json_t *pod, const char *type, const char *reason,
+                   const char *message);
+  void *arg;
+} pod_mgr_opts_t;
+
+/* Opens the manager and re-adopts the pods found under ROOT/pods (their
+ * running containers are left running; their status is reported again). */
+int pod_mgr_open(const pod_mgr_opts_t *o, pod_mgr_t **out, berr_t *err);
+/* Stops the manager's threads; containers keep running (an agent restart
+ * must not touch them). */
+void pod_mgr_close(pod_mgr_t *m);
+
+/* The pod as the API has it now (borrowed; copied). A new uid is started;
+ * a known one with deletionTimestamp is terminated gracefully; other
+ * changes to a running pod are ignored, as the kubelet ignores them.
+ * Returns at once: the work happens on the workers. */
+int pod_mgr_sync(pod_mgr_t *m, json_t *pod, berr_t *err);
+/* The pod is gone from the API (or bound elsewhere): kill at once and
+ * remove everything it had on the node. Returns at once. */
+int pod_mgr_forget(pod_mgr_t *m, const char *uid, berr_t *err);
+/* The uids of every pod the manager knows (strv_free). After a re-list the
+ * agent forgets those the API no longer has. */
+char **pod_mgr_uids(pod_mgr_t *m);
+
+/* The engine container of a pod's container, for logs and exec: the
+ * current one, or the one before it with previous (ENOENT "previous
+ * terminated container \"c\" in pod \"p\" not found"). Unknown pod or
+ * container: ENOENT with kubectl's words. */
+int pod_mgr_container(pod_mgr_t *m, const char *ns, const char *pod, const char *container,
+                      bool previous, char **engine_id, berr_t *err);
+engine *pod_mgr_engine(pod_mgr_t *m);
+
+/* ---- pure helpers (unit-tested) ------------------------------------------ */
+
+/* The kubelet's back-off before restart number n (n >= 1). */
+int64_t pod_backoff_ms(int64_t base_ms, int64_t max_ms, int restarts);
+/* status.qosClass for a pod spec: Guaranteed, Burstable or BestEffort. */
+const char *pod_qos_class(json_t *spec);
+/* The pod phase from its containers' statuses and restartPolicy, as the
+ * kubelet's getPhase computes it. */
+const char *pod_phase(json_t *spec, json_t *init_statuses, json_t *statuses);
+
+#endif

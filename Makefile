@@ -1,6 +1,7 @@
 # berth — one binary, build/berth.
 #
-#   make run    install what is missing, build, start berth and show it working
+#   make run    install what is missing, build, start a single-node cluster and show it working
+#   make stop   stop that cluster
 #   make test   install what is missing, build with ASan+UBSan, run every test
 #   make bench  benchmarks side by side with crun (results: docs/benchmarks.md)
 #
@@ -34,14 +35,14 @@ REL_OBJ   := $(patsubst %.c,build/rel/%.o,$(LIB_SRC))
 SAN_OBJ   := $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRC))
 UNIT_OBJ  := $(patsubst %.c,build/asan/obj/%.o,$(UNIT_SRC))
 
-.PHONY: all build deps run test unit e2e bench fmt clean images
+.PHONY: all build deps run stop test unit e2e bench fmt clean images
 
 all: build
 build: build/berth build/asan/berth images
 
 # ---- dependencies (Debian packages; quiet when nothing is missing) --------
 DEB_PKGS := build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev \
-            libcriterion-dev libzstd-dev zlib1g-dev nettle-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev libyaml-dev libmnl-dev busybox-static crun hyperfine skopeo \
+            libcriterion-dev libzstd-dev zlib1g-dev nettle-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev libyaml-dev libmnl-dev busybox-static crun hyperfine skopeo etcd-server \
             iproute2 zstd clang-format python3 procps psmisc util-linux
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -91,6 +92,16 @@ build/asan/berth: $(SAN_OBJ) build/asan/obj/src/main.o $(EMBED_SAN)
 build/asan/unit-tests: $(SAN_OBJ) $(UNIT_OBJ) $(EMBED_SAN)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS) -lcriterion -lsqlite3
 
+# The fuzzer of tests/fuzz/run.sh. The decoders it drives are compiled again with
+# -fsanitize-coverage=trace-pc, so that it keeps the inputs that reach new code.
+build/asan/fuzz-decode: tests/fuzz/fuzz_decode.c $(wildcard src/api/*.[ch]) src/server/route.c \
+                        src/server/server.h $(filter build/asan/obj/src/base/%,$(SAN_OBJ))
+	@mkdir -p build/asan/fuzz
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS_COMMON)) $(SAN_FLAGS) -c -o build/asan/fuzz/driver.o $<
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS_COMMON)) $(SAN_FLAGS) -fsanitize-coverage=trace-pc -o $@ \
+	    build/asan/fuzz/driver.o $(wildcard src/api/*.c) src/server/route.c \
+	    $(filter build/asan/obj/src/base/%,$(SAN_OBJ)) $(LIBS)
+
 # The offline image: Debian's busybox-static as an OCI image layout.
 images: build/images/busybox.tar
 build/images/busybox.tar: build/berth tools/mkbusybox.sh
@@ -100,6 +111,10 @@ build/images/busybox.tar: build/berth tools/mkbusybox.sh
 run: deps
 	@$(MAKE) --no-print-directory build/berth images
 	@tools/demo.sh build/berth
+
+# Stops the cluster `make run` started (its pods' containers stay until deleted).
+stop:
+	@tools/demo.sh build/berth --stop
 
 test: deps
 	@$(MAKE) --no-print-directory build build/asan/unit-tests

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test — Criterion unit tests, then the end-to-end tests — and ends
-# with one summary line: "N passed, N failed".
+# Runs every test — Criterion unit tests, the end-to-end tests, then a bounded
+# fuzz run (tests/fuzz/run.sh, one test) — and ends with one summary line:
+# "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests: run as root (namespaces and cgroups need it)"; exit 1; }
@@ -26,8 +27,13 @@ tests/e2e/run.sh 2>&1 | tee "$out"
 line=$(grep '^e2e: ' "$out" | tail -1)
 ep=0 ef=1
 [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]] && ep=${BASH_REMATCH[1]} ef=${BASH_REMATCH[2]}
+
+echo "== fuzz (tests/fuzz/run.sh)"
+tests/fuzz/run.sh 2>&1 | tee "$out"
+fp=$(grep -c '^ok ' "$out") ff=$(grep -c '^not_ok ' "$out")
+[ $((fp + ff)) -eq 0 ] && ff=1
 rm -f "$out"
 echo
-echo "unit: $up passed, $uf failed; e2e: $ep passed, $ef failed"
-echo "$((up + ep)) passed, $((uf + ef)) failed"
-[ $((uf + ef)) -eq 0 ]
+echo "unit: $up passed, $uf failed; e2e: $ep passed, $ef failed; fuzz: $fp passed, $ff failed"
+echo "$((up + ep + fp)) passed, $((uf + ef + ff)) failed"
+[ $((uf + ef + ff)) -eq 0 ]

@@ -81,7 +81,9 @@ int kc_stream(kc_t *c, const char *path, const char *accept,
               berr_t *err);
 
 /* Splits a stream into lines for a watch: feed kc_stream's chunks in,
- * get each complete line (without "\n") out. */
+ * get each complete line (without "\n" or "\r\n", NUL-terminated) out.
+ * on_line < 0 stops (what is still buffered is dropped); so does a line
+ * above 64 MiB (kc_lines_feed returns -1). */
 typedef struct kc_lines {
   buf_t pending;
   int (*on_line)(void *arg, const char *line, size_t len); /* < 0 stops */
@@ -103,9 +105,9 @@ int kc_ws_open(kc_t *c, const char *path, const char *subprotocol, kc_ws_t **out
 /* Sends one binary message (masked, as a client must). */
 int kc_ws_send(kc_ws_t *w, const void *data, size_t len, berr_t *err);
 /* Receives the next complete data message (pings answered, fragments
- * joined). Returns 1 with msg filled, 0 when the peer closed (Close frame
- * or EOF), -1 on error. timeout_ms < 0 waits forever; on timeout returns -1
- * with err->code ETIMEDOUT. */
+ * joined). Returns 1 with msg filled (its old content replaced), 0 when
+ * the peer closed (Close frame or EOF), -1 on error. timeout_ms < 0 waits forever; on timeout
+ * returns -1 with err->code ETIMEDOUT. */
 int kc_ws_recv(kc_ws_t *w, buf_t *msg, int timeout_ms, berr_t *err);
 /* The socket to poll() for readability (data may also be buffered: call
  * kc_ws_pending() first). */
@@ -126,7 +128,10 @@ int kc_raw_open(kc_t *c, const char *head, kc_raw_t **out, berr_t *err);
 /* > 0 bytes read, 0 EOF, -1 error; waits up to timeout_ms (< 0: forever). */
 ssize_t kc_raw_recv(kc_raw_t *r, void *buf, size_t len, int timeout_ms, berr_t *err);
 int kc_raw_send(kc_raw_t *r, const void *buf, size_t len, berr_t *err);
+/* The socket to poll() for readability (data may also be buffered: call
+ * kc_raw_pending() first; true also when EOF is waiting to be reported). */
 int kc_raw_fd(kc_raw_t *r);
+bool kc_raw_pending(kc_raw_t *r);
 void kc_raw_close(kc_raw_t *r);
 
 #endif

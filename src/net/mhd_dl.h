@@ -26,17 +26,21 @@
   X(MHD_add_response_header)                                                                       \
   X(MHD_create_response_from_buffer)                                                               \
   X(MHD_create_response_from_callback)                                                             \
+  X(MHD_create_response_for_upgrade)                                                               \
   X(MHD_destroy_response)                                                                          \
   X(MHD_get_connection_info)                                                                       \
+  X(MHD_get_connection_values)                                                                     \
   X(MHD_lookup_connection_value)                                                                   \
   X(MHD_queue_response)                                                                            \
   X(MHD_start_daemon)                                                                              \
-  X(MHD_stop_daemon)
+  X(MHD_stop_daemon)                                                                               \
+  X(MHD_upgrade_action)
 
 #define NET_GNUTLS_FUNCS(X)                                                                        \
   X(gnutls_strerror)                                                                               \
   X(gnutls_x509_crt_deinit)                                                                        \
   X(gnutls_x509_crt_export2)                                                                       \
+  X(gnutls_x509_crt_import)                                                                        \
   X(gnutls_x509_crt_init)                                                                          \
   X(gnutls_x509_crt_set_activation_time)                                                           \
   X(gnutls_x509_crt_set_basic_constraints)                                                         \
@@ -52,6 +56,7 @@
   X(gnutls_x509_privkey_deinit)                                                                    \
   X(gnutls_x509_privkey_export2)                                                                   \
   X(gnutls_x509_privkey_generate)                                                                  \
+  X(gnutls_x509_privkey_import)                                                                    \
   X(gnutls_x509_privkey_init)
 
 struct net_mhd_fns {
@@ -70,15 +75,19 @@ const struct net_mhd_fns *net_mhd_fns(void);
 #define MHD_add_response_header               (net_mhd_fns()->MHD_add_response_header)
 #define MHD_create_response_from_buffer       (net_mhd_fns()->MHD_create_response_from_buffer)
 #define MHD_create_response_from_callback     (net_mhd_fns()->MHD_create_response_from_callback)
+#define MHD_create_response_for_upgrade       (net_mhd_fns()->MHD_create_response_for_upgrade)
 #define MHD_destroy_response                  (net_mhd_fns()->MHD_destroy_response)
 #define MHD_get_connection_info               (net_mhd_fns()->MHD_get_connection_info)
+#define MHD_get_connection_values             (net_mhd_fns()->MHD_get_connection_values)
 #define MHD_lookup_connection_value           (net_mhd_fns()->MHD_lookup_connection_value)
 #define MHD_queue_response                    (net_mhd_fns()->MHD_queue_response)
 #define MHD_start_daemon                      (net_mhd_fns()->MHD_start_daemon)
 #define MHD_stop_daemon                       (net_mhd_fns()->MHD_stop_daemon)
+#define MHD_upgrade_action                    (net_mhd_fns()->MHD_upgrade_action)
 #define gnutls_strerror                       (net_mhd_fns()->gnutls_strerror)
 #define gnutls_x509_crt_deinit                (net_mhd_fns()->gnutls_x509_crt_deinit)
 #define gnutls_x509_crt_export2               (net_mhd_fns()->gnutls_x509_crt_export2)
+#define gnutls_x509_crt_import                (net_mhd_fns()->gnutls_x509_crt_import)
 #define gnutls_x509_crt_init                  (net_mhd_fns()->gnutls_x509_crt_init)
 #define gnutls_x509_crt_set_activation_time   (net_mhd_fns()->gnutls_x509_crt_set_activation_time)
 #define gnutls_x509_crt_set_basic_constraints (net_mhd_fns()->gnutls_x509_crt_set_basic_constraints)
@@ -94,6 +103,7 @@ const struct net_mhd_fns *net_mhd_fns(void);
 #define gnutls_x509_privkey_deinit            (net_mhd_fns()->gnutls_x509_privkey_deinit)
 #define gnutls_x509_privkey_export2           (net_mhd_fns()->gnutls_x509_privkey_export2)
 #define gnutls_x509_privkey_generate          (net_mhd_fns()->gnutls_x509_privkey_generate)
+#define gnutls_x509_privkey_import            (net_mhd_fns()->gnutls_x509_privkey_import)
 #define gnutls_x509_privkey_init              (net_mhd_fns()->gnutls_x509_privkey_init)
 #endif
 

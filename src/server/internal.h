@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 struct srv_gc;
+struct srv_binder;
 
 /* The one context of a server process: everything handlers need. */
 typedef struct srv {
@@ -20,6 +21,7 @@ typedef struct srv {
   char *ca_pem, *ca_key_pem; /* the cluster CA, to sign agents' serving certificates */
   char *cert_pem, *key_pem;  /* the serving certificate and key, for the TLS layer */
   struct srv_gc *gc;         /* the ownerReference garbage collector (gc.c) */
+  struct srv_binder *binder; /* the placeholder scheduler (binder.c) */
   atomic_bool stopping;
 } srv_t;
 
@@ -34,6 +36,12 @@ typedef struct srv_ident {
 /* First start: CA, serving certificate, tokens. Every start: reads them and
  * (re)writes DATA/admin.kubeconfig for port. */
 int srv_pki_prepare(srv_t *s, const char *data_dir, int port, berr_t *err);
+/* A new ECDSA P-256 key and a TLS server certificate for it signed by the
+ * cluster CA (s->ca_pem, s->ca_key_pem): common name cn, DNS names dns and
+ * IP addresses ips (NULL-terminated, either may be NULL), valid for days.
+ * The server's own certificate and the agents' come from the same code. */
+int srv_pki_issue(srv_t *s, const char *cn, char *const *dns, char *const *ips, int days,
+                  char **cert_pem, char **key_pem, berr_t *err);
 
 /* ---- a response, before it becomes an MHD response (http.c) ------------- */
 typedef struct srv_resp {
@@ -104,9 +112,19 @@ typedef struct srv_kind {
   size_t n_columns;
   /* Kind-specific validation and defaults, after metadata; NULL: none. */
   void (*validate)(json_t *o, struct api_errors *errs);
+  /* Checks an update against the stored object cur (after validate);
+   * NULL: any change validate accepts. */
+  void (*validate_update)(json_t *o, json_t *cur, struct api_errors *errs);
   /* Field selector fields beyond metadata.name/metadata.namespace
    * (NULL-terminated); list and watch refuse any other with 400. */
   const char *fields[12];
+  /* Subresources served besides the object ("status", "binding", "log",
+   * "exec"; NULL-terminated). With "status", writes to the object keep the
+   * stored status and writes to /status change only the status. */
+  const char *subresources[5];
+  bool graceful;   /* pods: deletion waits for the node (deletionTimestamp) */
+  bool name_label; /* the name is a DNS-1123 label (namespaces), else a subdomain */
+  bool spec_gen;   /* metadata.generation counts changes to spec */
 } srv_kind_t;
 
 /* The kind of resource in group ("" for core), or NULL. */
@@ -125,6 +143,61 @@ int srv_ensure_default_ns(srv_t *s, berr_t *err);
 json_t *srv_obj_load(const char *value, size_t len, int64_t rev);
 /* A Table of objs for k; defs: include columnDefinitions. */
 json_t *srv_table(const srv_kind_t *k, json_t *objs, int64_t list_rev, bool defs);
+/* ---- objects (resources.c, write.c): the pieces every verb shares --------- */
+/* /registry/<resource>/[<ns>/]<name> (name NULL: the collection's prefix). */
+char *srv_obj_key(const srv_kind_t *k, const char *ns, const char *name);
+/* A random version-4 UUID. */
+char *srv_uuid4(void);
+/* The store's error (ENOENT, EEXIST, conflict, expired…) as a Status. */
+void srv_store_error(srv_resp_t *r, const srv_kind_t *k, const char *name, berr_t *err);
+/* 422 Invalid naming every field error. */
+void srv_invalid(srv_resp_t *r, const srv_kind_t *k, const char *name, struct api_errors *errs);
+/* The request body as a JSON object (protobuf or JSON); NULL with r filled. */
+json_t *srv_decode_body(srv_req_t *q, srv_resp_t *r);
+/* Checks and completes apiVersion, kind and namespace; returns the metadata. */
+json_t *srv_prepare(json_t *o, const srv_kind_t *k, const char *ns, srv_resp_t *r);
+/* Metadata validation, then the kind's own (which also sets defaults). */
+void srv_validate(const srv_kind_t *k, json_t *o, struct api_errors *errs);
+/* fieldValidation (Strict: 400 naming unknown fields; Warn, the default:
+ * a Warning each; Ignore): unknown fields are dropped from o, as
+ * Kubernetes' decoder drops them. false with r filled on Strict. */
+bool srv_field_validation(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, json_t *o);
+/* The stored object; -1 with r filled (404…). */
+int srv_obj_get(srv_t *s, const srv_kind_t *k, const char *ns, const char *name, json_t **out,
+                int64_t *rev, srv_resp_t *r);
+
+/* ---- write.c: update, patch, status, binding, delete ----------------------- */
+/* PUT (patch_type < 0) or PATCH of an object or of its status (sub). */
+void srv_do_write(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
+                  const char *name, const char *sub);
+/* POST pods/NAME/binding. */
+void srv_do_binding(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
+                    const char *name);
+/* DELETE: graceful for pods, finalizers, preconditions, namespaces'
+ * contents. */
+void srv_do_delete(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
+                   const char *name);
+/* Binds pod ns/name to node (the binder's and the binding subresource's
+ * write): ECONFLICT-like EBUSY when it is bound already. */
+int srv_bind_pod(srv_t *s, const char *ns, const char *name, const char *uid, const char *node,
+                 berr_t *err);
+/* Deletes what a Terminating namespace still holds; removes the namespace
+ * when nothing is left. */
+int srv_ns_finalize(srv_t *s, const char *ns, berr_t *err);
+
+/* ---- binder.c: the placeholder scheduler ----------------------------------- */
+/* Until src/sched/ lands: pods with no spec.nodeName and the default
+ * scheduler go to the first Ready node they fit on (requests vs
+ * allocatable, pod count, unschedulable, nodeSelector). */
+int srv_binder_start(srv_t *s, berr_t *err);
+/* Something changed (a pod or node was written): bind soon. */
+void srv_binder_kick(srv_t *s);
+void srv_binder_stop(srv_t *s);
+
+/* Like json_string, taking ownership of a heap string. */
+json_t *srv_str_own(char *s);
+/* True when k serves subresource sub. */
+bool srv_kind_has_sub(const srv_kind_t *k, const char *sub);
 
 /* ---- watch.c ----------------------------------------------------------- */
 /* Starts a watch for a collection request (?watch=1); fills r. */
@@ -149,6 +222,16 @@ char *srv_node_credential(srv_t *s, const char *node);
 void srv_handle_register(srv_req_t *q, srv_resp_t *r);
 /* GET /cacerts: the CA PEM (public: the join token pins it). */
 void srv_handle_cacerts(srv_req_t *q, srv_resp_t *r);
+/* Equality of two secrets that takes the same time whatever their content
+ * (both are hashed first, so neither their common prefix nor the length of
+ * the stored one shows). */
+bool srv_secret_eq(const char *a, const char *b);
+/* Lower-case hex SHA-256 of data (64 characters). */
+char *srv_sha256_hex(const void *data, size_t len);
+/* Splits a join token "K10<sha256 hex of the CA PEM>::node:<secret>" into
+ * its CA hash and secret (either out may be NULL); EINVAL for any other
+ * shape (the old bare-hex token among them). */
+int srv_join_token_parse(const char *tok, char **ca_hash, char **secret, berr_t *err);
 
 /* ---- authz.c: what they may do -------------------------------------------- */
 /* Whether q->ident may do verb ("create", "update", "patch", "delete",
@@ -166,6 +249,27 @@ void srv_proxy_log(srv_req_t *q, srv_resp_t *r, json_t *pod);
 /* GET pods/NAME/exec with a WebSocket upgrade: relays the agent's 101 and
  * then bytes both ways (r->upgrade). Without an upgrade: 400. */
 void srv_proxy_exec(srv_req_t *q, srv_resp_t *r, json_t *pod);
+/* The head of an agent's reply, as the proxy reads it. */
+typedef struct srv_http_head {
+  int code;
+  char *content_type;     /* or NULL */
+  char *ws_protocol;      /* Sec-WebSocket-Protocol, or NULL */
+  int64_t content_length; /* -1 when absent */
+  bool chunked;           /* Transfer-Encoding: chunked */
+} srv_http_head_t;
+/* Parses buf[0..len) up to its blank line: the bytes the head takes (> 0),
+ * 0 when it is not complete yet, -1 when it is no HTTP/1.x reply head. */
+ssize_t srv_http_head_parse(const char *buf, size_t len, srv_http_head_t *h);
+void srv_http_head_free(srv_http_head_t *h);
+/* Decodes a chunked body in place, across calls: buf[0..n) in, the payload
+ * bytes out at the start of buf (their count returned, <= n); -1 when the
+ * framing is broken. *done is set after the last chunk. */
+typedef struct srv_chunked {
+  int state;
+  uint64_t left;
+  unsigned digits;
+} srv_chunked_t;
+ssize_t srv_chunked_decode(srv_chunked_t *c, char *buf, size_t n, bool *done);
 
 /* ---- objects, for the server's own writers (gc.c) ---------------------- */
 /* Every kind served (for i < n). */

@@ -26,6 +26,12 @@ typedef struct srv_opts {
   /* Store history (store_opts_t): 0 = the store's default; negative =
    * never compact / no floor by age / no floor by count. */
   int64_t compact_interval_ns, retain_ns, retain_revs;
+  /* Called once the server listens (url: "https://127.0.0.1:PORT"), and
+   * before it stops: `berth server --with-agent` starts and stops the
+   * machine's own agent with them. A failing on_ready stops the server. */
+  int (*on_ready)(void *arg, const char *url, const char *data_dir, berr_t *err);
+  void (*on_stop)(void *arg);
+  void *hook_arg;
 } srv_opts_t;
 
 /* Prepares DATA (first start: CA, serving certificate, tokens, kubeconfig;

@@ -120,8 +120,8 @@ test: deps
 	@$(MAKE) --no-print-directory build build/asan/unit-tests
 	@tests/run.sh
 
-unit: build/asan/unit-tests
-	build/asan/unit-tests
+unit: build/asan/unit-tests build/asan/berth
+	BERTH_EXE=$(CURDIR)/build/asan/berth build/asan/unit-tests
 e2e: build
 	tests/e2e/run.sh
 

@@ -1,6 +1,7 @@
 /* main.c — berth: one binary, many verbs. Parses the options every command
  * shares and hands the rest to the verb's file in src/cli/. */
 #include "cli/cli.h"
+#include "engine/engine.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -83,6 +84,8 @@ int main(int argc, char **argv)
     return cli_runtime(&ctx, vargc, vargv);
   if (!strcmp(verb, "server"))
     return cli_server(&ctx, vargc, vargv);
+  if (!strcmp(verb, ENGINE_SPAWNER_VERB) && vargc == 2)
+    engine_spawner_main(vargv[1]);
   if (!strcmp(verb, "agent"))
     return cli_agent(&ctx, vargc, vargv);
   if (cli_kube_verb(verb))

@@ -11,7 +11,8 @@ export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 up=0 uf=0
 out=$(mktemp)
 echo "== unit tests (build/asan/unit-tests)"
-build/asan/unit-tests -j2 --short-filename 2>&1 | tee "$out"
+# The engine spawns its container spawner from berth itself (engine_spawner_start).
+BERTH_EXE=$PWD/build/asan/berth build/asan/unit-tests -j2 --short-filename 2>&1 | tee "$out"
 urc=${PIPESTATUS[0]}
 # Criterion: "[====] Synthesis: Tested: 12 | Passing: 11 | Failing: 1 | Crashing: 0"
 syn=$(grep 'Synthesis:' "$out" | tail -1)

@@ -9,17 +9,24 @@
  *    {net,ipc,uts}: no pause process. The network is podnet.h's (none for
  *    hostNetwork pods, which share the node's namespaces).
  *  - Containers are engine containers joining those namespaces (each with
- *    its own PID namespace), in the pod's cgroup parent, labelled with the
- *    pod uid, container name and restart count so that a restarted agent
- *    finds them again. Init containers run one at a time, in order, before
- *    the others start; a failed one is retried by restartPolicy.
- *  - ROOT/pods/UID/pod.json is the last spec seen: on start-up the manager
- *    re-adopts what is there without restarting running containers.
+ *    its own PID namespace), in the pod's cgroup parent
+ *    (berth-pods/pod<uid>), labelled with the pod uid, container name and
+ *    restart count so that a restarted agent finds them again (engine names
+ *    k8s_<ctr>_<pod>_<ns>_<uid8>_<restart>). berth's init is their pid 1 and
+ *    forwards signals, so a command without a SIGTERM handler still stops
+ *    on SIGTERM. Init containers run one at a time, in order, before the
+ *    others start; a failed one is retried by restartPolicy.
+ *  - ROOT/pods/UID/pod.json is the last spec seen (with status.podIP and
+ *    status.startTime): on start-up the manager re-adopts what is there
+ *    without restarting running containers; a sandbox whose namespace files
+ *    are no longer mounted (a reboot) gets new namespaces and its containers
+ *    are made again. ROOT/pods is made a private bind mount of itself, left
+ *    in place by pod_mgr_close (containers keep running).
  *
  * Restarts follow restartPolicy (Always, OnFailure, Never) with the
- * kubelet's back-off: base, doubling per restart up to max, reset after a
- * container ran 10 minutes; while waiting the container's state is waiting
- * with reason CrashLoopBackOff.
+ * kubelet's back-off: the first restart at once, then base, doubling per
+ * restart up to max, reset after a container ran 10 minutes; while waiting
+ * the container's state is waiting with reason CrashLoopBackOff.
  *
  * Deletion: when the pod gets metadata.deletionTimestamp, containers get
  * SIGTERM (the image's stop signal), then SIGKILL after the grace period
@@ -49,7 +56,10 @@ typedef struct pod_mgr_opts {
    * for env valueFrom; *value is malloc'd (secret values decoded). A
    * missing object or key is ENOENT with the kubelet's message
    * ("configmap \"c\" not found", "couldn't find key k in ConfigMap
-   * default/c"). Called from worker threads. */
+   * default/c"). With key NULL (envFrom, configMap and secret volumes)
+   * *value is the JSON text of the whole object's data as one string map:
+   * {"k":"v",…}, a configmap's binaryData included, every value decoded.
+   * Called from worker threads. */
   int (*lookup)(void *arg, const char *kind, const char *ns, const char *name, const char *key,
                 char **value, berr_t *err);
   /* A pod's status changed: status is the complete PodStatus (borrowed).
@@ -86,14 +96,20 @@ char **pod_mgr_uids(pod_mgr_t *m);
 /* The engine container of a pod's container, for logs and exec: the
  * current one, or the one before it with previous (ENOENT "previous
  * terminated container \"c\" in pod \"p\" not found"). Unknown pod or
- * container: ENOENT with kubectl's words. */
+ * container: ENOENT with kubectl's words ("pods \"p\" not found",
+ * "container c is not valid for pod p"). A container that has none yet:
+ * EAGAIN "container \"c\" in pod \"p\" is waiting to start: REASON" (the
+ * kubelet answers 400 Bad Request). */
 int pod_mgr_container(pod_mgr_t *m, const char *ns, const char *pod, const char *container,
                       bool previous, char **engine_id, berr_t *err);
 engine *pod_mgr_engine(pod_mgr_t *m);
 
 /* ---- pure helpers (unit-tested) ------------------------------------------ */
 
-/* The kubelet's back-off before restart number n (n >= 1). */
+/* The kubelet's back-off after n back-offs (n >= 1): base·2^(n-1), at most
+ * max — 10 s, 20 s, 40 s … 300 s. The first restart of a crashed container
+ * is immediate; the wait before restart number r (r >= 2) is
+ * pod_backoff_ms(base, max, r - 1). 0 for n < 1. */
 int64_t pod_backoff_ms(int64_t base_ms, int64_t max_ms, int restarts);
 /* status.qosClass for a pod spec: Guaranteed, Burstable or BestEffort. */
 const char *pod_qos_class(json_t *spec);

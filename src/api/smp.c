@@ -462,6 +462,10 @@ static int check_order(smp_t *c, json_t *plist, json_t *order, const char *key, 
       pi++;
     si++;
   }
+  /* Deletions ($patch: delete) are in no order list, wherever they come. */
+  while (pi < np && json_is_object(json_array_get(plist, pi))
+         && json_object_get(json_array_get(plist, pi), DIRECTIVE))
+    pi++;
   if (pi < np && si >= no)
     return smp_fail(c, path, "the order of the patch list doesn't match its $setElementOrder list");
   return 0;

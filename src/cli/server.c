@@ -1,4 +1,7 @@
-/* server.c — `berth server`: parses its flags and runs src/server/. */
+/* server.c — `berth server`: parses its flags and runs src/server/; with
+ * --with-agent it also runs this machine's agent (src/agent/) in the same
+ * process: a single-node cluster from one command. */
+#include "agent/agent.h"
 #include "cli/cli.h"
 #include "server/server.h"
 
@@ -8,6 +11,9 @@
 static const char usage_text[]
     = "Usage: berth server [--listen ADDR:PORT] [--data-dir DIR] [--compaction-interval DURATION]\n"
       "                    [--history-retention DURATION] [--history-revisions N]\n"
+      "                    [--with-agent [--node-name NAME] [--node-ip IP] [--agent-listen "
+      "ADDR:PORT]\n"
+      "                     [--pod-cidr CIDR] [--bridge NAME] [--agent-data-dir DIR]]\n"
       "\n"
       "Runs the Kubernetes-compatible API server over HTTPS. The first start creates a\n"
       "cluster CA, a serving certificate, an admin token, a node join token (DIR/node-token)\n"
@@ -23,11 +29,50 @@ static const char usage_text[]
       "                                  floor by age)\n"
       "  --history-revisions N           the last N revisions are kept (default 10000; 0: no\n"
       "                                  floor by count)\n"
+      "  --with-agent                    also run this machine's agent: a single-node cluster\n"
+      "                                  (the agent's flags below are `berth agent`'s)\n"
+      "  --node-name NAME                the node's name (default: the hostname)\n"
+      "  --node-ip IP                    the node's address (default: the default route's)\n"
+      "  --agent-listen ADDR:PORT        the agent's endpoint (default " AGENT_DEFAULT_LISTEN ")\n"
+      "  --pod-cidr CIDR                 pod addresses (default 10.88.0.0/16)\n"
+      "  --bridge NAME                   the pods' bridge (default berth0)\n"
+      "  --agent-data-dir DIR            the agent's state (default " AGENT_DEFAULT_DATA_DIR ")\n"
       "\n"
       "History is compacted only when it is both older than --history-retention and not among\n"
       "the last --history-revisions revisions; a watch or a list continue token from compacted\n"
       "history gets 410 Expired. DURATION is a number with a unit (ns, us, ms, s, m, h), or\n"
       "several (1m30s), or 0.\n";
+
+/* --with-agent: the agent joins the server it runs beside, with the join
+ * token the server just wrote. */
+typedef struct with_agent {
+  agent_opts_t opts;
+  agent_t *agent;
+  char *token;
+} with_agent_t;
+
+static int agent_ready(void *arg, const char *url, const char *data_dir, berr_t *err)
+{
+  with_agent_t *w = arg;
+  cleanup_free char *path = path_join(data_dir, "node-token");
+  size_t len;
+  if (fs_read_file(path, 4096, &w->token, &len, err) < 0)
+    return berr_wrap(err, "read the join token");
+  while (len > 0 && (w->token[len - 1] == '\n' || w->token[len - 1] == ' '))
+    w->token[--len] = '\0';
+  w->opts.server = url;
+  w->opts.token = w->token;
+  if (agent_start(&w->opts, &w->agent, err) < 0)
+    return berr_wrap(err, "start the agent");
+  return 0;
+}
+
+static void agent_stopping(void *arg)
+{
+  with_agent_t *w = arg;
+  agent_stop(w->agent);
+  w->agent = NULL;
+}
 
 int cli_server(cli_ctx *ctx, int argc, char **argv)
 {
@@ -37,10 +82,21 @@ int cli_server(cli_ctx *ctx, int argc, char **argv)
     { "compaction-interval", required_argument, NULL, 'c' },
     { "history-retention", required_argument, NULL, 'r' },
     { "history-revisions", required_argument, NULL, 'n' },
+    { "with-agent", no_argument, NULL, 'A' },
+    { "node-name", required_argument, NULL, 'N' },
+    { "node-ip", required_argument, NULL, 'I' },
+    { "agent-listen", required_argument, NULL, 'L' },
+    { "pod-cidr", required_argument, NULL, 'P' },
+    { "agent-data-dir", required_argument, NULL, 'D' },
+    { "bridge", required_argument, NULL, 'B' },
     { "help", no_argument, NULL, 'h' },
     { 0 },
   };
   srv_opts_t so = { .listen = SRV_DEFAULT_LISTEN, .data_dir = SRV_DEFAULT_DATA_DIR };
+  with_agent_t wa = { .opts = { .data_dir = AGENT_DEFAULT_DATA_DIR,
+                                .listen = AGENT_DEFAULT_LISTEN,
+                                .engine_root = ctx->root } };
+  bool with_agent = false, agent_flag = false;
   optind = 1;
   int c;
   int64_t v;
@@ -70,6 +126,24 @@ int cli_server(cli_ctx *ctx, int argc, char **argv)
             "server", "invalid --history-revisions \"%s\": want a whole number >= 0", optarg);
       so.retain_revs = v ? v : -1;
       break;
+    case 'A':
+      with_agent = true;
+      break;
+    case 'N':
+    case 'I':
+    case 'L':
+    case 'P':
+    case 'D':
+    case 'B':
+      agent_flag = true;
+      *(c == 'N'   ? &wa.opts.node_name
+        : c == 'I' ? &wa.opts.node_ip
+        : c == 'L' ? &wa.opts.listen
+        : c == 'P' ? &wa.opts.pod_cidr
+        : c == 'B' ? &wa.opts.bridge
+                   : &wa.opts.data_dir)
+          = optarg;
+      break;
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -79,8 +153,17 @@ int cli_server(cli_ctx *ctx, int argc, char **argv)
   }
   if (optind < argc)
     return cli_usage_error("server", "unexpected argument \"%s\"", argv[optind]);
+  if (agent_flag && !with_agent)
+    return cli_usage_error("server", "the agent's flags need --with-agent");
+  if (with_agent) {
+    so.on_ready = agent_ready;
+    so.on_stop = agent_stopping;
+    so.hook_arg = &wa;
+  }
   berr_t err = BERR_INIT;
-  if (srv_run(&so, &err) < 0)
+  int rc = srv_run(&so, &err);
+  free(wa.token);
+  if (rc < 0)
     return cli_fail(&err);
   return 0;
 }

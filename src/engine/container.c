@@ -29,6 +29,8 @@ int engine_open(const char *root, engine **out, berr_t *err)
   engine *e = xcalloc(1, sizeof *e);
   e->root = xstrdup(root);
   e->dir = steal_ptr(dir);
+  pthread_mutex_init(&e->cg_lock, NULL);
+  e->spawn_fd = -1;
   *out = e;
   return 0;
 }
@@ -37,8 +39,11 @@ void engine_close(engine *e)
 {
   if (!e)
     return;
+  engine_spawner_stop(e);
   free(e->root);
   free(e->dir);
+  strv_free(e->cg_mounts);
+  pthread_mutex_destroy(&e->cg_lock);
   free(e);
 }
 
@@ -130,6 +135,16 @@ static json_t *binds_json(const engine_create_opts *o)
   return a;
 }
 
+/* The string members of labels (others are dropped). */
+static json_t *labels_copy(json_t *labels)
+{
+  json_t *out = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(labels, k, v) if (json_is_string(v)) json_object_set(out, k, v);
+  return out;
+}
+
 static json_t *build_meta(const engine_create_opts *o, img_image *img, json_t *oci, const char *id,
                           const char *bundle, berr_t *err)
 {
@@ -162,6 +177,9 @@ static json_t *build_meta(const engine_create_opts *o, img_image *img, json_t *o
   json_object_set_new(m, "init", json_boolean(o->init));
   json_object_set_new(m, "auto_remove", json_boolean(o->auto_remove));
   json_object_set_new(m, "log_opts", strv_to_json(o->log_opts));
+  json_object_set_new(m, "labels", labels_copy(o->labels));
+  if (o->cgroup_parent)
+    json_object_set_new(m, "cgroup_parent", json_string(o->cgroup_parent));
   json_object_set_new(m, "exposed_ports",
                       json_is_object(ports) ? json_deep_copy(ports) : json_object());
   if (stop)
@@ -170,45 +188,54 @@ static json_t *build_meta(const engine_create_opts *o, img_image *img, json_t *o
   return m;
 }
 
-/* Claims a name under the lock and makes the container directory with its
- * meta.json, so the name is visible to others before the lock is released.
- * *busy gets the directory, flock'ed until the container is under its
- * monitor: prune leaves a container alone while it is being created. */
+/* Claims a name under the lock and makes the container directory, flock'ed
+ * (*busy) until the container is under its monitor: prune leaves a
+ * container alone while it is being created. Then, without the lock, the
+ * bundle: config.json, and meta.json last (a directory without it is not a
+ * container yet). */
 static int claim_and_write(engine *e, const engine_create_opts *o, json_t *meta, json_t *oci,
                            const char *id, const char *dir, bool empty_lower, int *busy,
                            berr_t *err)
 {
-  cleanup_close int lock = eng_lock(e, err);
-  if (lock < 0)
-    return -1;
-  cleanup_free char *name = NULL;
-  if (o->name) {
-    cleanup_free char *owner = eng_name_owner(e, o->name);
-    if (owner)
-      return berr_setc(err, EEXIST, "container name %s is already in use by %.12s", o->name, owner);
-    name = xstrdup(o->name);
-  } else {
-    for (int i = 0; !name; i++) {
-      name = engine_name_generate();
-      if (i >= 20) { /* the word lists are small: add a number */
-        char *n = xasprintf("%s_%d", name, i);
-        free(name);
-        name = n;
-      }
-      cleanup_free char *owner = eng_name_owner(e, name);
-      if (owner) {
-        free(name);
-        name = NULL;
+  {
+    cleanup_eng_lock int lock = eng_lock(e, err);
+    if (lock < 0)
+      return -1;
+    cleanup_free char *name = NULL;
+    if (o->name) {
+      if (eng_name_claim(e, o->name, id, err) < 0)
+        return -1;
+      name = xstrdup(o->name);
+    } else {
+      for (int i = 0; !name; i++) {
+        name = engine_name_generate();
+        if (i >= 20) { /* the word lists are small: add a number */
+          char *n = xasprintf("%s_%d", name, i);
+          free(name);
+          name = n;
+        }
+        berr_t cerr = BERR_INIT;
+        if (eng_name_claim(e, name, id, &cerr) < 0) {
+          free(name);
+          name = NULL;
+          if (cerr.code != EEXIST) {
+            berr_move(err, &cerr);
+            return -1;
+          }
+          berr_clear(&cerr);
+        }
       }
     }
+    json_object_set_new(meta, "name", json_string(name));
+    if (mkdir(dir, 0700) < 0) {
+      int en = errno;
+      eng_name_release(e, name, id);
+      return berr_set(err, en, "mkdir %s", dir);
+    }
+    *busy = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*busy < 0 || flock(*busy, LOCK_EX) < 0)
+      return berr_set(err, errno, "lock %s", dir);
   }
-  json_object_set_new(meta, "name", json_string(name));
-
-  if (mkdir(dir, 0700) < 0)
-    return berr_set(err, errno, "mkdir %s", dir);
-  *busy = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (*busy < 0 || flock(*busy, LOCK_EX) < 0)
-    return berr_set(err, errno, "lock %s", dir);
   static const char *const subdirs[] = { "upper", "work", "rootfs" };
   for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
     cleanup_free char *p = path_join(dir, subdirs[i]);
@@ -221,11 +248,23 @@ static int claim_and_write(engine *e, const engine_create_opts *o, json_t *meta,
       return berr_set(err, errno, "mkdir %s", p);
   }
   cleanup_free char *cfg = path_join(dir, "config.json");
-  if (json_save_atomic(cfg, oci, err) < 0)
+  if (eng_save_json(cfg, oci, !o->no_sync, err) < 0)
     return -1;
-  /* meta.json last: a directory without it is not a container yet. */
   cleanup_free char *mp = path_join(dir, "meta.json");
-  return json_save_atomic(mp, meta, err);
+  return eng_save_json(mp, meta, !o->no_sync, err);
+}
+
+int eng_save_json(const char *path, json_t *j, bool sync, berr_t *err)
+{
+  if (sync)
+    return json_save_atomic(path, j, err);
+  cleanup_free char *tmp = xasprintf("%s.tmp.%d", path, (int)gettid());
+  if (json_dump_file(j, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return berr_set(err, e ? e : EIO, "write %s", path);
+  }
+  return 0;
 }
 
 /* Puts a container under a new monitor, in the created state: when it is
@@ -260,7 +299,11 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *ex
     return berr_setc(err, EINVAL, "no image given");
   if (o->name && engine_name_check(o->name, err) < 0)
     return -1;
+  int sr = eng_spawn_create(e, o, id_out, exec_status, err);
+  if (sr <= 0)
+    return sr;
 
+  int64_t t0 = time_mono_ns();
   img_store *store = NULL;
   if (img_store_open(e->root, &store, err) < 0)
     return -1;
@@ -269,6 +312,7 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *ex
   img_store_close(store);
   if (r < 0)
     return -1;
+  int64_t t1 = time_mono_ns();
 
   cleanup_free char *id = engine_id_generate();
   cleanup_free char *dir = eng_ctr_dir(e, id);
@@ -285,11 +329,12 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *ex
   berr_t cerr = BERR_INIT;
   if (claim_and_write(e, o, meta, oci, id, dir, empty_lower, &busy, &cerr) < 0) {
     if (cerr.code != EEXIST)
-      fs_rm_rf(dir, NULL);
+      fs_rm_rf(dir, NULL); /* the stale name link goes with the next claim */
     berr_move(err, &cerr);
     return -1;
   }
 
+  int64_t t2 = time_mono_ns();
   r = monitor_container(e, id, meta, oci, exec_status, err);
   flock(busy, LOCK_UN); /* for every copy: the container's init holds one until it starts */
   if (r < 0) {
@@ -299,8 +344,10 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *ex
     fs_rm_rf(dir, NULL);
     return berr_wrap(err, "create container from %s", o->image);
   }
-  log_debug("msg=\"container created\" id=%s name=%s image=%s", id, json_str(meta, "name"),
-            o->image);
+  log_debug("msg=\"container created\" id=%s name=%s image=%s image_us=%lld bundle_us=%lld "
+            "monitor_us=%lld",
+            id, json_str(meta, "name"), o->image, (long long)(t1 - t0) / 1000,
+            (long long)(t2 - t1) / 1000, (long long)(time_mono_ns() - t2) / 1000);
   *id_out = steal_ptr(id);
   return 0;
 }
@@ -457,6 +504,8 @@ int engine_remove(engine *e, const char *id, bool force, berr_t *err)
   cleanup_free char *dir = eng_ctr_dir(e, id);
   if (fs_rm_rf(dir, err) < 0)
     return berr_wrap(err, "remove container %s", name ? name : id);
+  cleanup_eng_lock int lock = eng_lock(e, NULL);
+  eng_name_release(e, name, id);
   log_debug("msg=\"container removed\" id=%s", id);
   return 0;
 }
@@ -484,5 +533,8 @@ int engine_prune(engine *e, char ***removed, berr_t *err)
     }
     strv_push(removed, ids[i]);
   }
+  cleanup_eng_lock int lock = eng_lock(e, NULL);
+  if (lock >= 0)
+    eng_names_gc(e);
   return 0;
 }

@@ -19,7 +19,14 @@
  *
  * Errors whose cause a caller may want to tell apart carry an errno in
  * berr_t.code: ENOENT no such container/image, EEXIST name in use, EBUSY
- * container running, ESRCH container not running, EINVAL bad option. */
+ * container running, ESRCH container not running, EINVAL bad option. An
+ * image missing from the local store is ENOENT "unknown image REF"
+ * (engine_err_is_no_image tells it from a missing bind source).
+ *
+ * Names are claimed in ROOT/containers/.names/NAME, a symlink to the id made
+ * under the lock together with the container directory: claiming costs the
+ * same with ten containers or ten thousand (the index is built from the
+ * meta.json files the first time a root without it is used). */
 #ifndef BERTH_ENGINE_H
 #define BERTH_ENGINE_H
 
@@ -27,6 +34,10 @@
 #include "runtime/runtime.h"
 
 typedef struct engine engine;
+
+/* Written by a container's monitor in its directory when it has ended
+ * (docs/monitor.md): watch engine_container_dir() for it. */
+#define ENGINE_EXIT_FILE "exit.json"
 
 /* root = engine root; ROOT/containers is created when missing. */
 int engine_open(const char *root, engine **out, berr_t *err);
@@ -60,6 +71,22 @@ typedef struct engine_create_opts {
                                           (docker's ConsoleSize); 0 = unknown */
   bool read_only, init, tty, stdin_open;
   bool auto_remove; /* the container's monitor removes it once it has ended */
+
+  /* For the containers of a pod (src/agent/pod.h). Namespaces to join, by
+   * path (a bind-mounted nsfs file such as ROOT/pods/UID/ns/net); NULL = a
+   * new one. With utsns the namespace's hostname stays (OCI allows a
+   * hostname only with a new uts namespace): hostname then only sets
+   * $HOSTNAME. */
+  const char *netns, *ipcns, *utsns;
+  bool host_network;         /* the host's network namespace (netns ignored) */
+  const char *cgroup_parent; /* the cgroup is PARENT/ID (e.g. "berth-pods/podUID") instead
+                                of berth/ID; no ".." or ':' */
+  int64_t cpu_shares;        /* cpu.shares, 2..262144 (cpu.weight on cgroup2); 0 = unset */
+  json_t *labels;            /* string map kept in meta.json, returned by engine_info
+                                (borrowed; NULL = none) */
+  /* The bundle is not fsynced: for callers that can make the container again
+   * after a crash (a pod's, from the API server) and want a fast start. */
+  bool no_sync;
 } engine_create_opts;
 
 void engine_bind_free(engine_bind *b);
@@ -102,6 +129,23 @@ int engine_resolve_user(char *const *layer_dirs, const char *user, uint32_t *uid
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/* A process that makes containers and runs execs for this engine handle
+ * from now on: engine_create and engine_exec hand each request to it, and
+ * it forks a child per request, which does the work and exits. For callers
+ * with threads (the agent): every fork of engine_create and engine_exec
+ * then happens in a single-threaded process (a fresh berth, spawned, not
+ * forked), so no lock another thread held (an allocator's, a file lock) is
+ * copied into a container's monitor or an exec's process; and a small
+ * process forks faster than a large one. engine_close (or
+ * engine_spawner_stop) ends it once its children have ended (a running
+ * exec's is waited for); containers keep running. */
+int engine_spawner_start(engine *e, berr_t *err);
+/* The spawner's own main (`berth __spawner ROOT`, its socket on fd 3): the
+ * hidden verb main.c hands to it. Never returns. */
+#define ENGINE_SPAWNER_VERB "__spawner"
+__attribute__((noreturn)) int engine_spawner_main(const char *root);
+void engine_spawner_stop(engine *e);
+
 /* Resolves the image, claims the name, writes the bundle and creates the
  * container under its monitor (state "created"). *id gets the full id. When
  * the container's command cannot be executed, *exec_status (if not NULL)
@@ -119,6 +163,9 @@ int engine_start(engine *e, const char *id, berr_t *err);
  * gone when this returns (its monitor removed it). */
 int engine_run_attached(engine *e, const char *id, int in_fd, int out_fd, int err_fd,
                         int *exit_code, berr_t *err);
+
+/* ROOT/containers/ID: the container's files, and its monitor's. */
+char *engine_container_dir(engine *e, const char *id);
 
 /* Finds a container by full id, name, or unique id prefix of >= 3 hex
  * digits; *id gets the full id. "no such container: REF" (ENOENT). */
@@ -149,7 +196,16 @@ typedef struct engine_info {
   pid_t pid;
   int exit_code;
   bool oom_killed;
+  bool exit_pending; /* stopped, but its monitor has not recorded how yet (it soon will:
+                       ENGINE_EXIT_FILE appears) */
+  int stop_signal;   /* the image's StopSignal, else SIGTERM */
+  json_t *labels;    /* engine_create_opts.labels; an empty object when none (owned) */
 } engine_info;
+
+/* The value of label key of a container, or NULL. */
+const char *engine_info_label(const engine_info *i, const char *key);
+/* True when err is engine_create's "unknown image" error. */
+bool engine_err_is_no_image(const berr_t *err);
 
 /* Every container (only running ones unless all), newest first. */
 int engine_list(engine *e, bool all, engine_info **out, size_t *n, berr_t *err);
@@ -181,12 +237,38 @@ typedef struct engine_exec_opts {
   bool tty;                            /* a pty relayed to in/out_fd */
   uint16_t console_rows, console_cols; /* with tty: its size at the start; 0 = unknown */
   bool interactive;                    /* in_fd feeds stdin; else stdin is /dev/null */
+  /* With tty: a pipe (or stream socket) whose lines "ROWSxCOLS\n" resize the
+   * pty while the process runs (rt_relay_pty_resizing; write them with
+   * rt_pty_resize_send), for a caller whose terminal is remote. -1 = none;
+   * 0 is none too, so that options initialised with { 0 } have none (fd 0
+   * is the caller's stdin, never a resize pipe). */
+  int resize_fd;
 } engine_exec_opts;
 
 /* Runs a process in a running container and waits for it; *exit_code gets
- * its code (128+N for signal N). */
+ * its code (128+N for signal N). Errors: ENOENT no such container, ESRCH
+ * container not running, EINVAL bad option; a command that cannot be
+ * executed fails with the runtime's errno (ENOENT not found: docker's
+ * status 127; EACCES, ENOEXEC, EISDIR: 126).
+ *
+ * With the engine's spawner running (engine_spawner_start), the work (and
+ * its fork) happens in a child of the spawner, which gets in/out/err_fd and
+ * resize_fd by SCM_RIGHTS: results and errors are the same as in-process.
+ *
+ * It returns once the process has ended. A caller that gives up on it (its
+ * client went away) closes its own ends of the pipes behind in/out/err_fd:
+ * the process reads EOF on stdin, and a write to its output fails (EPIPE,
+ * or SIGPIPE kills it). With a tty the relay sends ^D (the terminal's EOF)
+ * when in_fd ends; when out_fd fails it closes the pty master, which hangs
+ * up the terminal (SIGHUP to the process's session), and engine_exec fails
+ * ("write output"). A process that neither reads nor writes is left to end
+ * by itself, as the kubelet leaves it. */
 int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
                 int err_fd, int *exit_code, berr_t *err);
+/* Removes the cgroup PARENT (a cgroup_parent of engine_create_opts) in
+ * every mounted cgroup hierarchy once its containers are gone; a parent that
+ * is not there is a success, one still holding a cgroup is EBUSY. */
+int engine_cgroup_parent_remove(engine *e, const char *parent, berr_t *err);
 
 /* True when a container (in any state) under root was made from image_id.
  * `image rm` and `image prune` ask this before deleting an image. */

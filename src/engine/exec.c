@@ -4,7 +4,12 @@
  * caller's changes (env merged key by key, cwd, user resolved against the
  * container's own layers) and hands it to rt_exec; with a tty the runtime
  * sends the pty master back over a socketpair (OCI's console socket) and
- * rt_relay_pty copies between it and the caller's terminal. */
+ * rt_relay_pty_resizing copies between it and the caller's terminal (or
+ * pipes), resizing the pty from the caller's resize_fd.
+ *
+ * rt_exec forks: with the engine's spawner running (a threaded caller, the
+ * agent) all of this happens in a child of the spawner instead
+ * (eng_spawn_exec, spawner.c), and this process only waits for its answer. */
 #include "engine/internal.h"
 
 #include <errno.h>
@@ -138,6 +143,9 @@ int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd,
 {
   if (!o->args || !o->args[0])
     return berr_setc(err, EINVAL, "exec: no command given");
+  int sr = eng_spawn_exec(e, id, o, in_fd, out_fd, err_fd, exit_code, err);
+  if (sr <= 0)
+    return sr;
   cleanup_json json_t *meta = NULL;
   if (eng_meta_load(e, id, &meta, err) < 0)
     return -1;
@@ -184,9 +192,15 @@ int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd,
     if (master < 0) {
       kill(pid, SIGKILL);
       rc = -1;
-    } else if (rt_relay_pty(master, o->interactive ? in_fd : -1, out_fd, err) < 0) {
+    } else if (rt_relay_pty_resizing(master, o->interactive ? in_fd : -1, out_fd,
+                                     o->resize_fd > 0 ? o->resize_fd : -1, err)
+               < 0) {
       rc = -1;
     }
+    /* Nobody reads the terminal any more: a process still running (the
+     * relay failed, its output has nowhere to go) gets the hangup. */
+    if (master >= 0)
+      close(steal_fd(master));
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {

@@ -5,6 +5,7 @@
 #include "engine/internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ void engine_info_clear(engine_info *i)
   free(i->image);
   free(i->image_id);
   free(i->command);
+  json_decref(i->labels);
   *i = (engine_info){ 0 };
 }
 
@@ -61,8 +63,29 @@ int engine_info_get(engine *e, const char *id, engine_info *out, berr_t *err)
   out->pid = st.status == RT_RUNNING ? st.pid : 0;
   out->exit_code = st.exit_code;
   out->oom_killed = st.oom_killed;
+  if (st.status == RT_STOPPED && !st.finished_ns) {
+    /* The monitor removes attach.sock only after writing exit.json. */
+    cleanup_free char *exitf = eng_ctr_file(e, id, ENGINE_EXIT_FILE);
+    cleanup_free char *sock = eng_ctr_file(e, id, "attach.sock");
+    out->exit_pending = !fs_exists(exitf) && fs_exists(sock);
+  }
   rt_state_free(&st);
+  const char *ss = json_str(meta, "stop_signal");
+  if (!ss || rt_parse_signal(ss, &out->stop_signal, NULL) < 0)
+    out->stop_signal = SIGTERM;
+  json_t *labels = json_object_get(meta, "labels");
+  out->labels = json_is_object(labels) ? json_incref(labels) : json_object();
   return 0;
+}
+
+const char *engine_info_label(const engine_info *i, const char *key)
+{
+  return json_str(i->labels, key);
+}
+
+bool engine_err_is_no_image(const berr_t *err)
+{
+  return err && err->code == ENOENT && err->msg && strstr(err->msg, "unknown image ");
 }
 
 static int by_created_desc(const void *a, const void *b)
@@ -220,6 +243,7 @@ int engine_inspect(engine *e, const char *id, json_t **out, berr_t *err)
   json_object_set_new(cfg, "Tty", json_boolean(json_bool(meta, "tty", false)));
   json_object_set_new(cfg, "OpenStdin", json_boolean(json_bool(meta, "stdin", false)));
   json_object_set_new(cfg, "ExposedPorts", get_or(meta, "exposed_ports", json_object()));
+  json_object_set_new(cfg, "Labels", get_or(meta, "labels", json_object()));
 
   json_t *host = json_object();
   json_object_set_new(host, "Binds", get_or(meta, "binds", json_array()));

@@ -5,23 +5,58 @@
 
 #include "engine/engine.h"
 
+#include <pthread.h>
+
 struct engine {
   char *root; /* engine root */
   char *dir;  /* root/containers: our directories and the runtime's root */
+  /* The cgroup mount points, read once (cgparent.c); an engine is used
+   * from several threads by the agent. */
+  pthread_mutex_t cg_lock;
+  char **cg_mounts;
+  /* spawner.c: the helper that makes containers, or -1 */
+  int spawn_fd;
+  pid_t spawn_pid;
 };
+
+/* engine_create through the spawner (spawner.c); 1 when it is not running
+ * (or the request cannot go through it): create here. */
+int eng_spawn_create(engine *e, const engine_create_opts *o, char **id, int *exec_status,
+                     berr_t *err);
+/* engine_exec through the spawner: 1 when no spawner runs or the request
+ * cannot reach it (engine_exec then runs in-process). */
+int eng_spawn_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
+                   int err_fd, int *exit_code, berr_t *err);
 
 /* ROOT/containers/ID and files within it. */
 char *eng_ctr_dir(engine *e, const char *id);
 char *eng_ctr_file(engine *e, const char *id, const char *file);
 
+/* Writes j to path through a temporary file and rename; with sync, as
+ * json_save_atomic (fsync of the file and of its directory). */
+int eng_save_json(const char *path, json_t *j, bool sync, berr_t *err);
+
 /* Reads ROOT/containers/ID/meta.json ("no such container" when missing). */
 int eng_meta_load(engine *e, const char *id, json_t **meta, berr_t *err);
 
-/* Takes ROOT/containers/.lock exclusively; returns the fd to close. */
+/* Takes ROOT/containers/.lock exclusively; returns the fd to release with
+ * eng_unlockp (cleanup_eng_lock): unlocked before it is closed, so that a
+ * copy of the fd that a concurrent fork made cannot keep the lock. */
 int eng_lock(engine *e, berr_t *err);
+void eng_unlockp(int *fd);
+#define cleanup_eng_lock __attribute__((cleanup(eng_unlockp)))
 
 /* The id of the container called name, or NULL. Call under eng_lock. */
 char *eng_name_owner(engine *e, const char *name);
+/* Claims name for id in the name index (EEXIST when a live container has
+ * it). Call under eng_lock, and make the container's directory before
+ * releasing it. */
+int eng_name_claim(engine *e, const char *name, const char *id, berr_t *err);
+/* Drops name from the index if it still points at id. Call under eng_lock. */
+void eng_name_release(engine *e, const char *name, const char *id);
+/* Drops the links of containers that are gone (auto-removed ones leave
+ * theirs behind). Call under eng_lock. */
+void eng_names_gc(engine *e);
 /* Every container id having a meta.json (never NULL). */
 char **eng_all_ids(engine *e);
 

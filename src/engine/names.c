@@ -2,9 +2,13 @@
  * human names (given, or adjective_noun from the small lists below), and the
  * lookup that turns a name or a short id prefix into the full id.
  *
- * Uniqueness is checked by scanning every meta.json under the containers
- * lock (ROOT/containers/.lock); the lock is held from the check until the
- * new container's meta.json exists, so concurrent runs cannot both win. */
+ * Uniqueness: a name is claimed by a symlink ROOT/containers/.names/NAME ->
+ * ID, made under the containers lock (ROOT/containers/.lock) together with
+ * the container's directory; a link whose directory is gone (removed, or
+ * auto-removed by its monitor) is stale and may be claimed again. So a
+ * claim is O(1) whatever the number of containers, and the lock is held
+ * only for it. A root without the index gets it built from the meta.json
+ * files on first use. */
 #include "engine/internal.h"
 
 #include <errno.h>
@@ -69,6 +73,11 @@ char *eng_ctr_dir(engine *e, const char *id)
   return path_join(e->dir, id);
 }
 
+char *engine_container_dir(engine *e, const char *id)
+{
+  return eng_ctr_dir(e, id);
+}
+
 char *eng_ctr_file(engine *e, const char *id, const char *file)
 {
   return xasprintf("%s/%s/%s", e->dir, id, file);
@@ -106,6 +115,15 @@ int eng_lock(engine *e, berr_t *err)
       return berr_set(err, errno, "lock %s", path);
   }
   return steal_fd(fd);
+}
+
+void eng_unlockp(int *fd)
+{
+  if (*fd < 0)
+    return;
+  flock(*fd, LOCK_UN);
+  close(*fd);
+  *fd = -1;
 }
 
 /* Calls fn for every container directory holding a meta.json; stops at the
@@ -173,22 +191,107 @@ int engine_lookup(engine *e, const char *ref, char **id, berr_t *err)
   return berr_setc(err, ENOENT, "no such container: %s", ref);
 }
 
-static int name_cb(const char *id, json_t *meta, void *arg)
+/* ---- the name index: ROOT/containers/.names/NAME -> ID ------------------- */
+
+typedef struct index_ctx {
+  int dfd;
+} index_ctx;
+
+static int index_cb(const char *id, json_t *meta, void *arg)
 {
-  char **owner = arg;
   const char *name = json_str(meta, "name");
-  if (name && !strcmp(name, owner[0])) {
-    owner[1] = xstrdup(id);
-    return 1;
+  if (name && engine_name_check(name, NULL) == 0)
+    symlinkat(id, ((index_ctx *)arg)->dfd, name);
+  return 0;
+}
+
+/* Builds the index from the meta.json files when a root has none yet (made
+ * by an older berth): in a temporary directory renamed into place, so a
+ * half-built index is never used. */
+static int names_ensure(engine *e, berr_t *err)
+{
+  cleanup_free char *dir = path_join(e->dir, ".names");
+  if (fs_exists(dir))
+    return 0;
+  cleanup_free char *tmp = path_join(e->dir, ".names.tmp.XXXXXX");
+  if (!mkdtemp(tmp))
+    return berr_set(err, errno, "create %s", tmp);
+  index_ctx c = { open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) };
+  if (c.dfd >= 0) {
+    for_each_meta(e->dir, index_cb, &c);
+    close(c.dfd);
+  }
+  if (c.dfd < 0 || rename(tmp, dir) < 0) {
+    int en = errno;
+    fs_rm_rf(tmp, NULL);
+    if (!fs_exists(dir)) /* else another process made it first */
+      return berr_set(err, en, "create %s", dir);
   }
   return 0;
 }
 
 char *eng_name_owner(engine *e, const char *name)
 {
-  char *owner[2] = { (char *)name, NULL };
-  for_each_meta(e->dir, name_cb, owner);
-  return owner[1];
+  if (names_ensure(e, NULL) < 0 || engine_name_check(name, NULL) < 0)
+    return NULL;
+  cleanup_free char *link = xasprintf("%s/.names/%s", e->dir, name);
+  char id[80];
+  ssize_t n = readlink(link, id, sizeof id - 1);
+  if (n <= 0)
+    return NULL;
+  id[n] = '\0';
+  if (!is_full_id(id))
+    return NULL;
+  /* The directory goes with the container (rm, or the monitor of an
+   * auto-remove one): a link to a missing one is stale. */
+  cleanup_free char *dir = eng_ctr_dir(e, id);
+  return fs_exists(dir) ? xstrdup(id) : NULL;
+}
+
+int eng_name_claim(engine *e, const char *name, const char *id, berr_t *err)
+{
+  if (names_ensure(e, err) < 0)
+    return -1;
+  cleanup_free char *link = xasprintf("%s/.names/%s", e->dir, name);
+  for (int tries = 0;; tries++) {
+    if (symlink(id, link) == 0)
+      return 0;
+    if (errno != EEXIST || tries > 0)
+      return berr_set(err, errno, "claim container name %s", name);
+    cleanup_free char *owner = eng_name_owner(e, name);
+    if (owner)
+      return berr_setc(err, EEXIST, "container name %s is already in use by %.12s", name, owner);
+    if (unlink(link) < 0 && errno != ENOENT)
+      return berr_set(err, errno, "claim container name %s", name);
+  }
+}
+
+void eng_names_gc(engine *e)
+{
+  cleanup_free char *dir = path_join(e->dir, ".names");
+  cleanup_dir DIR *d = opendir(dir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (de->d_name[0] == '.')
+      continue;
+    cleanup_free char *owner = eng_name_owner(e, de->d_name);
+    if (!owner)
+      unlinkat(dirfd(d), de->d_name, 0);
+  }
+}
+
+void eng_name_release(engine *e, const char *name, const char *id)
+{
+  if (!name || engine_name_check(name, NULL) < 0)
+    return;
+  cleanup_free char *link = xasprintf("%s/.names/%s", e->dir, name);
+  char cur[80];
+  ssize_t n = readlink(link, cur, sizeof cur - 1);
+  if (n <= 0)
+    return;
+  cur[n] = '\0';
+  if (!strcmp(cur, id))
+    unlink(link);
 }
 
 typedef struct image_ctx {

@@ -26,6 +26,8 @@
 #define MIN_MEMORY      (6 << 20)
 #define CPU_PERIOD_US   100000
 #define PASSWD_MAX_SIZE (4u << 20)
+#define MIN_SHARES      2
+#define MAX_SHARES      262144
 
 /* ---- parsing user input -------------------------------------------------- */
 
@@ -403,6 +405,35 @@ static int lowerdir_spec(char *const *layers, const char *bundle, char **out, be
   return 0;
 }
 
+/* A pod's containers join its namespaces (by path) or the host's network
+ * namespace (by leaving "network" out of the list, as OCI says). */
+static int set_namespaces(json_t *linux_, const engine_create_opts *o, berr_t *err)
+{
+  const struct {
+    const char *type, *path;
+  } join[] = { { "network", o->host_network ? NULL : o->netns },
+               { "ipc", o->ipcns },
+               { "uts", o->utsns } };
+  for (size_t k = 0; k < ARRAY_SIZE(join); k++)
+    if (join[k].path && join[k].path[0] != '/')
+      return berr_setc(err, EINVAL, "%s namespace path %s must be absolute", join[k].type,
+                       join[k].path);
+  json_t *nss = json_object_get(linux_, "namespaces");
+  for (size_t i = 0; i < json_array_size(nss);) {
+    json_t *n = json_array_get(nss, i);
+    const char *type = json_str(n, "type");
+    if (type && !strcmp(type, "network") && o->host_network) {
+      json_array_remove(nss, i);
+      continue;
+    }
+    for (size_t k = 0; type && k < ARRAY_SIZE(join); k++)
+      if (join[k].path && !strcmp(type, join[k].type))
+        json_object_set_new(n, "path", json_string(join[k].path));
+    i++;
+  }
+  return 0;
+}
+
 int engine_build_config(json_t *img_config, char *const *layer_dirs, const engine_create_opts *o,
                         const char *id, const char *bundle, json_t **oci_out, berr_t *err)
 {
@@ -442,7 +473,10 @@ int engine_build_config(json_t *img_config, char *const *layer_dirs, const engin
   json_object_set_new(proc, "cwd", json_string(cwd));
 
   cleanup_free char *host = o->hostname ? xstrdup(o->hostname) : xstrndup(id, 12);
-  json_object_set_new(oci, "hostname", json_string(host));
+  if (o->utsns)
+    json_object_del(oci, "hostname"); /* the joined namespace's own */
+  else
+    json_object_set_new(oci, "hostname", json_string(host));
 
   cleanup_strv char **env = NULL;
   if (img_strv(img_config, "Env", &env, err) < 0)
@@ -503,6 +537,25 @@ int engine_build_config(json_t *img_config, char *const *layer_dirs, const engin
   }
   if (o->pids_limit > 0)
     json_object_set_new(obj_child(res, "pids"), "limit", json_integer(o->pids_limit));
+  if (o->cpu_shares) {
+    if (o->cpu_shares < MIN_SHARES || o->cpu_shares > MAX_SHARES)
+      return berr_setc(err, EINVAL, "cpu shares %lld out of range (%d to %d)",
+                       (long long)o->cpu_shares, MIN_SHARES, MAX_SHARES);
+    json_object_set_new(obj_child(res, "cpu"), "shares", json_integer(o->cpu_shares));
+  }
+  if (set_namespaces(linux_, o, err) < 0)
+    return -1;
+  if (o->cgroup_parent) {
+    const char *p = o->cgroup_parent;
+    while (*p == '/')
+      p++;
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == '/')
+      n--;
+    if (!n || strchr(o->cgroup_parent, ':') || strstr(o->cgroup_parent, ".."))
+      return berr_setc(err, EINVAL, "invalid cgroup parent \"%s\"", o->cgroup_parent);
+    json_object_set_new(linux_, "cgroupsPath", json_sprintf("/%.*s/%s", (int)n, p, id));
+  }
 
   json_t *ann = obj_child(oci, "annotations");
   cleanup_free char *lower = NULL;

@@ -48,70 +48,7 @@
 #define NL_REQ_SIZE 4096
 #define NL_RX_SIZE  32768
 
-/* A uid longer than this cannot be read back from an address file. */
-#define PODNET_UID_MAX 1024
-
-/* ---- CIDR ------------------------------------------------------------------ */
-
-typedef struct cidr {
-  uint32_t net; /* host byte order */
-  int prefix;
-} cidr_t;
-
-static uint32_t cidr_mask(const cidr_t *c)
-{
-  return c->prefix == 0 ? 0 : 0xffffffffu << (32 - c->prefix);
-}
-
-static uint32_t cidr_bcast(const cidr_t *c)
-{
-  return c->net | ~cidr_mask(c);
-}
-
-static bool cidr_contains(const cidr_t *c, uint32_t a)
-{
-  return (a & cidr_mask(c)) == c->net;
-}
-
-static void ip_str(uint32_t a, char out[INET_ADDRSTRLEN])
-{
-  struct in_addr in = { .s_addr = htonl(a) };
-  inet_ntop(AF_INET, &in, out, INET_ADDRSTRLEN);
-}
-
-/* Strict "A.B.C.D/N": inet_pton takes only four decimal parts, the prefix is
- * 1–2 digits, 8 <= N <= 30 (a /31 or /32 leaves no pod address), and the
- * address must be the network address: a CIDR with host bits set is refused
- * rather than silently normalised, since it usually means a typo. */
-static int cidr_parse(const char *s, cidr_t *out, berr_t *err)
-{
-  const char *slash = strchr(s, '/');
-  if (!slash)
-    return berr_setc(err, EINVAL, "invalid pod CIDR \"%s\": expected A.B.C.D/N", s);
-  cleanup_free char *addr = xstrndup(s, (size_t)(slash - s));
-  struct in_addr in;
-  if (inet_pton(AF_INET, addr, &in) != 1)
-    return berr_setc(err, EINVAL, "invalid pod CIDR \"%s\": \"%s\" is not an IPv4 address", s,
-                     addr);
-  const char *p = slash + 1;
-  size_t n = strlen(p);
-  if (n == 0 || n > 2 || !isdigit((unsigned char)p[0]) || (n == 2 && !isdigit((unsigned char)p[1])))
-    return berr_setc(err, EINVAL, "invalid pod CIDR \"%s\": prefix length \"%s\" is not a number",
-                     s, p);
-  int prefix = atoi(p);
-  if (prefix < 8 || prefix > 30)
-    return berr_setc(err, EINVAL, "invalid pod CIDR \"%s\": prefix length %d is outside 8..30", s,
-                     prefix);
-  cidr_t c = { .net = ntohl(in.s_addr), .prefix = prefix };
-  if ((c.net & cidr_mask(&c)) != c.net) {
-    char net[INET_ADDRSTRLEN];
-    ip_str(c.net & cidr_mask(&c), net);
-    return berr_setc(err, EINVAL, "invalid pod CIDR \"%s\": host bits set (the network is %s/%d)",
-                     s, net, prefix);
-  }
-  *out = c;
-  return 0;
-}
+#include "net/podnet_internal.h"
 
 /* ---- options --------------------------------------------------------------- */
 
@@ -148,7 +85,7 @@ int podnet_check(const podnet_opts_t *o, berr_t *err)
   if (check_ifname(opt_bridge(o), err) < 0)
     return -1;
   cidr_t c;
-  if (cidr_parse(opt_cidr(o), &c, err) < 0)
+  if (pn_cidr_parse(opt_cidr(o), &c, err) < 0)
     return -1;
   if (!o->state_dir || !*o->state_dir)
     return berr_setc(err, EINVAL, "pod network: no state directory for address allocation");
@@ -548,7 +485,7 @@ static int addr_add(nl_t *nl, int index, uint32_t addr, const cidr_t *c)
   ifa->ifa_index = (unsigned)index;
   mnl_attr_put_u32(nlh, IFA_LOCAL, htonl(addr));
   mnl_attr_put_u32(nlh, IFA_ADDRESS, htonl(addr));
-  mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(cidr_bcast(c)));
+  mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(pn_cidr_bcast(c)));
   return nl_talk(nl, nlh, NULL, NULL);
 }
 
@@ -613,7 +550,7 @@ static int bridge_ensure(nl_t *nl, const char *name, const cidr_t *c, link_info_
     return berr_setc(err, EEXIST, "bridge %s: a link of that name exists and is not a bridge (%s)",
                      name, *li->kind ? li->kind : "no kind");
   char gw[INET_ADDRSTRLEN];
-  ip_str(c->net + 1, gw);
+  pn_ip_str(c->net + 1, gw);
   r = addr_add(nl, li->index, c->net + 1, c);
   if (r < 0 && r != -EEXIST)
     return nl_fail(nl, err, -r, "add gateway address %s/%d to bridge %s", gw, c->prefix, name);
@@ -623,175 +560,6 @@ static int bridge_ensure(nl_t *nl, const char *name, const cidr_t *c, link_info_
       return nl_fail(nl, err, -r, "set bridge %s up", name);
   }
   return 0;
-}
-
-/* ---- IPAM ------------------------------------------------------------------ */
-
-static int lock_state(const char *dir, berr_t *err)
-{
-  if (fs_mkdir_p(dir, 0700, err) < 0)
-    return berr_wrap(err, "pod network state");
-  cleanup_free char *path = path_join(dir, ".lock");
-  cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return berr_set(err, errno, "open %s", path);
-  while (flock(fd, LOCK_EX) < 0)
-    if (errno != EINTR)
-      return berr_set(err, errno, "lock %s", path);
-  return steal_fd(fd);
-}
-
-static int fsync_path(const char *dir)
-{
-  cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  return fd < 0 ? -1 : fsync(fd);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-typedef struct ipam_scan {
-  uint32_t *used; /* addresses inside the CIDR, sorted */
-  size_t n, cap;
-  uint32_t mine; /* uid's address inside the CIDR, or 0 */
-} ipam_scan_t;
-
-/* Reads every address file of dir. Entries whose content is uid are
- * removed when release is set; a file left empty by a crash between create
- * and write is removed too (the caller holds the lock, so no allocation is
- * in progress). With c NULL only the release happens. */
-static int ipam_scan(const char *dir, const cidr_t *c, const char *uid, bool release,
-                     ipam_scan_t *s, berr_t *err)
-{
-  cleanup_dir DIR *d = opendir(dir);
-  if (!d)
-    return berr_set(err, errno, "open %s", dir);
-  bool removed = false;
-  struct dirent *de;
-  while ((errno = 0, de = readdir(d))) {
-    struct in_addr in;
-    char canon[INET_ADDRSTRLEN];
-    if (inet_pton(AF_INET, de->d_name, &in) != 1)
-      continue;
-    ip_str(ntohl(in.s_addr), canon);
-    if (strcmp(canon, de->d_name) != 0)
-      continue;
-    cleanup_free char *path = path_join(dir, de->d_name);
-    cleanup_free char *owner = NULL;
-    size_t len = 0;
-    berr_t rerr = BERR_INIT;
-    bool ours = false;
-    if (fs_read_file(path, PODNET_UID_MAX + 2, &owner, &len, &rerr) < 0) {
-      int code = rerr.code;
-      berr_clear(&rerr);
-      if (code == ENOENT)
-        continue;
-      if (code != EFBIG)
-        return berr_set(err, code, "read address file %s", path);
-      /* Not written by us: no pod's, but the address stays taken. */
-      log_warn("msg=\"oversized address file, address left in use\" path=%s", path);
-      len = 1;
-    } else {
-      while (len > 0 && owner[len - 1] == '\n')
-        owner[--len] = '\0';
-      ours = strcmp(owner, uid) == 0;
-    }
-    if (len == 0 || (ours && release)) {
-      if (len == 0)
-        log_warn("msg=\"removing empty address file\" path=%s", path);
-      if (unlink(path) < 0 && errno != ENOENT)
-        return berr_set(err, errno, "release address %s: remove %s", de->d_name, path);
-      removed = true;
-      continue;
-    }
-    uint32_t a = ntohl(in.s_addr);
-    if (!c || !cidr_contains(c, a))
-      continue;
-    if (ours && !s->mine)
-      s->mine = a;
-    if (s->n == s->cap) {
-      s->cap = s->cap ? 2 * s->cap : 64;
-      s->used = xrealloc(s->used, s->cap * sizeof(*s->used));
-    }
-    s->used[s->n++] = a;
-  }
-  if (errno)
-    return berr_set(err, errno, "read directory %s", dir);
-  if (removed && fsync_path(dir) < 0)
-    return berr_set(err, errno, "fsync %s", dir);
-  if (s->used)
-    qsort(s->used, s->n, sizeof(*s->used), cmp_u32);
-  return 0;
-}
-
-/* Creates STATE/<ip> with O_EXCL; -EEXIST when it is taken. */
-static int ipam_claim(const char *dir, uint32_t a, const char *uid, berr_t *err)
-{
-  char name[INET_ADDRSTRLEN];
-  ip_str(a, name);
-  cleanup_free char *path = path_join(dir, name);
-  cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST)
-      return -EEXIST;
-    return berr_set(err, errno, "create address file %s", path);
-  }
-  size_t n = strlen(uid);
-  if (write(fd, uid, n) != (ssize_t)n || fsync(fd) < 0) {
-    int e = errno ? errno : EIO;
-    unlink(path);
-    return berr_set(err, e, "write address file %s", path);
-  }
-  if (fsync_path(dir) < 0) {
-    int e = errno;
-    unlink(path);
-    return berr_set(err, e, "fsync %s", dir);
-  }
-  return 0;
-}
-
-/* uid's address: the one it holds, or the lowest free one after the gateway. */
-static int ipam_acquire(const char *dir, const cidr_t *c, const char *uid, uint32_t *out,
-                        berr_t *err)
-{
-  ipam_scan_t s = { 0 };
-  int r = ipam_scan(dir, c, uid, false, &s, err);
-  cleanup_free uint32_t *used = s.used;
-  if (r < 0)
-    return -1;
-  if (s.mine) {
-    *out = s.mine;
-    return 0;
-  }
-  size_t i = 0;
-  for (uint32_t a = c->net + 2; a < cidr_bcast(c); a++) {
-    while (i < s.n && s.used[i] < a)
-      i++;
-    if (i < s.n && s.used[i] == a)
-      continue;
-    r = ipam_claim(dir, a, uid, err);
-    if (r == 0) {
-      *out = a;
-      return 0;
-    }
-    if (r != -EEXIST)
-      return -1;
-  }
-  char net[INET_ADDRSTRLEN];
-  ip_str(c->net, net);
-  return berr_setc(err, ENOSPC, "no free address in pod CIDR %s/%d (%zu in use)", net, c->prefix,
-                   s.n);
-}
-
-static int ipam_release(const char *dir, const char *uid, berr_t *err)
-{
-  ipam_scan_t s = { 0 };
-  int r = ipam_scan(dir, NULL, uid, true, &s, err);
-  free(s.used);
-  return r;
 }
 
 /* ---- the pod's veth -------------------------------------------------------- */
@@ -846,6 +614,21 @@ static bool veth_wired(const pod_wire_t *w, const link_info_t *host)
          && host->peer == (uint32_t)eth0.index;
 }
 
+/* No IPv6 on the host end, set before it goes up: a bridge port has no use
+ * for it, and its neighbour discovery (DAD, router solicitations, MLD) would
+ * flood every port of the bridge. Without IPv6 on the host there is nothing
+ * to disable (ENOENT). */
+static int ipv6_disable(const char *ifname, berr_t *err)
+{
+  cleanup_free char *path = xasprintf("/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+  cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return 0;
+  if (fd < 0 || write(fd, "1", 1) != 1)
+    return berr_set(err, errno, "disable IPv6 on veth %s: %s", ifname, path);
+  return 0;
+}
+
 static int pod_wire(const pod_wire_t *w, berr_t *err)
 {
   nl_t *h = w->host, *p = w->pod;
@@ -872,6 +655,8 @@ static int pod_wire(const pod_wire_t *w, berr_t *err)
     if ((r = link_get(h, w->host_if, &host)) < 0)
       return nl_fail(h, err, -r, "look up veth %s", w->host_if);
   }
+  if (ipv6_disable(w->host_if, err) < 0)
+    return -1;
   r = link_set(h, host.index, w->bridge, NULL);
   if (r < 0)
     return nl_fail(h, err, -r, "attach veth %s to the bridge and set it up", w->host_if);
@@ -893,8 +678,8 @@ static int pod_wire(const pod_wire_t *w, berr_t *err)
     return nl_fail(p, err, -r, "look up eth0 in %s", w->ns_path);
 
   char ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
-  ip_str(w->addr, ip);
-  ip_str(w->cidr.net + 1, gw);
+  pn_ip_str(w->addr, ip);
+  pn_ip_str(w->cidr.net + 1, gw);
   r = addr_add(p, eth0.index, w->addr, &w->cidr);
   if (r < 0 && r != -EEXIST)
     return nl_fail(p, err, -r, "add address %s/%d to eth0 in %s", ip, w->cidr.prefix, w->ns_path);
@@ -913,12 +698,12 @@ int podnet_setup(const podnet_opts_t *o, const char *netns_path, const char *uid
   cidr_t c;
   if (podnet_check(o, err) < 0 || check_uid(uid, err) < 0)
     return -1;
-  cidr_parse(opt_cidr(o), &c, NULL);
+  pn_cidr_parse(opt_cidr(o), &c, NULL);
   const char *bridge = opt_bridge(o);
   cleanup_free char *host_if = podnet_host_ifname(uid);
   cleanup_free char *tmp_if = pod_tmp_ifname(uid);
 
-  cleanup_close int lock = lock_state(o->state_dir, err);
+  cleanup_state_lock int lock = pn_lock_state(o->state_dir, err);
   if (lock < 0)
     return berr_wrap(err, "set up network of pod %s", uid);
   cleanup_close int ns_fd = open(netns_path, O_RDONLY | O_CLOEXEC);
@@ -936,7 +721,7 @@ int podnet_setup(const podnet_opts_t *o, const char *netns_path, const char *uid
     return berr_wrap(err, "set up network of pod %s", uid);
 
   uint32_t addr = 0;
-  if (ipam_acquire(o->state_dir, &c, uid, &addr, err) < 0)
+  if (pn_ipam_acquire(o->state_dir, &c, uid, &addr, err) < 0)
     return berr_wrap(err, "set up network of pod %s", uid);
   pod_wire_t w = {
     .host = &host,
@@ -952,7 +737,7 @@ int podnet_setup(const podnet_opts_t *o, const char *netns_path, const char *uid
     .addr = addr,
   };
   char addr_s[INET_ADDRSTRLEN];
-  ip_str(addr, addr_s);
+  pn_ip_str(addr, addr_s);
   if (pod_wire(&w, err) < 0) {
     /* Nothing stays behind: the veth (its peer goes with it) and the address. */
     int r = link_del(&host, host_if);
@@ -960,7 +745,7 @@ int podnet_setup(const podnet_opts_t *o, const char *netns_path, const char *uid
       log_warn("msg=\"cannot delete veth after failed setup\" pod=%s veth=%s err=%d", uid, host_if,
                -r);
     berr_t rerr = BERR_INIT;
-    if (ipam_release(o->state_dir, uid, &rerr) < 0) {
+    if (pn_ipam_release(o->state_dir, uid, &rerr) < 0) {
       log_warn("msg=\"cannot release address after failed setup\" pod=%s err=\"%s\"", uid,
                rerr.msg);
       berr_clear(&rerr);
@@ -978,7 +763,7 @@ int podnet_teardown(const podnet_opts_t *o, const char *uid, berr_t *err)
   if (podnet_check(o, err) < 0 || check_uid(uid, err) < 0)
     return -1;
   cleanup_free char *host_if = podnet_host_ifname(uid);
-  cleanup_close int lock = lock_state(o->state_dir, err);
+  cleanup_state_lock int lock = pn_lock_state(o->state_dir, err);
   if (lock < 0)
     return berr_wrap(err, "tear down network of pod %s", uid);
   cleanup_nl nl_t host = { 0 };
@@ -987,7 +772,7 @@ int podnet_teardown(const podnet_opts_t *o, const char *uid, berr_t *err)
   int r = link_del(&host, host_if);
   if (r < 0 && r != -ENODEV)
     return nl_fail(&host, err, -r, "tear down network of pod %s: delete veth %s", uid, host_if);
-  if (ipam_release(o->state_dir, uid, err) < 0)
+  if (pn_ipam_release(o->state_dir, uid, err) < 0)
     return berr_wrap(err, "tear down network of pod %s", uid);
   log_info("msg=\"pod network torn down\" pod=%s veth=%s", uid, host_if);
   return 0;

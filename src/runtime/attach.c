@@ -2,6 +2,9 @@
  * its monitor (protocol in monitor_proto.h), relaying an exec's pty, and
  * waiting for the exit.
  *
+ * The pty relay also takes size changes from a resize fd (rt_relay_pty_resizing),
+ * for a caller whose terminal is not a local one.
+ *
  * Both relays keep reading their output side while an input write is
  * pending, so a container that writes without reading its stdin can never
  * deadlock against a client pasting into it. The caller's terminal goes to
@@ -440,7 +443,82 @@ static void resize_master(int master, int in_fd, int out_fd)
     ioctl(master, TIOCSWINSZ, &ws);
 }
 
+#define RESIZE_LINE_MAX 16 /* "65535x65535\n" and some slack */
+
+int rt_pty_resize_send(int fd, uint16_t rows, uint16_t cols)
+{
+  char line[RESIZE_LINE_MAX];
+  int n = snprintf(line, sizeof line, "%ux%u\n", (unsigned)rows, (unsigned)cols);
+  ssize_t w;
+  do
+    w = write(fd, line, (size_t)n);
+  while (w < 0 && errno == EINTR);
+  return w == n ? 0 : -1;
+}
+
+/* One line "ROWSxCOLS" (without its newline); false when malformed. */
+static bool parse_resize(const char *s, size_t len, struct winsize *ws)
+{
+  unsigned long v[2] = { 0, 0 };
+  size_t i = 0;
+  for (int k = 0; k < 2; k++) {
+    size_t start = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && v[k] <= 0xffff)
+      v[k] = v[k] * 10 + (unsigned long)(s[i++] - '0');
+    if (i == start || v[k] == 0 || v[k] > 0xffff)
+      return false;
+    if (k == 0 && (i >= len || s[i++] != 'x'))
+      return false;
+  }
+  if (i != len)
+    return false;
+  *ws = (struct winsize){ .ws_row = (unsigned short)v[0], .ws_col = (unsigned short)v[1] };
+  return true;
+}
+
+/* The resize messages of a relay: a line may arrive in pieces. */
+typedef struct resize_in {
+  int fd; /* -1 once it has ended */
+  char buf[RESIZE_LINE_MAX];
+  size_t len;
+  bool skip; /* an overlong line: dropped up to its newline */
+} resize_in;
+
+/* Reads what resize_fd has and applies each complete line to the master. */
+static void resize_read(resize_in *r, int master)
+{
+  char tmp[256];
+  ssize_t n = read(r->fd, tmp, sizeof tmp);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n <= 0) {
+    r->fd = -1; /* ended: the relay goes on without resizes */
+    return;
+  }
+  for (ssize_t i = 0; i < n; i++) {
+    if (tmp[i] != '\n') {
+      if (r->len < sizeof r->buf)
+        r->buf[r->len++] = tmp[i];
+      else
+        r->skip = true;
+      continue;
+    }
+    struct winsize ws;
+    if (!r->skip && parse_resize(r->buf, r->len, &ws))
+      ioctl(master, TIOCSWINSZ, &ws);
+    else
+      log_debug("msg=\"pty relay: bad resize message skipped\" len=%zu", r->len);
+    r->len = 0;
+    r->skip = false;
+  }
+}
+
 int rt_relay_pty(int master, int in_fd, int out_fd, berr_t *err)
+{
+  return rt_relay_pty_resizing(master, in_fd, out_fd, -1, err);
+}
+
+int rt_relay_pty_resizing(int master, int in_fd, int out_fd, int resize_fd, berr_t *err)
 {
   int flags = fcntl(master, F_GETFL);
   if (flags < 0)
@@ -449,6 +527,7 @@ int rt_relay_pty(int master, int in_fd, int out_fd, berr_t *err)
   term_state t;
   term_init(&t);
   bool in_eof = in_fd < 0;
+  resize_in rz = { .fd = resize_fd };
   char tx[4096], rx[16384];
   size_t tx_off = 0, tx_len = 0; /* input for the master: what the terminal held first */
   if ((in_fd >= 0 && isatty(in_fd)) || (out_fd >= 0 && isatty(out_fd))) {
@@ -458,19 +537,25 @@ int rt_relay_pty(int master, int in_fd, int out_fd, berr_t *err)
   }
   int rc = 0;
   for (;;) {
-    struct pollfd pf[3];
-    int n = 0, i_in = -1, i_w = -1;
+    struct pollfd pf[4];
+    int n = 0, i_in = -1, i_w = -1, i_rz = -1;
     pf[n++] = (struct pollfd){ .fd = master, .events = POLLIN | (tx_len ? POLLOUT : 0) };
     if (!in_eof && !tx_len)
       pf[i_in = n++] = (struct pollfd){ .fd = in_fd, .events = POLLIN };
     if (t.winch_fd >= 0)
       pf[i_w = n++] = (struct pollfd){ .fd = t.winch_fd, .events = POLLIN };
+    if (rz.fd >= 0)
+      pf[i_rz = n++] = (struct pollfd){ .fd = rz.fd, .events = POLLIN };
     if (poll(pf, (nfds_t)n, -1) < 0) {
       if (errno == EINTR)
         continue;
       rc = berr_set(err, errno, "poll");
       break;
     }
+    /* Sizes first: a resize sent before some input takes effect before the
+     * process reads that input. */
+    if (i_rz >= 0 && pf[i_rz].revents)
+      resize_read(&rz, master);
     if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t r = read(master, rx, sizeof rx);
       if (r < 0 && (errno == EAGAIN || errno == EINTR))

@@ -114,11 +114,16 @@ static int exec_setup(exec_ctx *c, berr_t *err)
   close(c->sync[0]);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* None of the caller's signal state: an ignored signal survives exec
+   * (the engine's spawner ignores SIGHUP, SIGINT and SIGQUIT, its callers
+   * SIGPIPE), and a process that cannot be hung up outlives its terminal. */
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   struct sigaction dfl = { .sa_handler = SIG_DFL };
-  sigaction(SIGPIPE, &dfl, NULL);
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP)
+      sigaction(s, &dfl, NULL);
   for (int i = 0; i < 3; i++) {
     int fd = c->o->stdio[i];
     if (fd >= 0 && (fd == i ? fcntl(i, F_SETFD, 0) : dup2(fd, i)) < 0)

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -267,6 +268,15 @@ int proc_finish(const proc_final *f, int *status, bool *ready_sent, berr_t *err)
   for (size_t i = 0; i < nargs; i++)
     argv[3 + i] = p->args[i];
 
+  if (f->init) {
+    /* pid 1 of the namespace drops a signal it has no handler for: from
+     * here until the stub's init waits for signals, keep them pending
+     * (the mask survives the exec; the init blocks all of them anyway), so
+     * that a SIGTERM sent right after `start` is not lost. */
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+  }
   if (f->fifo_fd >= 0) {
     if (sync_send_ready(f->sync_fd) < 0)
       return berr_set(err, errno, "report ready");

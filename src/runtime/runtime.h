@@ -180,6 +180,16 @@ int rt_attach_io(const char *root, const char *id, int sock, int in_fd, int out_
 /* Copies between a pty master and the caller's terminal until the master
  * hangs up (for exec -t); resizes the pty with the terminal. */
 int rt_relay_pty(int master, int in_fd, int out_fd, berr_t *err);
+/* rt_relay_pty for a caller whose terminal is elsewhere (the agent's
+ * kubectl exec): resize_fd (-1 = none), a pipe or stream socket, carries
+ * the terminal's new sizes, each one a line "ROWSxCOLS\n" in decimal (1 to
+ * 65535, as rt_pty_resize_send writes it), applied to the pty in order
+ * (TIOCSWINSZ, which signals SIGWINCH to the process). Malformed lines are
+ * skipped; the end of resize_fd only ends the resizing. */
+int rt_relay_pty_resizing(int master, int in_fd, int out_fd, int resize_fd, berr_t *err);
+/* Writes one resize message to fd (a single write, atomic on a pipe). On a
+ * non-blocking fd that is full the message is dropped: -1 with EAGAIN. */
+int rt_pty_resize_send(int fd, uint16_t rows, uint16_t cols);
 
 /* Waits until the container has stopped (monitor recorded its exit, or no
  * monitor is left to record it) or timeout_ms passed (-1 = forever, 0 = just

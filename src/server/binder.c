@@ -5,29 +5,53 @@
  * room for one more pod, and CPU and memory requests within what is left of
  * allocatable.
  *
- * One thread. Creating a pod or a node (or writing either) kicks it; it
- * also looks every few seconds, for pods whose node did not fit before. */
+ * One thread with a cache fed by two store watches (nodes, pods): each
+ * event costs one JSON parse, and a pod is bound as soon as its create
+ * event arrives, without listing anything. What a node has left is kept up
+ * to date from the pods' events; a pod bound here counts at once, before
+ * its own event comes back. Pods no node fits are retried on every node
+ * event and every few seconds. */
 #include "api/api.h"
 #include "server/internal.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
-#define BINDER_PERIOD_MS 2000
+#define BINDER_RETRY_MS 2000
+#define POD_BUCKETS     4096
+
+typedef struct bnode {
+  char *name;
+  json_t *obj;                 /* the Node (labels, taints, conditions, unschedulable) */
+  int64_t cpu_m, mem, pods;    /* allocatable */
+  int64_t ucpu_m, umem, upods; /* used by the pods bound to it */
+  struct bnode *next;
+} bnode_t;
+
+typedef struct bpod {
+  char *key;
+  char *node; /* where its requests are counted, or NULL */
+  int64_t cpu_m, mem;
+  /* While the pod waits for a node (then it is queued): what fits() and
+   * the binding need, not the whole pod (10,000 pending pods must stay
+   * cheap). */
+  json_t *pending; /* {"ns","name","uid","nodeSelector","tolerations"} */
+  struct bpod *next;
+  struct bpod *qprev, *qnext; /* the queue of pending pods, oldest first */
+} bpod_t;
 
 typedef struct srv_binder {
   pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  bool kicked, stop;
+  int stop_fd;
+  bnode_t *nodes;
+  bpod_t *pods[POD_BUCKETS];
+  bpod_t *qhead, *qtail; /* pending pods */
+  bool retry;            /* a node changed: pending pods may fit now */
 } srv_binder_t;
-
-typedef struct node_room {
-  const char *name;
-  json_t *node;
-  int64_t cpu_m, mem, pods; /* what is left */
-} node_room_t;
 
 static int64_t qty(json_t *m, const char *key, bool milli)
 {
@@ -38,8 +62,8 @@ static int64_t qty(json_t *m, const char *key, bool milli)
   return milli ? api_quantity_milli(&q) : api_quantity_value(&q);
 }
 
-/* The sum of the pod's containers' requests (init containers run before,
- * one at a time: the larger of the two counts, as Kubernetes computes). */
+/* The sum of the containers' requests; init containers run one at a time
+ * before them, so the larger of the two (Kubernetes' rule). */
 static void pod_requests(json_t *pod, int64_t *cpu_m, int64_t *mem)
 {
   json_t *spec = json_object_get(pod, "spec");
@@ -77,9 +101,9 @@ static bool node_ready(json_t *node)
   return false;
 }
 
-static bool tolerates(json_t *pod, json_t *taint)
+static bool tolerates(json_t *want, json_t *taint)
 {
-  json_t *tols = json_object_get(json_object_get(pod, "spec"), "tolerations"), *t;
+  json_t *tols = json_object_get(want, "tolerations"), *t;
   size_t i;
   const char *key = json_str(taint, "key") ?: "", *val = json_str(taint, "value") ?: "";
   const char *eff = json_str(taint, "effect") ?: "";
@@ -102,21 +126,22 @@ static bool tolerates(json_t *pod, json_t *taint)
   return false;
 }
 
-static bool fits(json_t *pod, const node_room_t *n, int64_t cpu_m, int64_t mem)
+/* want: the pending pod's nodeSelector and tolerations. */
+static bool fits(json_t *want, const bnode_t *n, int64_t cpu_m, int64_t mem)
 {
-  json_t *spec = json_object_get(n->node, "spec");
-  if (json_is_true(json_object_get(spec, "unschedulable")) || !node_ready(n->node))
+  json_t *spec = json_object_get(n->obj, "spec");
+  if (json_is_true(json_object_get(spec, "unschedulable")) || !node_ready(n->obj))
     return false;
   json_t *taints = json_object_get(spec, "taints"), *t;
   size_t i;
   json_array_foreach(taints, i, t)
   {
     const char *eff = json_str(t, "effect") ?: "";
-    if ((!strcmp(eff, "NoSchedule") || !strcmp(eff, "NoExecute")) && !tolerates(pod, t))
+    if ((!strcmp(eff, "NoSchedule") || !strcmp(eff, "NoExecute")) && !tolerates(want, t))
       return false;
   }
-  json_t *sel = json_object_get(json_object_get(pod, "spec"), "nodeSelector"), *v;
-  json_t *labels = json_object_get(json_object_get(n->node, "metadata"), "labels");
+  json_t *sel = json_object_get(want, "nodeSelector"), *v;
+  json_t *labels = json_object_get(json_object_get(n->obj, "metadata"), "labels");
   const char *k;
   json_object_foreach(sel, k, v)
   {
@@ -124,139 +149,328 @@ static bool fits(json_t *pod, const node_room_t *n, int64_t cpu_m, int64_t mem)
     if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
       return false;
   }
-  return n->pods >= 1 && cpu_m <= n->cpu_m && mem <= n->mem;
+  return n->upods + 1 <= n->pods && n->ucpu_m + cpu_m <= n->cpu_m && n->umem + mem <= n->mem;
 }
 
-static int list_all(srv_t *s, const char *prefix, json_t **out, berr_t *err)
+/* ---- the cache ----------------------------------------------------------- */
+
+static bnode_t *node_find(srv_binder_t *b, const char *name)
+{
+  for (bnode_t *n = b->nodes; n; n = n->next)
+    if (!strcmp(n->name, name))
+      return n;
+  return NULL;
+}
+
+static size_t bucket(const char *key)
+{
+  size_t h = 5381;
+  for (const char *p = key; *p; p++)
+    h = h * 33 + (unsigned char)*p;
+  return h % POD_BUCKETS;
+}
+
+static bpod_t **pod_slot(srv_binder_t *b, const char *key)
+{
+  bpod_t **pp = &b->pods[bucket(key)];
+  while (*pp && strcmp((*pp)->key, key))
+    pp = &(*pp)->next;
+  return pp;
+}
+
+static void unqueue(srv_binder_t *b, bpod_t *p)
+{
+  json_decref(p->pending);
+  p->pending = NULL;
+  if (!p->qprev && b->qhead != p)
+    return; /* not queued */
+  if (p->qprev)
+    p->qprev->qnext = p->qnext;
+  else
+    b->qhead = p->qnext;
+  if (p->qnext)
+    p->qnext->qprev = p->qprev;
+  else
+    b->qtail = p->qprev;
+  p->qprev = p->qnext = NULL;
+}
+
+static void enqueue(srv_binder_t *b, bpod_t *p, json_t *pod)
+{
+  p->pending = pod;
+  p->qprev = b->qtail;
+  p->qnext = NULL;
+  if (b->qtail)
+    b->qtail->qnext = p;
+  else
+    b->qhead = p;
+  b->qtail = p;
+}
+
+/* Moves a pod's requests off its node (if they were counted). */
+static void uncount(srv_binder_t *b, bpod_t *p)
+{
+  bnode_t *n = p->node ? node_find(b, p->node) : NULL;
+  if (n) {
+    n->ucpu_m -= p->cpu_m;
+    n->umem -= p->mem;
+    n->upods--;
+  }
+  free(p->node);
+  p->node = NULL;
+}
+
+static void count(srv_binder_t *b, bpod_t *p, const char *node)
+{
+  p->node = xstrdup(node);
+  bnode_t *n = node_find(b, node);
+  if (n) {
+    n->ucpu_m += p->cpu_m;
+    n->umem += p->mem;
+    n->upods++;
+  }
+}
+
+static void pod_event(srv_binder_t *b, const char *key, const char *value, size_t len, bool del)
+{
+  bpod_t **slot = pod_slot(b, key), *p = *slot;
+  if (del) {
+    if (p) {
+      uncount(b, p);
+      unqueue(b, p);
+      *slot = p->next;
+      free(p->key);
+      free(p);
+    }
+    return;
+  }
+  json_t *o = json_loadb(value, len, 0, NULL);
+  if (!o)
+    return;
+  if (!p) {
+    p = xcalloc(1, sizeof *p);
+    p->key = xstrdup(key);
+    *slot = p;
+  }
+  uncount(b, p);
+  unqueue(b, p);
+  pod_requests(o, &p->cpu_m, &p->mem);
+  json_t *spec = json_object_get(o, "spec"), *meta = json_object_get(o, "metadata");
+  const char *node = json_str(spec, "nodeName"), *sched = json_str(spec, "schedulerName");
+  const char *phase = json_str(json_object_get(o, "status"), "phase") ?: "";
+  bool terminal = !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+  if (node && *node) {
+    if (!terminal)
+      count(b, p, node);
+  } else if ((!sched || !*sched || !strcmp(sched, "default-scheduler"))
+             && !json_str(meta, "deletionTimestamp")) {
+    json_t *want = json_pack("{s:s?, s:s?, s:s?}", "ns", json_str(meta, "namespace"), "name",
+                             json_str(meta, "name"), "uid", json_str(meta, "uid"));
+    const char *keep[] = { "nodeSelector", "tolerations" };
+    for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+      if (json_object_get(spec, keep[i]))
+        json_object_set(want, keep[i], json_object_get(spec, keep[i]));
+    enqueue(b, p, want);
+  }
+  json_decref(o);
+}
+
+static void node_event(srv_binder_t *b, const char *key, const char *value, size_t len, bool del)
+{
+  const char *name = key + strlen("/registry/nodes/");
+  bnode_t **pp = &b->nodes;
+  while (*pp && strcmp((*pp)->name, name))
+    pp = &(*pp)->next;
+  bnode_t *n = *pp;
+  json_t *o = del ? NULL : json_loadb(value, len, 0, NULL);
+  if (del || !o) {
+    if (n) {
+      /* Its pods stay counted against a name no node has. */
+      *pp = n->next;
+      json_decref(n->obj);
+      free(n->name);
+      free(n);
+    }
+    json_decref(o);
+    return;
+  }
+  if (!n) {
+    n = xcalloc(1, sizeof *n);
+    n->name = xstrdup(name);
+    /* Insert in name order: "first node by name" stays deterministic. */
+    bnode_t **at = &b->nodes;
+    while (*at && strcmp((*at)->name, name) < 0)
+      at = &(*at)->next;
+    n->next = *at;
+    *at = n;
+    /* Pods already bound to it count now. */
+    for (size_t i = 0; i < POD_BUCKETS; i++)
+      for (bpod_t *p = b->pods[i]; p; p = p->next)
+        if (p->node && !strcmp(p->node, name)) {
+          n->ucpu_m += p->cpu_m;
+          n->umem += p->mem;
+          n->upods++;
+        }
+  }
+  json_decref(n->obj);
+  n->obj = o;
+  json_t *alloc = json_object_get(json_object_get(o, "status"), "allocatable");
+  n->cpu_m = qty(alloc, "cpu", true);
+  n->mem = qty(alloc, "memory", false);
+  n->pods = qty(alloc, "pods", false);
+  b->retry = true;
+}
+
+static void cache_clear(srv_binder_t *b)
+{
+  b->qhead = b->qtail = NULL;
+  for (size_t i = 0; i < POD_BUCKETS; i++) {
+    while (b->pods[i]) {
+      bpod_t *p = b->pods[i];
+      b->pods[i] = p->next;
+      json_decref(p->pending);
+      free(p->node);
+      free(p->key);
+      free(p);
+    }
+  }
+  while (b->nodes) {
+    bnode_t *n = b->nodes;
+    b->nodes = n->next;
+    json_decref(n->obj);
+    free(n->name);
+    free(n);
+  }
+}
+
+/* Binds every pending pod some node fits, oldest first. */
+static void bind_pending(srv_t *s, srv_binder_t *b)
+{
+  if (!b->nodes)
+    return;
+  for (bpod_t *p = b->qhead, *next; p; p = next) {
+    next = p->qnext;
+    for (bnode_t *n = b->nodes; n; n = n->next) {
+      if (!fits(p->pending, n, p->cpu_m, p->mem))
+        continue;
+      json_t *w = p->pending;
+      berr_t err = BERR_INIT;
+      if (srv_bind_pod(s, json_str(w, "ns"), json_str(w, "name"), json_str(w, "uid"), n->name, &err)
+          == 0) {
+        log_debug("msg=\"pod bound\" pod=%s/%s node=%s", json_str(w, "ns"), json_str(w, "name"),
+                  n->name);
+        count(b, p, n->name);
+      }
+      berr_clear(&err); /* gone or bound meanwhile: its event will say */
+      unqueue(b, p);
+      break;
+    }
+  }
+}
+
+/* Lists prefix into the cache and watches it from there. */
+static int follow(srv_t *s, srv_binder_t *b, const char *prefix, bool pods, store_watch_t **w,
+                  berr_t *err)
 {
   store_list_req_t lr = { .prefix = prefix };
   store_list_t l = { 0 };
   if (store_list(s->store, &lr, &l, err) < 0)
     return -1;
-  *out = json_array();
   for (size_t i = 0; i < l.n; i++) {
-    json_t *o = json_loadb(l.items[i].value, l.items[i].len, 0, NULL);
-    if (o)
-      json_array_append_new(*out, o);
+    if (pods)
+      pod_event(b, l.items[i].key, l.items[i].value, l.items[i].len, false);
+    else
+      node_event(b, l.items[i].key, l.items[i].value, l.items[i].len, false);
   }
+  int rc = store_watch(s->store, prefix, true, l.rev, w, err);
   store_list_free(&l);
-  return 0;
+  return rc;
 }
 
-static void bind_pass(srv_t *s)
+/* Drains a watch into the cache; -1 when it must be re-listed. */
+static int drain(srv_binder_t *b, store_watch_t *w, bool pods)
 {
+  const store_event_t *ev;
   berr_t err = BERR_INIT;
-  cleanup_json json_t *nodes = NULL;
-  cleanup_json json_t *pods = NULL;
-  if (list_all(s, "/registry/nodes/", &nodes, &err) < 0 || json_array_size(nodes) == 0
-      || list_all(s, "/registry/pods/", &pods, &err) < 0) {
-    berr_clear(&err);
-    return;
+  int rc;
+  while ((rc = store_watch_next(w, &ev, &err)) == 1) {
+    bool del = ev->type == STORE_DELETE;
+    if (pods)
+      pod_event(b, ev->key, ev->value, ev->len, del);
+    else
+      node_event(b, ev->key, ev->value, ev->len, del);
+    store_event_release(ev);
   }
-  size_t nn = json_array_size(nodes);
-  node_room_t *room = xcalloc(nn, sizeof *room);
-  json_t *o;
-  size_t i;
-  json_array_foreach(nodes, i, o)
-  {
-    json_t *alloc = json_object_get(json_object_get(o, "status"), "allocatable");
-    room[i] = (node_room_t){ .name = json_str(json_object_get(o, "metadata"), "name"),
-                             .node = o,
-                             .cpu_m = qty(alloc, "cpu", true),
-                             .mem = qty(alloc, "memory", false),
-                             .pods = qty(alloc, "pods", false) };
-  }
-  json_array_foreach(pods, i, o)
-  {
-    const char *node = json_str(json_object_get(o, "spec"), "nodeName");
-    const char *phase = json_str(json_object_get(o, "status"), "phase") ?: "";
-    if (!node || !*node || !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))
-      continue;
-    for (size_t j = 0; j < nn; j++) {
-      if (!room[j].name || strcmp(room[j].name, node))
-        continue;
-      int64_t c, m;
-      pod_requests(o, &c, &m);
-      room[j].cpu_m -= c;
-      room[j].mem -= m;
-      room[j].pods--;
-    }
-  }
-  json_array_foreach(pods, i, o)
-  {
-    json_t *spec = json_object_get(o, "spec"), *meta = json_object_get(o, "metadata");
-    const char *node = json_str(spec, "nodeName"), *sched = json_str(spec, "schedulerName");
-    if ((node && *node) || (sched && *sched && strcmp(sched, "default-scheduler"))
-        || json_str(meta, "deletionTimestamp"))
-      continue;
-    int64_t c, m;
-    pod_requests(o, &c, &m);
-    for (size_t j = 0; j < nn; j++) {
-      if (!room[j].name || !fits(o, &room[j], c, m))
-        continue;
-      if (srv_bind_pod(s, json_str(meta, "namespace"), json_str(meta, "name"),
-                       json_str(meta, "uid"), room[j].name, &err)
-          == 0) {
-        room[j].cpu_m -= c;
-        room[j].mem -= m;
-        room[j].pods--;
-        log_debug("msg=\"pod bound\" pod=%s/%s node=%s", json_str(meta, "namespace"),
-                  json_str(meta, "name"), room[j].name);
-      }
-      berr_clear(&err);
-      break;
-    }
-  }
-  free(room);
+  berr_clear(&err);
+  return rc < 0 ? -1 : 0;
 }
 
 static void *binder_main(void *arg)
 {
   srv_t *s = arg;
   srv_binder_t *b = s->binder;
-  pthread_mutex_lock(&b->mu);
-  while (!b->stop) {
-    if (!b->kicked) {
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_sec += BINDER_PERIOD_MS / 1000;
-      pthread_cond_timedwait(&b->cond, &b->mu, &ts);
+  store_watch_t *wn = NULL, *wp = NULL;
+  berr_t err = BERR_INIT;
+  int64_t last_retry = time_mono_ns();
+  for (;;) {
+    if (!wn || !wp) {
+      store_watch_close(wn);
+      store_watch_close(wp);
+      wn = wp = NULL;
+      cache_clear(b);
+      if (follow(s, b, "/registry/nodes/", false, &wn, &err) < 0
+          || follow(s, b, "/registry/pods/", true, &wp, &err) < 0) {
+        log_warn("msg=\"binder: cannot follow the store\" err=\"%s\"", err.msg);
+        berr_clear(&err);
+        struct pollfd pf = { .fd = b->stop_fd, .events = POLLIN };
+        if (poll(&pf, 1, BINDER_RETRY_MS) > 0)
+          break;
+        continue;
+      }
+      bind_pending(s, b);
     }
-    if (b->stop)
+    struct pollfd pf[3] = { { .fd = b->stop_fd, .events = POLLIN },
+                            { .fd = store_watch_fd(wn), .events = POLLIN },
+                            { .fd = store_watch_fd(wp), .events = POLLIN } };
+    int n = poll(pf, 3, BINDER_RETRY_MS);
+    if (n > 0 && pf[0].revents)
       break;
-    b->kicked = false;
-    pthread_mutex_unlock(&b->mu);
-    bind_pass(s);
-    pthread_mutex_lock(&b->mu);
+    if (drain(b, wn, false) < 0 || drain(b, wp, true) < 0) {
+      store_watch_close(wn);
+      store_watch_close(wp);
+      wn = wp = NULL; /* re-list */
+      continue;
+    }
+    int64_t now = time_mono_ns();
+    if (n > 0 || b->retry || now - last_retry > BINDER_RETRY_MS * 1000000LL) {
+      bind_pending(s, b);
+      b->retry = false;
+      last_retry = now;
+    }
   }
-  pthread_mutex_unlock(&b->mu);
+  store_watch_close(wn);
+  store_watch_close(wp);
+  cache_clear(b);
   return NULL;
 }
 
 int srv_binder_start(srv_t *s, berr_t *err)
 {
   srv_binder_t *b = xcalloc(1, sizeof *b);
-  pthread_mutex_init(&b->mu, NULL);
-  pthread_cond_init(&b->cond, NULL);
+  b->stop_fd = eventfd(0, EFD_CLOEXEC);
+  if (b->stop_fd < 0) {
+    free(b);
+    return berr_set(err, errno, "start the binder");
+  }
   s->binder = b;
   int rc = pthread_create(&b->thread, NULL, binder_main, s);
   if (rc != 0) {
     s->binder = NULL;
+    close(b->stop_fd);
     free(b);
     return berr_set(err, rc, "start the binder");
   }
   return 0;
-}
-
-void srv_binder_kick(srv_t *s)
-{
-  srv_binder_t *b = s->binder;
-  if (!b)
-    return;
-  pthread_mutex_lock(&b->mu);
-  b->kicked = true;
-  pthread_cond_signal(&b->cond);
-  pthread_mutex_unlock(&b->mu);
 }
 
 void srv_binder_stop(srv_t *s)
@@ -264,13 +478,11 @@ void srv_binder_stop(srv_t *s)
   srv_binder_t *b = s->binder;
   if (!b)
     return;
-  pthread_mutex_lock(&b->mu);
-  b->stop = true;
-  pthread_cond_signal(&b->cond);
-  pthread_mutex_unlock(&b->mu);
+  uint64_t one = 1;
+  if (write(b->stop_fd, &one, sizeof one) < 0)
+    abort(); /* an eventfd write of 1 cannot fail */
   pthread_join(b->thread, NULL);
-  pthread_mutex_destroy(&b->mu);
-  pthread_cond_destroy(&b->cond);
+  close(b->stop_fd);
   free(b);
   s->binder = NULL;
 }

@@ -12,6 +12,7 @@
 #include "net/mhd_dl.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <strings.h>
@@ -46,7 +47,12 @@ typedef struct conn_state {
   bool too_large;
   int64_t start_ns;
   upgrade_t *up; /* owned until on_upgrade takes it */
+  size_t sent;   /* the response body's size */
 } conn_state_t;
+
+/* A response this large (a LIST of thousands of objects) leaves megabytes
+ * of freed heap behind: hand it back to the system once it is sent. */
+#define TRIM_AFTER_BYTES (4u << 20)
 
 void srv_resp_json(srv_resp_t *r, int code, json_t *j)
 {
@@ -295,6 +301,7 @@ static struct MHD_Response *make_response(http_t *h, conn_state_t *st, struct MH
       st->up = u;
     }
   } else {
+    st->sent = r->len;
     resp
         = MHD_create_response_from_buffer(r->len, r->body ? r->body : (char *)"",
                                           r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -409,9 +416,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     st->up->fn(st->up->cls, -1);
     free(st->up);
   }
+  bool trim = st->sent >= TRIM_AFTER_BYTES;
   buf_free(&st->body);
   free(st);
   *con_cls = NULL;
+  if (trim)
+    malloc_trim(0);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -141,6 +141,9 @@ void srv_handle_api_groups(srv_req_t *q, srv_resp_t *r);
 int srv_ensure_default_ns(srv_t *s, berr_t *err);
 /* The stored JSON with metadata.resourceVersion set to rev. */
 json_t *srv_obj_load(const char *value, size_t len, int64_t rev);
+/* Appends the stored JSON with metadata.resourceVersion = rev spliced in,
+ * without decoding it (LIST's fast path). */
+void srv_obj_append(buf_t *out, const char *value, size_t len, int64_t rev);
 /* A Table of objs for k; defs: include columnDefinitions. */
 json_t *srv_table(const srv_kind_t *k, json_t *objs, int64_t list_rev, bool defs);
 /* ---- objects (resources.c, write.c): the pieces every verb shares --------- */
@@ -188,10 +191,9 @@ int srv_ns_finalize(srv_t *s, const char *ns, berr_t *err);
 /* ---- binder.c: the placeholder scheduler ----------------------------------- */
 /* Until src/sched/ lands: pods with no spec.nodeName and the default
  * scheduler go to the first Ready node they fit on (requests vs
- * allocatable, pod count, unschedulable, nodeSelector). */
+ * allocatable, pod count, unschedulable, taints, nodeSelector); a thread
+ * following the store's pods and nodes. */
 int srv_binder_start(srv_t *s, berr_t *err);
-/* Something changed (a pod or node was written): bind soon. */
-void srv_binder_kick(srv_t *s);
 void srv_binder_stop(srv_t *s);
 
 /* Like json_string, taking ownership of a heap string. */

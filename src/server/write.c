@@ -242,8 +242,6 @@ void srv_do_write(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *
       log_warn("msg=\"delete after the last finalizer\" key=%s err=\"%s\"", key, err.msg);
     berr_clear(&err);
     srv_resp_json(r, 200, o);
-    if (!strcmp(k->resource, "nodes") || !strcmp(k->resource, "pods"))
-      srv_binder_kick(q->srv);
   }
   store_kv_free(&kv);
 out:
@@ -476,7 +474,7 @@ static int delete_retry(srv_t *s, srv_req_t *q, srv_resp_t *r, const srv_kind_t 
 }
 
 /* delete_retry, then what a deletion sets off: a namespace's contents, the
- * end of a Terminating namespace, a pod slot for the binder. */
+ * end of a Terminating namespace. */
 static int delete_obj(srv_t *s, srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
                       const char *name, const del_opts_t *d, json_t **out, del_result_t *res,
                       berr_t *err)
@@ -487,8 +485,6 @@ static int delete_obj(srv_t *s, srv_req_t *q, srv_resp_t *r, const srv_kind_t *k
     srv_ns_finalize(s, name, err);
   else if (k->namespaced && *res == DEL_GONE && ns_terminating(s, ns))
     srv_ns_finalize(s, ns, err); /* the last straggler of a Terminating namespace? */
-  if (!strcmp(k->resource, "pods"))
-    srv_binder_kick(s);
   berr_clear(err);
   return 0;
 }

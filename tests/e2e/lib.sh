@@ -15,6 +15,8 @@ export BERTH_ROOT=$T/root
 cleanup_root() {
   # Stop whatever the file left running before removing its state.
   "$BERTH" container rm -f $("$BERTH" container ls -aq 2>/dev/null) >/dev/null 2>&1 || true
+  # Pod cgroups left by a killed agent: rmdir only takes empty ones.
+  rmdir /sys/fs/cgroup/*/berth-pods/pod* /sys/fs/cgroup/berth-pods/pod* 2>/dev/null || true
   umount -R "$T" 2>/dev/null || true
   rm -rf "$T"
 }

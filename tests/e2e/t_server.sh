@@ -246,6 +246,7 @@ else
 fi
 
 # ---- kill -9 during a stream of creates -----------------------------------------
+rv0=$("${C[@]}" "${A[@]}" "$URL$CM" | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
 : >"$T/acked"
 (for i in $(seq 1 400); do
    code=$("${C[@]}" -o /dev/null -w '%{http_code}' "${A[@]}" -X POST "$URL$CM" -d "{\"metadata\":{\"name\":\"k$i\"}}" 2>/dev/null)
@@ -261,6 +262,10 @@ start_server || not_ok "server restarts" "$(tail -5 "$T/server.log")"
 names=$(req GET $CM "${A[@]}" | grep -o '"name":"k[0-9]*"' | sed 's/"name":"//;s/"//')
 missing=$(comm -23 <(sort "$T/acked") <(sort <<<"$names"))
 expect_eq "every acknowledged create ($n) survives kill -9" "" "$missing"
+out=$(timeout 10 "${C[@]}" -N "${A[@]}" "$URL$CM?watch=1&resourceVersion=$rv0&timeoutSeconds=2")
+seen=$(grep -o '"type":"ADDED","object":{[^}]*"name":"k[0-9]*"' <<<"$out" | grep -o 'k[0-9]*"$' | tr -d '"')
+missing=$(comm -23 <(sort "$T/acked") <(sort <<<"$seen"))
+expect_eq "a watch from the resourceVersion before the kill resumes: every acknowledged create is an ADDED event" "" "$missing"
 # The kill must land mid-stream for the check above to mean anything.
 if [ "$n" -ge 20 ] && [ "$n" -lt 400 ]; then ok "the kill landed mid-stream ($n of 400 acknowledged)"
 else not_ok "the kill landed mid-stream" "$n of 400 acknowledged"; fi

@@ -250,6 +250,23 @@ Test(api_smp, set_element_order)
             "doesn't match its $setElementOrder list");
 }
 
+/* kubectl apply dropping a list item: the $patch: delete element comes after
+ * the last $setElementOrder item (ownerReferences, containers…). */
+Test(api_smp, delete_after_the_order_list)
+{
+  smp("Pod",
+      "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"name\":\"a\"},"
+      "{\"uid\":\"2\",\"name\":\"b\"}]}}",
+      "{\"metadata\":{\"$setElementOrder/ownerReferences\":[{\"uid\":\"1\"}],"
+      "\"ownerReferences\":[{\"uid\":\"2\",\"$patch\":\"delete\"}]}}",
+      "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"name\":\"a\"}]}}");
+  smp("Pod", "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}",
+      "{\"spec\":{\"$setElementOrder/containers\":[],"
+      "\"containers\":[{\"name\":\"a\",\"$patch\":\"delete\"},"
+      "{\"name\":\"b\",\"$patch\":\"delete\"}]}}",
+      "{\"spec\":{\"containers\":[]}}");
+}
+
 Test(api_smp, new_values_lose_their_directives)
 {
   smp("Pod", "{\"metadata\":{\"name\":\"x\"}}",

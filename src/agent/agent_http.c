@@ -54,9 +54,7 @@ int agent_http_status(struct MHD_Connection *conn, int code, const char *reason,
 {
   va_list ap;
   va_start(ap, fmt);
-  cleanup_free char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  cleanup_free char *msg = xvasprintf(fmt, ap);
   va_end(ap);
   cleanup_json json_t *st
       = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
@@ -489,29 +487,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-  cleanup_free char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    return;
-  size_t n = strlen(msg);
-  while (n > 0 && msg[n - 1] == '\n')
-    msg[--n] = '\0';
-  log_debug("msg=\"endpoint http: %s\"", msg);
-}
-
 int agent_http_start(agent_t *a, berr_t *err)
 {
   struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)a->port) };
   if (inet_pton(AF_INET, a->listen_addr, &sin.sin_addr) != 1)
     return berr_setc(err, EINVAL, "listen address \"%s\": not an IPv4 address", a->listen_addr);
-  a->mhd = MHD_start_daemon(
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS
-          | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
-      0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-      (struct sockaddr *)&sin, MHD_OPTION_HTTPS_MEM_CERT, a->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
-      a->key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_END);
+  a->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
+                                | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
+                            0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, net_mhd_log,
+                            (void *)"endpoint http", MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+                            MHD_OPTION_HTTPS_MEM_CERT, a->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+                            a->key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+                            MHD_OPTION_END);
   if (!a->mhd)
     return berr_set(err, errno ? errno : EADDRINUSE, "endpoint: listen on %s:%d", a->listen_addr,
                     a->port);

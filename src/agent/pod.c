@@ -122,9 +122,7 @@ void pod_event(pod_mgr_t *m, pod_t *p, const char *type, const char *reason, con
 {
   va_list ap;
   va_start(ap, fmt);
-  cleanup_free char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  cleanup_free char *msg = xvasprintf(fmt, ap);
   va_end(ap);
   log_debug("msg=\"pod event\" pod=%s/%s type=%s reason=%s message=\"%s\"", p->ns, p->name, type,
             reason, msg);

@@ -196,8 +196,7 @@ void api_errors_add(api_errors_t *errs, api_ferr_type_t type, const char *field,
     e->value = render_value(value);
   va_list ap;
   va_start(ap, fmt);
-  if (vasprintf(&e->detail, fmt, ap) < 0)
-    abort();
+  e->detail = xvasprintf(fmt, ap);
   va_end(ap);
 }
 
@@ -209,8 +208,7 @@ void api_errors_add_str(api_errors_t *errs, api_ferr_type_t type, const char *fi
     e->value = api_go_quote(value, strlen(value));
   va_list ap;
   va_start(ap, fmt);
-  if (vasprintf(&e->detail, fmt, ap) < 0)
-    abort();
+  e->detail = xvasprintf(fmt, ap);
   va_end(ap);
 }
 

@@ -107,9 +107,7 @@ static int smp_fail(smp_t *c, const char *path, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  char *msg = xvasprintf(fmt, ap);
   va_end(ap);
   int rc = path && path[0] ? berr_setc(c->err, EINVAL, "%s: %s", path, msg)
                            : berr_setc(c->err, EINVAL, "%s", msg);

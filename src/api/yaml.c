@@ -269,9 +269,7 @@ static int fail_at(loader_t *l, const yaml_mark_t *m, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  cleanup_free char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  cleanup_free char *msg = xvasprintf(fmt, ap);
   va_end(ap);
   return berr_setc(l->err, EINVAL, "yaml: line %zu, column %zu: %s", m->line + 1, m->column + 1,
                    msg);

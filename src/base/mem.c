@@ -44,6 +44,12 @@ char *xstrndup(const char *s, size_t n)
   return p ? p : oom();
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+  char *s = NULL;
+  return vasprintf(&s, fmt, ap) < 0 ? oom() : s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
   va_list ap;

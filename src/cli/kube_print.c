@@ -25,9 +25,7 @@ void kube_tw_printf(kube_tw_t *tw, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  char *s = NULL;
-  if (vasprintf(&s, fmt, ap) < 0)
-    abort();
+  char *s = xvasprintf(fmt, ap);
   va_end(ap);
   buf_puts(&tw->text, s);
   free(s);

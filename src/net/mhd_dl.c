@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static pthread_once_t net_mhd_once = PTHREAD_ONCE_INIT;
 /* The one piece of process-wide state here: filled once, read-only after. */
@@ -52,4 +53,13 @@ const struct net_mhd_fns *net_mhd_fns(void)
 {
   pthread_once(&net_mhd_once, net_mhd_load);
   return &net_mhd_table;
+}
+
+void net_mhd_log(void *prefix, const char *fmt, va_list ap)
+{
+  cleanup_free char *msg = xvasprintf(fmt, ap);
+  size_t n = strlen(msg);
+  while (n > 0 && msg[n - 1] == '\n')
+    msg[--n] = '\0';
+  log_debug("msg=\"%s: %s\"", (const char *)prefix, msg);
 }

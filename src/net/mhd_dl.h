@@ -68,6 +68,10 @@ struct net_mhd_fns {
   gnutls_free_function gnutls_free_fn;
 };
 
+/* An MHD_OPTION_EXTERNAL_LOGGER that logs one debug line per message;
+ * its argument is a prefix for the line ("http"). */
+void net_mhd_log(void *prefix, const char *fmt, va_list ap);
+
 /* Loads both libraries on the first call (thread-safe); aborts if it cannot. */
 const struct net_mhd_fns *net_mhd_fns(void);
 

@@ -361,9 +361,7 @@ static int nl_fail(nl_t *nl, berr_t *err, int errnum, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  cleanup_free char *ctx = NULL;
-  if (vasprintf(&ctx, fmt, ap) < 0)
-    abort();
+  cleanup_free char *ctx = xvasprintf(fmt, ap);
   va_end(ap);
   if (nl->ext && *nl->ext)
     return berr_set(err, errnum, "%s: %s", ctx, nl->ext);

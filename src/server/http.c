@@ -74,9 +74,7 @@ void srv_resp_status(srv_resp_t *r, int code, const char *reason, const char *ki
 {
   va_list ap;
   va_start(ap, fmt);
-  cleanup_free char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  cleanup_free char *msg = xvasprintf(fmt, ap);
   va_end(ap);
   json_t *st = srv_status_json(code, reason, msg);
   if (kind || name) {
@@ -424,17 +422,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     malloc_trim(0);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-  cleanup_free char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0)
-    return;
-  size_t n = strlen(msg);
-  while (n > 0 && msg[n - 1] == '\n')
-    msg[--n] = '\0';
-  log_debug("msg=\"http: %s\"", msg);
-}
-
 /* Frees what srv_pki_prepare filled. */
 static void srv_free(srv_t *s)
 {
@@ -492,7 +479,7 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS
           | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
-      0, NULL, NULL, on_request, &h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+      0, NULL, NULL, on_request, &h, MHD_OPTION_EXTERNAL_LOGGER, net_mhd_log, (void *)"http",
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_HTTPS_MEM_CERT, s.cert_pem,
       MHD_OPTION_HTTPS_MEM_KEY, s.key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_IDLE_TIMEOUT_S, MHD_OPTION_END);

@@ -34,12 +34,27 @@ static void usage(FILE *out)
         out);
 }
 
+static bool kube_global_option(const char *a)
+{
+  static const char *const opts[] = { "--kubeconfig", "-n", "--namespace", "--server", "--token" };
+  for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+    size_t n = strlen(opts[k]);
+    if (!strncmp(a, opts[k], n) && (a[n] == '\0' || a[n] == '='))
+      return true;
+  }
+  return false;
+}
+
 int main(int argc, char **argv)
 {
   cli_ctx ctx = { .root = getenv("BERTH_ROOT"), .prog = "berth" };
   if (!ctx.root || !*ctx.root)
     ctx.root = "/var/lib/berth";
 
+  /* kubectl's habit: `berth --kubeconfig F -n NS get pods`. These options
+   * belong to the cluster verbs; they are moved after the verb. */
+  cleanup_strv char **moved = NULL;
+  cleanup_strv char **v = NULL; /* the verb's argv when options moved */
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *a = argv[i];
@@ -61,6 +76,10 @@ int main(int argc, char **argv)
       }
     } else if (str_has_prefix(a, "--root=")) {
       ctx.root = a + strlen("--root=");
+    } else if (kube_global_option(a) && (strchr(a, '=') || i + 1 < argc)) {
+      strv_push(&moved, a);
+      if (!strchr(a, '='))
+        strv_push(&moved, argv[++i]);
     } else {
       return cli_usage_error(NULL, "unknown global option \"%s\"", a);
     }
@@ -72,6 +91,18 @@ int main(int argc, char **argv)
   const char *verb = argv[i];
   int vargc = argc - i;
   char **vargv = argv + i;
+  if (moved) {
+    if (!cli_kube_verb(verb))
+      return cli_usage_error(NULL, "%s goes with a cluster command (get, apply, logs…)", moved[0]);
+    /* verb, the moved options, the rest. */
+    strv_push(&v, verb);
+    for (size_t k = 0; moved[k]; k++)
+      strv_push(&v, moved[k]);
+    for (int k = 1; k < vargc; k++)
+      strv_push(&v, vargv[k]);
+    vargc = (int)strv_len(v);
+    vargv = v;
+  }
   if (!strcmp(verb, "container"))
     return cli_container(&ctx, vargc, vargv);
   if (!strcmp(verb, "image"))

@@ -56,6 +56,10 @@ r=$(out_err b get cm --bogus); expect_match "unknown option: rc 2" 'unknown opti
 # ---- kubeconfig and type errors ---------------------------------------------------
 r=$(out_err b get cm --kubeconfig "$T/nope")
 expect_match "missing --kubeconfig file: error, rc 1" "^\|error: .*$T/nope.*No such file.*\|1$" "$r"
+out=$(env -u KUBECONFIG "$BERTH" --kubeconfig "$DATA/admin.kubeconfig" -n kube-system get ns kube-system 2>&1)
+expect_match "--kubeconfig and -n before the verb, as with kubectl" $'^NAME +STATUS +AGE\nkube-system +Active' "$out"
+r=$(out_err b --kubeconfig "$DATA/admin.kubeconfig" container ls)
+expect_match "... but not before a node command: usage error, rc 2" 'goes with a cluster command.*\|2$' "$r"
 r=$(out_err env -u KUBECONFIG "$BERTH" get cm)
 expect_match "no kubeconfig anywhere: names the places, rc 1" '^\|error: no kubeconfig: .*\.berth/config.*\|1$' "$r"
 r=$(out_err b get cm --server https://127.0.0.1:1)

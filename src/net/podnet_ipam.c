@@ -98,12 +98,6 @@ void pn_unlock_statep(int *fd)
   close(*fd);
 }
 
-static int fsync_path(const char *dir)
-{
-  cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  return fd < 0 ? -1 : fsync(fd);
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -126,7 +120,6 @@ static int ipam_scan(const char *dir, const cidr_t *c, const char *uid, bool rel
   cleanup_dir DIR *d = opendir(dir);
   if (!d)
     return berr_set(err, errno, "open %s", dir);
-  bool removed = false;
   struct dirent *de;
   while ((errno = 0, de = readdir(d))) {
     struct in_addr in;
@@ -161,7 +154,6 @@ static int ipam_scan(const char *dir, const cidr_t *c, const char *uid, bool rel
         log_warn("msg=\"removing empty address file\" path=%s", path);
       if (unlink(path) < 0 && errno != ENOENT)
         return berr_set(err, errno, "release address %s: remove %s", de->d_name, path);
-      removed = true;
       continue;
     }
     uint32_t a = ntohl(in.s_addr);
@@ -177,8 +169,6 @@ static int ipam_scan(const char *dir, const cidr_t *c, const char *uid, bool rel
   }
   if (errno)
     return berr_set(err, errno, "read directory %s", dir);
-  if (removed && fsync_path(dir) < 0)
-    return berr_set(err, errno, "fsync %s", dir);
   if (s->used)
     qsort(s->used, s->n, sizeof(*s->used), cmp_u32);
   return 0;
@@ -196,16 +186,15 @@ static int ipam_claim(const char *dir, uint32_t a, const char *uid, berr_t *err)
       return -EEXIST;
     return berr_set(err, errno, "create address file %s", path);
   }
+  /* No fsync: an address lives as long as the kernel's network state. A
+   * crashed agent finds the file in the page cache; a crashed machine has
+   * lost the pods' namespaces and veths too, and their sandboxes get new
+   * addresses. (An fsync here was most of a pod's start in a burst.) */
   size_t n = strlen(uid);
-  if (write(fd, uid, n) != (ssize_t)n || fsync(fd) < 0) {
+  if (write(fd, uid, n) != (ssize_t)n) {
     int e = errno ? errno : EIO;
     unlink(path);
     return berr_set(err, e, "write address file %s", path);
-  }
-  if (fsync_path(dir) < 0) {
-    int e = errno;
-    unlink(path);
-    return berr_set(err, e, "fsync %s", dir);
   }
   return 0;
 }

@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 enum { GUARANTEED_UPDATE_TRIES = 100 };
 
@@ -257,6 +259,16 @@ int store_guaranteed_update(store_t *s, const char *key, bool create, store_upda
     if (e.code != STORE_ECONFLICT && e.code != EEXIST && e.code != ENOENT)
       return hand_over(err, &e);
     berr_clear(&e);
+    /* Writers of one hot key that all retry at once lose to each other again
+     * (one wins per commit): after a few lost races, back off a random
+     * while, longer each time (up to ~20 ms). */
+    if (attempt >= 3) {
+      unsigned r;
+      if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r = (unsigned)attempt * 7919u;
+      int cap_us = attempt < 40 ? attempt * 500 : 20000;
+      usleep((useconds_t)(r % (unsigned)cap_us));
+    }
   }
   return berr_setc(err, STORE_ECONFLICT, "update %s: conflict: gave up after %d concurrent changes",
                    key, GUARANTEED_UPDATE_TRIES);

@@ -141,6 +141,18 @@ void srv_handle_api_groups(srv_req_t *q, srv_resp_t *r);
 int srv_ensure_default_ns(srv_t *s, berr_t *err);
 /* The stored JSON with metadata.resourceVersion set to rev. */
 json_t *srv_obj_load(const char *value, size_t len, int64_t rev);
+/* ---- rawjson.c: the stored bytes, without decoding ------------------------ */
+/* The end of the JSON value starting at p (NULL when it runs past end). */
+const char *srv_rj_skip(const char *p, const char *end);
+/* Calls fn for each member of the object at p (key without quotes, the
+ * value's bytes [vs, ve)); fn returning non-zero stops with that. -1 when
+ * p is no object. */
+typedef int (*srv_rj_member_fn)(void *arg, const char *key, size_t klen, const char *vs,
+                                const char *ve);
+int srv_rj_members(const char *p, const char *end, srv_rj_member_fn fn, void *arg);
+/* The number of elements of the array at p (0 when it is no array). */
+size_t srv_rj_array_len(const char *p, const char *end);
+
 /* Appends the stored JSON with metadata.resourceVersion = rev spliced in,
  * without decoding it (LIST's fast path). */
 void srv_obj_append(buf_t *out, const char *value, size_t len, int64_t rev);

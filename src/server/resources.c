@@ -29,42 +29,22 @@ static void rv_set(json_t *o, int64_t rev)
     json_object_set_new(meta, "resourceVersion", srv_str_own(xasprintf("%" PRId64, rev)));
 }
 
-/* Where the top-level "metadata" object of compact JSON starts (just after
- * its '{'), or NULL. Skips strings (and their escapes) and nested values, so
- * a "metadata" key inside data can never be taken for it. */
+static int metadata_member(void *arg, const char *key, size_t klen, const char *vs, const char *ve)
+{
+  if (klen == 8 && !memcmp(key, "metadata", 8) && *vs == '{') {
+    *(const char **)arg = vs + 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* Where the top-level "metadata" object of stored JSON starts (just after
+ * its '{'), or NULL. */
 static const char *find_metadata(const char *p, const char *end)
 {
-  if (p >= end || *p != '{')
-    return NULL;
-  p++;
-  int depth = 1;
-  bool key = true; /* at depth 1, the next string is a key */
-  while (p < end) {
-    char c = *p;
-    if (c == '"') {
-      const char *start = ++p;
-      while (p < end && *p != '"')
-        p += *p == '\\' ? 2 : 1;
-      if (p >= end)
-        return NULL;
-      size_t n = (size_t)(p - start);
-      p++;
-      if (depth == 1 && key && n == 8 && !memcmp(start, "metadata", 8) && p + 1 < end && p[0] == ':'
-          && p[1] == '{')
-        return p + 2;
-      continue;
-    }
-    if (c == '{' || c == '[')
-      depth++;
-    else if (c == '}' || c == ']')
-      depth--;
-    if (depth == 1)
-      key = c == ',' ? true : c == ':' ? false : key;
-    if (depth == 0)
-      return NULL;
-    p++;
-  }
-  return NULL;
+  const char *m = NULL;
+  srv_rj_members(p, end, metadata_member, &m);
+  return m;
 }
 
 void srv_obj_append(buf_t *out, const char *value, size_t len, int64_t rev)
@@ -359,6 +339,81 @@ static json_t *table_row(const srv_kind_t *k, json_t *o, int64_t now)
                    "PartialObjectMetadata", "apiVersion", "meta.k8s.io/v1", "metadata", meta);
 }
 
+/* What a Table's cells read of a stored object, decoded member by member:
+ * a pod's spec only for the node, the readiness gates and how many
+ * (init) containers it has — most of a pod's bytes, which cells never
+ * read. The metadata's bytes are kept for the row's object. */
+typedef struct cell_view {
+  json_t *o;
+  const char *meta, *meta_end; /* the metadata object's bytes */
+  bool pod;
+} cell_view_t;
+
+static int spec_member(void *arg, const char *key, size_t klen, const char *vs, const char *ve)
+{
+  json_t *spec = arg;
+  cleanup_free char *k = xstrndup(key, klen);
+  if (!strcmp(k, "containers") || !strcmp(k, "initContainers")) {
+    json_t *a = json_array();
+    for (size_t n = srv_rj_array_len(vs, ve); n > 0; n--)
+      json_array_append_new(a, json_null());
+    json_object_set_new(spec, k, a);
+  } else if (!strcmp(k, "nodeName") || !strcmp(k, "readinessGates")) {
+    json_t *v = json_loadb(vs, (size_t)(ve - vs), JSON_DECODE_ANY, NULL);
+    if (v)
+      json_object_set_new(spec, k, v);
+  }
+  return 0;
+}
+
+static int view_member(void *arg, const char *key, size_t klen, const char *vs, const char *ve)
+{
+  cell_view_t *c = arg;
+  cleanup_free char *k = xstrndup(key, klen);
+  if (!strcmp(k, "metadata")) {
+    c->meta = vs;
+    c->meta_end = ve;
+  }
+  if (c->pod && !strcmp(k, "spec")) {
+    json_t *spec = json_object();
+    srv_rj_members(vs, ve, spec_member, spec);
+    json_object_set_new(c->o, k, spec);
+    return 0;
+  }
+  json_t *v = json_loadb(vs, (size_t)(ve - vs), JSON_DECODE_ANY, NULL);
+  if (v)
+    json_object_set_new(c->o, k, v);
+  return 0;
+}
+
+/* A Table row written straight from the stored bytes; false when they do
+ * not read as an object with metadata (the caller decodes it then). */
+static bool table_row_raw(buf_t *out, const srv_kind_t *k, const store_kv_t *kv, int64_t now)
+{
+  cell_view_t c = { .o = json_object(), .pod = !strcmp(k->resource, "pods") };
+  const char *end = kv->value + kv->len;
+  if (srv_rj_members(kv->value, end, view_member, &c) < 0 || !c.meta || *c.meta != '{'
+      || !json_is_object(json_object_get(c.o, "metadata"))) {
+    json_decref(c.o);
+    return false;
+  }
+  json_t *cells = json_array();
+  for (size_t i = 0; i < k->n_columns; i++)
+    json_array_append_new(cells, k->columns[i].cell(c.o, now));
+  char *cs = json_dumps(cells, JSON_COMPACT);
+  json_decref(cells);
+  json_decref(c.o);
+  buf_printf(out,
+             "{\"cells\":%s,\"object\":{\"kind\":\"PartialObjectMetadata\","
+             "\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"%" PRId64
+             "\"%s",
+             cs ? cs : "[]", kv->mod_rev, c.meta[1] == '}' ? "" : ",");
+  free(cs);
+  buf_append(out, c.meta + 1, (size_t)(c.meta_end - c.meta - 1));
+  buf_puts(out, "}}");
+  return true;
+}
+
 json_t *srv_table(const srv_kind_t *k, json_t *objs, int64_t list_rev, bool defs)
 {
   json_t *t
@@ -515,11 +570,22 @@ static void do_list(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char
   size_t n_out = 0;
   for (size_t i = 0; i < l.n; i++) {
     const store_kv_t *kv = &l.items[i];
-    if (!table && !ls && !fs) {
+    if (!ls && !fs && !table) {
       if (n_out++)
         buf_puts(&out, ",");
       srv_obj_append(&out, kv->value, kv->len, kv->mod_rev);
       continue;
+    }
+    if (!ls && !fs) {
+      size_t mark = out.len;
+      if (n_out)
+        buf_puts(&out, ",");
+      if (table_row_raw(&out, k, kv, now)) {
+        n_out++;
+        continue;
+      }
+      out.len = mark; /* not an object with metadata: decoded below */
+      out.data[mark] = '\0';
     }
     json_t *o = srv_obj_load(kv->value, kv->len, kv->mod_rev);
     json_t *labels = json_object_get(json_object_get(o, "metadata"), "labels");

@@ -17,7 +17,7 @@ APORT=$(free_port)
 DATA=$T/srv
 BR=bc$$
 NET=10.249.$(($$ % 250)).0/24
-"$BERTH" --log-level info server --listen 127.0.0.1:$PORT --data-dir "$DATA" --with-agent \
+"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" --with-agent \
   --node-name single --node-ip 127.0.0.1 --agent-listen 127.0.0.1:$APORT \
   --agent-data-dir "$T/agent" --pod-cidr "$NET" --bridge "$BR" >>"$T/server.log" 2>&1 &
 SRV_PID=$!
@@ -125,7 +125,12 @@ spec:
       limits: {memory: 32Mi}
 Y
 kc apply -f "$T/pods.yaml" >/dev/null 2>&1
-if wait_for 30 is_phase ordered Succeeded; then ok "OnFailure, exit 0: Succeeded"; else not_ok "ordered Succeeded" "$(phase ordered)"; fi
+if wait_for 30 is_phase ordered Succeeded; then ok "OnFailure, exit 0: Succeeded"
+else
+  # Seen once in about ten runs (the second init container's line missing,
+  # the pod left Pending): keep what the next look needs.
+  not_ok "ordered Succeeded" "$(phase ordered); status: $(kc get pod ordered -o jsonpath='{.status}' 2>&1); agent: $(grep ordered "$T/server.log" | tail -20)"
+fi
 out=$(kc logs ordered -c main 2>&1)
 expect_match "init containers ran in order, sharing the emptyDir" $'^first\nsecond' "$out"
 expect_match "env from a configmap and a secret" 'hello-cm s3cret' "$out"

@@ -80,30 +80,6 @@ kc_t *agent_kc(agent_t *a)
   return c;
 }
 
-static char *format_time(int64_t ns, bool micro)
-{
-  time_t t = (time_t)(ns / 1000000000);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char out[64];
-  size_t n = strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%S", &tm);
-  if (micro)
-    snprintf(out + n, sizeof out - n, ".%06dZ", (int)(ns % 1000000000 / 1000));
-  else
-    snprintf(out + n, sizeof out - n, "Z");
-  return xstrdup(out);
-}
-
-char *agent_time(int64_t ns)
-{
-  return format_time(ns, false);
-}
-
-char *agent_micro_time(int64_t ns)
-{
-  return format_time(ns, true);
-}
-
 char *agent_random_hex(size_t n)
 {
   unsigned char raw[64];

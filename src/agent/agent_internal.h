@@ -85,9 +85,6 @@ void agent_unref(agent_t *a);
 bool agent_sleep(agent_t *a, int64_t ms);
 /* A fresh client with the node credential, and the request timeout. */
 kc_t *agent_kc(agent_t *a);
-/* metav1.Time ("2026-11-22T01:02:03Z") and MicroTime (…03.123456Z). */
-char *agent_time(int64_t ns);
-char *agent_micro_time(int64_t ns);
 /* Lowercase hex of n random bytes. */
 char *agent_random_hex(size_t n);
 /* "/api/v1/namespaces/NS/pods/NAME" with each segment checked (no '/', '?',

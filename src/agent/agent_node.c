@@ -124,7 +124,7 @@ static json_t *condition(const char *type, const char *status, const char *reaso
 
 json_t *agent_node_status(agent_t *a, int64_t now_ns)
 {
-  cleanup_free char *beat = agent_time(now_ns), *since = agent_time(a->ready_since_ns);
+  cleanup_free char *beat = time_rfc3339_sec(now_ns), *since = time_rfc3339_sec(a->ready_since_ns);
   struct utsname u;
   uname(&u);
   cleanup_free char *os = os_image();
@@ -244,7 +244,7 @@ typedef struct lease_state {
 
 static json_t *lease_body(agent_t *a, const char *rv)
 {
-  cleanup_free char *now = agent_micro_time(time_now_ns());
+  cleanup_free char *now = time_rfc3339_micro(time_now_ns());
   json_t *meta = json_pack("{s:s, s:s}", "name", a->node_name, "namespace", LEASE_NS);
   if (rv)
     json_object_set_new(meta, "resourceVersion", json_string(rv));

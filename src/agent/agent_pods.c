@@ -137,7 +137,7 @@ static void on_event(void *arg, json_t *pod, const char *type, const char *reaso
   const char *ns = json_str(meta, "namespace") ? json_str(meta, "namespace") : "default";
   const char *name = json_str(meta, "name") ? json_str(meta, "name") : "";
   const char *uid = json_str(meta, "uid") ? json_str(meta, "uid") : "";
-  cleanup_free char *now = agent_time(time_now_ns()), *hex = agent_random_hex(8);
+  cleanup_free char *now = time_rfc3339_sec(time_now_ns()), *hex = agent_random_hex(8);
   /* "<pod>.<16 hex>", kept within a name's 253 characters. */
   int keep = (int)strlen(name) > API_DNS1123_SUBDOMAIN_MAX - 17 ? API_DNS1123_SUBDOMAIN_MAX - 17
                                                                 : (int)strlen(name);

@@ -111,8 +111,6 @@ engine *pod_mgr_engine(pod_mgr_t *m);
  * is immediate; the wait before restart number r (r >= 2) is
  * pod_backoff_ms(base, max, r - 1). 0 for n < 1. */
 int64_t pod_backoff_ms(int64_t base_ms, int64_t max_ms, int restarts);
-/* status.qosClass for a pod spec: Guaranteed, Burstable or BestEffort. */
-const char *pod_qos_class(json_t *spec);
 /* The pod phase from its containers' statuses and restartPolicy, as the
  * kubelet's getPhase computes it. */
 const char *pod_phase(json_t *spec, json_t *init_statuses, json_t *statuses);

@@ -204,8 +204,6 @@ void pod_free(pod_t *p);
 json_t *pod_status_build(pod_mgr_t *m, pod_t *p);
 /* Reports the status when it differs from the last one reported. */
 void pod_status_report(pod_mgr_t *m, pod_t *p);
-/* "2026-11-22T00:27:11Z" */
-char *pod_time(int64_t ns);
 bool pod_phase_terminal(const char *phase);
 
 #endif

@@ -110,7 +110,7 @@ static const char *restart_policy(pod_t *p)
 static json_t *terminated_json(const char *id, int code, const char *reason, const char *message,
                                int64_t started_ns, int64_t finished_ns)
 {
-  cleanup_free char *s = pod_time(started_ns), *f = pod_time(finished_ns);
+  cleanup_free char *s = time_rfc3339_sec(started_ns), *f = time_rfc3339_sec(finished_ns);
   json_t *t = json_pack("{s:i,s:s,s:s,s:s}", "exitCode", code, "reason", reason, "startedAt", s,
                         "finishedAt", f);
   if (message)

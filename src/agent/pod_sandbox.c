@@ -67,7 +67,7 @@ int pod_save(pod_t *p, berr_t *err)
   if (p->ip)
     json_object_set_new(st, "podIP", json_string(p->ip));
   if (p->start_ns) {
-    cleanup_free char *t = pod_time(p->start_ns);
+    cleanup_free char *t = time_rfc3339_sec(p->start_ns);
     json_object_set_new(st, "startTime", json_string(t));
     json_object_set_new(st, "berthStartNs", json_integer(p->start_ns));
   }

@@ -27,68 +27,6 @@ bool pod_phase_terminal(const char *phase)
   return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
 }
 
-char *pod_time(int64_t ns)
-{
-  time_t t = (time_t)(ns / 1000000000);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return xstrdup(buf);
-}
-
-/* Sums cpu and memory of requests (defaulted from limits, as the API server
- * defaults them) and limits over every container. */
-const char *pod_qos_class(json_t *spec)
-{
-  static const char *const res[] = { "cpu", "memory" };
-  api_quantity_t req[2] = { 0 }, lim[2] = { 0 };
-  bool has_req[2] = { false }, has_lim[2] = { false };
-  bool guaranteed = true;
-  const char *lists[] = { "initContainers", "containers" };
-  for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(spec, lists[l]), i, c)
-    {
-      json_t *r = json_object_get(c, "resources");
-      bool lim_found[2] = { false };
-      for (int k = 0; k < 2; k++) {
-        api_quantity_t ql, qr;
-        json_t *jl = json_object_get(json_object_get(r, "limits"), res[k]);
-        json_t *jr = json_object_get(json_object_get(r, "requests"), res[k]);
-        bool hl = jl && api_quantity_from_json(jl, &ql, NULL) == 0 && !api_quantity_is_zero(&ql);
-        bool hr = jr && api_quantity_from_json(jr, &qr, NULL) == 0 && !api_quantity_is_zero(&qr);
-        if (!jr && hl) { /* requests default to limits */
-          qr = ql;
-          hr = true;
-        }
-        if (hr) {
-          api_quantity_add(&req[k], &qr, NULL);
-          has_req[k] = true;
-        }
-        if (hl) {
-          api_quantity_add(&lim[k], &ql, NULL);
-          has_lim[k] = true;
-          lim_found[k] = true;
-        }
-      }
-      if (!lim_found[0] || !lim_found[1])
-        guaranteed = false;
-    }
-  }
-  if (!has_req[0] && !has_req[1] && !has_lim[0] && !has_lim[1])
-    return "BestEffort";
-  int n_req = 0, n_lim = 0;
-  for (int k = 0; k < 2; k++) {
-    n_req += has_req[k];
-    n_lim += has_lim[k];
-    if (has_req[k] && (!has_lim[k] || api_quantity_cmp(&req[k], &lim[k]) != 0))
-      guaranteed = false;
-  }
-  return guaranteed && n_req == n_lim ? "Guaranteed" : "Burstable";
-}
-
 static json_t *status_of(json_t *statuses, const char *name)
 {
   size_t i;
@@ -176,7 +114,7 @@ static json_t *ctr_status(pod_mgr_t *m, pod_t *p, pod_ctr_t *c, bool init_done)
   json_object_set_new(s, "name", json_string(c->name));
   json_t *state = json_object(), *last = json_object();
   if (c->st == CTR_RUNNING) {
-    cleanup_free char *t = pod_time(c->started_ns);
+    cleanup_free char *t = time_rfc3339_sec(c->started_ns);
     json_object_set_new(state, "running", json_pack("{s:s}", "startedAt", t));
     if (c->last_term)
       json_object_set(last, "terminated", c->last_term);
@@ -229,7 +167,7 @@ static void condition(pod_t *p, json_t *conds, const char *type, bool ok, const 
   const char *when = json_str(prev, "time");
   cleanup_free char *now = NULL;
   if (!when || strcmp(json_str(prev, "status") ?: "", status)) {
-    now = pod_time(time_now_ns());
+    now = time_rfc3339_sec(time_now_ns());
     json_object_set_new(p->conds, type, json_pack("{s:s,s:s}", "status", status, "time", now));
     when = now;
   }
@@ -311,7 +249,7 @@ json_t *pod_status_build(pod_mgr_t *m, pod_t *p)
     json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", p->ip));
   }
   if (p->start_ns) {
-    cleanup_free char *t = pod_time(p->start_ns);
+    cleanup_free char *t = time_rfc3339_sec(p->start_ns);
     json_object_set_new(st, "startTime", json_string(t));
   }
   if (p->n_init)
@@ -319,7 +257,7 @@ json_t *pod_status_build(pod_mgr_t *m, pod_t *p)
   else
     json_decref(inits);
   json_object_set_new(st, "containerStatuses", ctrs);
-  json_object_set_new(st, "qosClass", json_string(pod_qos_class(p->spec)));
+  json_object_set_new(st, "qosClass", json_string(api_pod_qos_class(p->spec)));
   return st;
 }
 

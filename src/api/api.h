@@ -261,6 +261,13 @@ ssize_t api_base64_decoded_len(const char *s, size_t *bad);
 /* True when api_pb_decode_object knows apiVersion/kind. */
 bool api_pb_supports(const char *api_version, const char *kind);
 
+/* ---- pods (pod.c) -------------------------------------------------------- */
+
+/* status.qosClass for a pod spec, as Kubernetes computes it: Guaranteed
+ * (every container has cpu and memory limits equal to its requests),
+ * BestEffort (none has any), else Burstable. */
+const char *api_pod_qos_class(json_t *spec);
+
 /* ---- YAML (yaml.c, libyaml) -------------------------------------------- */
 
 /* Parses a YAML stream of one or more documents ("---" separated) into a

@@ -83,6 +83,11 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* dl.c: a library loaded on first use (dlopen); both abort naming package
+ * when it cannot be loaded. */
+void *dl_open(const char *soname, const char *package);
+void *dl_sym(void *lib, const char *name, const char *soname, const char *package);
+
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
@@ -146,6 +151,10 @@ int64_t time_now_ns(void);  /* CLOCK_REALTIME */
 int64_t time_mono_ns(void); /* CLOCK_MONOTONIC */
 /* RFC 3339 with nanoseconds in UTC: 2026-11-21T22:34:11.123456789Z */
 char *time_rfc3339(int64_t ns);
+/* Kubernetes' metav1.Time ("2026-11-22T00:27:11Z", second precision) and
+ * MicroTime ("2026-11-22T00:27:11.123456Z", leases' renewTime). */
+char *time_rfc3339_sec(int64_t ns);
+char *time_rfc3339_micro(int64_t ns);
 int time_parse_rfc3339(const char *s, int64_t *ns);
 /* "3 seconds ago", "5 minutes ago" style, for tables. */
 char *time_ago(int64_t ns);

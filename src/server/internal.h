@@ -196,6 +196,9 @@ void srv_do_delete(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char 
  * write): ECONFLICT-like EBUSY when it is bound already. */
 int srv_bind_pod(srv_t *s, const char *ns, const char *name, const char *uid, const char *node,
                  berr_t *err);
+/* Whether namespace ns is being deleted (Terminating); ENOENT when there
+ * is no such namespace. */
+int srv_ns_terminating(srv_t *s, const char *ns, bool *terminating, berr_t *err);
 /* Deletes what a Terminating namespace still holds; removes the namespace
  * when nothing is left. */
 int srv_ns_finalize(srv_t *s, const char *ns, berr_t *err);

@@ -397,31 +397,8 @@ void srv_validate_pod(json_t *o, api_errors_t *errs)
     json_object_set_new(o, "status", st);
   }
   set_default_str(st, "phase", "Pending");
-  if (!json_str(st, "qosClass")) {
-    /* Guaranteed: every container has cpu and memory limits equal to its
-     * requests; BestEffort: none has any; else Burstable. */
-    bool any = false, all = true;
-    json_t *c;
-    size_t i;
-    json_array_foreach(cs, i, c)
-    {
-      json_t *res = json_object_get(c, "resources");
-      json_t *lim = json_object_get(res, "limits"), *req = json_object_get(res, "requests");
-      any |= json_object_size(lim) > 0 || json_object_size(req) > 0;
-      const char *rs[] = { "cpu", "memory" };
-      for (size_t r = 0; r < 2; r++) {
-        json_t *l = json_object_get(lim, rs[r]), *q = json_object_get(req, rs[r]);
-        api_quantity_t lq, qq;
-        if (!l || !q || api_quantity_from_json(l, &lq, NULL) < 0
-            || api_quantity_from_json(q, &qq, NULL) < 0 || api_quantity_cmp(&lq, &qq) != 0)
-          all = false;
-      }
-    }
-    json_object_set_new(st, "qosClass",
-                        json_string(!any  ? "BestEffort"
-                                    : all ? "Guaranteed"
-                                          : "Burstable"));
-  }
+  if (!json_str(st, "qosClass"))
+    json_object_set_new(st, "qosClass", json_string(api_pod_qos_class(spec)));
 }
 
 /* What Kubernetes lets a pod update change in spec: images, the active

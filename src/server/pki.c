@@ -326,23 +326,6 @@ int srv_pki_prepare(srv_t *s, const char *dir, int port, berr_t *err)
       || prepare_node_secret(s, dir, err) < 0 || prepare_node_token(s, dir, err) < 0)
     return -1;
   cleanup_free char *ca64 = base64(s->ca_pem);
-  cleanup_free char *kc = xasprintf("apiVersion: v1\n"
-                                    "kind: Config\n"
-                                    "clusters:\n"
-                                    "- name: berth\n"
-                                    "  cluster:\n"
-                                    "    server: https://127.0.0.1:%d\n"
-                                    "    certificate-authority-data: %s\n"
-                                    "users:\n"
-                                    "- name: admin\n"
-                                    "  user:\n"
-                                    "    token: %s\n"
-                                    "contexts:\n"
-                                    "- name: berth\n"
-                                    "  context:\n"
-                                    "    cluster: berth\n"
-                                    "    user: admin\n"
-                                    "current-context: berth\n",
-                                    port, ca64, s->admin_token);
+  cleanup_free char *kc = srv_kubeconfig(port, ca64, s->admin_token);
   return write_file(dir, "admin.kubeconfig", kc, 0600, err);
 }

@@ -271,19 +271,33 @@ int srv_obj_get(srv_t *s, const srv_kind_t *k, const char *ns, const char *name,
   return 0;
 }
 
+int srv_ns_terminating(srv_t *s, const char *ns, bool *terminating, berr_t *err)
+{
+  cleanup_free char *key = xasprintf("/registry/namespaces/%s", ns);
+  store_kv_t kv = { 0 };
+  if (store_get(s->store, key, &kv, NULL, err) < 0)
+    return -1;
+  json_t *o = json_loadb(kv.value, kv.len, 0, NULL);
+  *terminating = json_str(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
+  json_decref(o);
+  store_kv_free(&kv);
+  return 0;
+}
+
 /* The namespace exists and is not being deleted. */
 static bool ns_writable(srv_t *s, const char *ns, srv_resp_t *r)
 {
-  json_t *o;
-  if (srv_obj_get(s, srv_kind_find("", "namespaces"), NULL, ns, &o, NULL, r) < 0)
+  bool terminating;
+  berr_t err = BERR_INIT;
+  if (srv_ns_terminating(s, ns, &terminating, &err) < 0) {
+    srv_store_error(r, srv_kind_find("", "namespaces"), ns, &err);
     return false;
-  bool ok = !json_str(json_object_get(o, "metadata"), "deletionTimestamp");
-  json_decref(o);
-  if (!ok)
+  }
+  if (terminating)
     srv_resp_status(r, 403, "Forbidden", "namespaces", ns,
                     "unable to create new content in namespace %s because it is being terminated",
                     ns);
-  return ok;
+  return !terminating;
 }
 
 static void do_create(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns)
@@ -296,7 +310,7 @@ static void do_create(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const ch
   if (!json_str(meta, "name") && gen && *gen)
     json_object_set_new(meta, "name", srv_str_own(api_generate_name(gen)));
   json_object_set_new(meta, "uid", srv_str_own(srv_uuid4()));
-  json_object_set_new(meta, "creationTimestamp", srv_str_own(srv_time_rfc3339(time_now_ns())));
+  json_object_set_new(meta, "creationTimestamp", srv_str_own(time_rfc3339_sec(time_now_ns())));
   const char *drop[] = { "deletionTimestamp", "deletionGracePeriodSeconds", "generation" };
   for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
     json_object_del(meta, drop[i]);
@@ -699,7 +713,7 @@ int srv_ensure_default_ns(srv_t *s, berr_t *err)
 {
   const char *names[] = { "default", "kube-system", "kube-public", "kube-node-lease" };
   for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-    cleanup_free char *ts = srv_time_rfc3339(time_now_ns());
+    cleanup_free char *ts = time_rfc3339_sec(time_now_ns());
     cleanup_free char *uid = srv_uuid4();
     cleanup_json json_t *o
         = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:[s]}, s:{s:s}}", "apiVersion",

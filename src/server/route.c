@@ -152,12 +152,24 @@ char *srv_human_age(int64_t d)
   return xasprintf("%" PRId64 "y", days / 365);
 }
 
-char *srv_time_rfc3339(int64_t ns)
+char *srv_kubeconfig(int port, const char *ca_b64, const char *token)
 {
-  time_t t = (time_t)(ns / 1000000000);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char out[64];
-  strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return xstrdup(out);
+  return xasprintf("apiVersion: v1\n"
+                   "kind: Config\n"
+                   "clusters:\n"
+                   "- name: berth\n"
+                   "  cluster:\n"
+                   "    server: https://127.0.0.1:%d\n"
+                   "    certificate-authority-data: %s\n"
+                   "users:\n"
+                   "- name: admin\n"
+                   "  user:\n"
+                   "    token: %s\n"
+                   "contexts:\n"
+                   "- name: berth\n"
+                   "  context:\n"
+                   "    cluster: berth\n"
+                   "    user: admin\n"
+                   "current-context: berth\n",
+                   port, ca_b64, token);
 }

@@ -65,11 +65,12 @@ int srv_continue_decode(const char *tok, int64_t *rev, char **after, berr_t *err
 /* True when an Accept header asks for a meta.k8s.io Table. */
 bool srv_accept_table(const char *accept);
 
+/* DATA/admin.kubeconfig: the server on 127.0.0.1:port, trusted through the
+ * CA (base64 of its PEM), the admin token. */
+char *srv_kubeconfig(int port, const char *ca_b64, const char *token);
+
 /* kubectl's short age: "42s", "5m", "3h", "12d", "2y" (Kubernetes'
  * duration.HumanDuration, coarsened). d is in nanoseconds. */
 char *srv_human_age(int64_t d);
-
-/* "2026-11-22T00:27:11Z": metav1.Time has second precision. */
-char *srv_time_rfc3339(int64_t ns);
 
 #endif

@@ -286,7 +286,7 @@ static int bind_fn(void *arg, const store_kv_t *cur, char **out, size_t *out_len
     if (json_str(json_array_get(conds, i), "type")
         && !strcmp(json_str(json_array_get(conds, i), "type"), "PodScheduled"))
       json_array_remove(conds, i);
-  cleanup_free char *now = srv_time_rfc3339(time_now_ns());
+  cleanup_free char *now = time_rfc3339_sec(time_now_ns());
   json_array_append_new(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status",
                                          "True", "lastProbeTime", "lastTransitionTime", now));
   *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -415,7 +415,7 @@ static int delete_once(srv_t *s, srv_req_t *q, srv_resp_t *r, const srv_kind_t *
   }
   if (!marked || (k->graceful && grace < cur_grace)) {
     /* Kubernetes: deletionTimestamp is when the grace period ends. */
-    cleanup_free char *ts = srv_time_rfc3339(time_now_ns() + grace * 1000000000LL);
+    cleanup_free char *ts = time_rfc3339_sec(time_now_ns() + grace * 1000000000LL);
     json_object_set_new(meta, "deletionTimestamp", json_string(ts));
     json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(grace));
     if (is_ns) {
@@ -437,22 +437,6 @@ static int delete_once(srv_t *s, srv_req_t *q, srv_resp_t *r, const srv_kind_t *
   *out_rev = rev;
   *res = DEL_MARKED;
   return 0;
-}
-
-static bool ns_terminating(srv_t *s, const char *ns)
-{
-  cleanup_free char *key = xasprintf("/registry/namespaces/%s", ns);
-  store_kv_t kv = { 0 };
-  berr_t err = BERR_INIT;
-  if (store_get(s->store, key, &kv, NULL, &err) < 0) {
-    berr_clear(&err);
-    return false;
-  }
-  json_t *o = json_loadb(kv.value, kv.len, 0, NULL);
-  bool t = deletion_ts(o) != NULL;
-  json_decref(o);
-  store_kv_free(&kv);
-  return t;
 }
 
 /* delete_once until no concurrent write gets in the way. */
@@ -483,8 +467,12 @@ static int delete_obj(srv_t *s, srv_req_t *q, srv_resp_t *r, const srv_kind_t *k
     return -1;
   if (!strcmp(k->resource, "namespaces") && *res == DEL_MARKED)
     srv_ns_finalize(s, name, err);
-  else if (k->namespaced && *res == DEL_GONE && ns_terminating(s, ns))
-    srv_ns_finalize(s, ns, err); /* the last straggler of a Terminating namespace? */
+  else if (k->namespaced && *res == DEL_GONE) {
+    /* The last straggler of a Terminating namespace? */
+    bool terminating = false;
+    if (srv_ns_terminating(s, ns, &terminating, err) == 0 && terminating)
+      srv_ns_finalize(s, ns, err);
+  }
   berr_clear(err);
   return 0;
 }

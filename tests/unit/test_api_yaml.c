@@ -3,6 +3,7 @@
  * trips both ways, and hostile input (billion laughs, deep nesting, bad
  * UTF-8, a 1 MB scalar) failing cleanly. */
 #include "api/api.h"
+#include "server/server.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -264,31 +265,14 @@ Test(api_yaml, multi_document_manifest)
   json_decref(docs);
 }
 
-/* What src/server/pki.c writes to DATA/admin.kubeconfig, character for
- * character, with a CA and a token of the real lengths. */
+/* What the server writes to DATA/admin.kubeconfig (srv_kubeconfig), with a
+ * CA and a token of the real lengths. */
 Test(api_yaml, admin_kubeconfig)
 {
   char ca[1025];
   memset(ca, 'Q', sizeof ca - 1);
   ca[sizeof ca - 1] = '\0';
-  char *kc = xasprintf("apiVersion: v1\n"
-                       "kind: Config\n"
-                       "clusters:\n"
-                       "- name: berth\n"
-                       "  cluster:\n"
-                       "    server: https://127.0.0.1:%d\n"
-                       "    certificate-authority-data: %s\n"
-                       "users:\n"
-                       "- name: admin\n"
-                       "  user:\n"
-                       "    token: %s\n"
-                       "contexts:\n"
-                       "- name: berth\n"
-                       "  context:\n"
-                       "    cluster: berth\n"
-                       "    user: admin\n"
-                       "current-context: berth\n",
-                       6443, ca, "0123456789abcdef0123456789abcdef");
+  char *kc = srv_kubeconfig(6443, ca, "0123456789abcdef0123456789abcdef");
   json_t *doc = load_one(kc);
   cr_assert_str_eq(json_str(doc, "current-context"), "berth");
   json_t *cluster = api_json_pointer_get(doc, "/clusters/0/cluster");

@@ -7,6 +7,7 @@
  * CIDR of its own, and everything (containers, namespaces, veths, bridge,
  * cgroups) is gone at the end of each test. */
 #include "agent/pod_internal.h"
+#include "api/api.h"
 #include "image/image.h"
 
 #include <criterion/criterion.h>
@@ -64,7 +65,7 @@ Test(pod, qos_classes)
   };
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     json_t *spec = J(cases[i].spec);
-    cr_assert_str_eq(pod_qos_class(spec), cases[i].want, "%s", cases[i].spec);
+    cr_assert_str_eq(api_pod_qos_class(spec), cases[i].want, "%s", cases[i].spec);
     json_decref(spec);
   }
 }

@@ -101,7 +101,10 @@ Test(server_route, ages_and_times)
     cr_expect_str_eq(a, cases[i].want, "%lld s", (long long)cases[i].s);
     free(a);
   }
-  char *t = srv_time_rfc3339(1795307231123456789LL);
+  char *t = time_rfc3339_sec(1795307231123456789LL);
   cr_expect_str_eq(t, "2026-11-22T00:27:11Z");
+  free(t);
+  t = time_rfc3339_micro(1795307231123456789LL);
+  cr_expect_str_eq(t, "2026-11-22T00:27:11.123456Z");
   free(t);
 }

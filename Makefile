@@ -12,12 +12,13 @@
 SHELL     := /bin/bash
 MAKEFLAGS += -j$(shell nproc)
 CC        ?= gcc
-PKGS      := jansson libseccomp libcap nettle yaml-0.1 libmnl
+PKGS      := jansson libseccomp libcap nettle
 # Headers only: libarchive is dlopen()ed on first use (src/image/archive_dl.h), and so are
 # libmicrohttpd and GnuTLS, which only `berth server` needs (src/net/mhd_dl.h), and so is
-# SQLite (src/store/sqlite_dl.h), and so is libcurl, the HTTPS client of the agent and the
-# CLI (src/net/curl_dl.h). The unit tests link SQLite to inspect store files.
-HDR_PKGS  := libarchive libmicrohttpd gnutls libcurl
+# SQLite (src/store/sqlite_dl.h), and so are libcurl, the HTTPS client of the agent and the
+# CLI (src/net/curl_dl.h), libyaml (src/api/yaml_dl.h) and libmnl (src/net/mnl_dl.h).
+# The unit tests link SQLite to inspect store files.
+HDR_PKGS  := libarchive libmicrohttpd gnutls libcurl yaml-0.1 libmnl
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -D_GNU_SOURCE \
                  -MMD -MP $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
 LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm

@@ -23,7 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
+#include "api/yaml_dl.h"
 
 /* Nodes a document may reach once its aliases are expanded, and collections
  * nested in one another (aliases included). Kubernetes objects stay far

@@ -1,0 +1,186 @@
+/* ctrl.h — the workload controllers: ReplicaSet, Deployment, DaemonSet, Job,
+ * CronJob, PodDisruptionBudget status and node lifecycle.
+ *
+ * A controller is pure logic: it reads objects from a cache (ctrl_cache_t,
+ * fed by the server's store watches) and answers with the writes that bring
+ * the world closer to what the objects ask for (ctrl_action_t). It never
+ * talks to the store or HTTP itself; the controller manager in the server
+ * (src/server/ctrlmgr.c) executes the actions through the same code as API
+ * requests (validation, defaults, admission), puts what the writes return
+ * into the cache at once, and calls sync again later for the keys that
+ * changed. So a controller is tested by feeding a cache and reading the
+ * actions, and it may be called any number of times: every sync recomputes
+ * from what the cache holds (level-triggered, like Kubernetes'), and does
+ * nothing when the world already matches.
+ *
+ * Objects are jansson JSON in their Kubernetes wire shape. Everything here
+ * runs on the manager's one thread: nothing is locked.
+ */
+#ifndef BERTH_CTRL_H
+#define BERTH_CTRL_H
+
+#include "api/api.h"
+
+/* ---- the cache (cache.c) --------------------------------------------------- */
+
+/* Objects by resource ("pods", "replicasets"…), namespace and name, with an
+ * index of the objects each owner (the uid of its controller
+ * ownerReference) controls. */
+typedef struct ctrl_cache ctrl_cache_t;
+
+ctrl_cache_t *ctrl_cache_new(void);
+void ctrl_cache_free(ctrl_cache_t *c);
+/* An object as it is now (added or modified). The cache takes a reference;
+ * the object must not be changed afterwards (copy it to change it). An
+ * object whose resourceVersion is lower than the cached one's is ignored (a
+ * late watch event after the write's own answer). Returns the object the
+ * cache held before (a new reference, NULL when none) so that callers can
+ * compare, or NULL when obj was ignored. */
+json_t *ctrl_cache_put(ctrl_cache_t *c, const char *resource, json_t *obj);
+/* Removes an object; returns what was cached (a new reference) or NULL. */
+json_t *ctrl_cache_remove(ctrl_cache_t *c, const char *resource, const char *ns, const char *name);
+/* The cached object (borrowed: valid until the next put/remove of it), or
+ * NULL. ns is "" for cluster-scoped resources. */
+json_t *ctrl_cache_get(ctrl_cache_t *c, const char *resource, const char *ns, const char *name);
+/* Every object of resource in namespace ns (NULL: all namespaces), sorted by
+ * namespace then name: a new array (its elements are the cached objects). */
+json_t *ctrl_cache_list(ctrl_cache_t *c, const char *resource, const char *ns);
+/* The objects of resource whose controller ownerReference (controller: true)
+ * has uid owner_uid: a new array, sorted by name. */
+json_t *ctrl_cache_owned(ctrl_cache_t *c, const char *resource, const char *owner_uid);
+/* The number of objects of resource. */
+size_t ctrl_cache_count(ctrl_cache_t *c, const char *resource);
+
+/* ---- what a sync asks for -------------------------------------------------- */
+
+typedef enum ctrl_op {
+  CTRL_CREATE,        /* obj: the new object (namespace, name or generateName set) */
+  CTRL_UPDATE,        /* obj: the whole object with its resourceVersion */
+  CTRL_UPDATE_STATUS, /* obj: the whole object; only its status is written */
+  CTRL_DELETE,        /* ns, name; uid as a precondition; grace_s (-1: the object's own) */
+  CTRL_EVENT,         /* obj: the involved object; type, reason, message */
+} ctrl_op_t;
+
+typedef struct ctrl_action {
+  ctrl_op_t op;
+  const char *resource; /* a static string: "pods", "replicasets"… */
+  json_t *obj;          /* owned by the action */
+  char *ns, *name, *uid;
+  int64_t grace_s;
+  const char *type; /* CTRL_EVENT: "Normal" or "Warning" (static) */
+  char *reason, *message;
+} ctrl_action_t;
+
+typedef struct ctrl_actions {
+  ctrl_action_t *v;
+  size_t n, cap;
+} ctrl_actions_t;
+
+/* Appenders; each takes ownership of obj. A CTRL_UPDATE/_STATUS or
+ * CTRL_DELETE that fails with a conflict makes the manager sync the same
+ * key again. */
+void ctrl_act_create(ctrl_actions_t *a, const char *resource, json_t *obj);
+void ctrl_act_update(ctrl_actions_t *a, const char *resource, json_t *obj);
+void ctrl_act_update_status(ctrl_actions_t *a, const char *resource, json_t *obj);
+void ctrl_act_delete(ctrl_actions_t *a, const char *resource, const char *ns, const char *name,
+                     const char *uid, int64_t grace_s);
+void ctrl_act_event(ctrl_actions_t *a, json_t *involved, const char *type, const char *reason,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void ctrl_actions_clear(ctrl_actions_t *a);
+
+/* ---- one sync ---------------------------------------------------------------- */
+
+/* The settings a user may change (flags of `berth server`). */
+typedef struct ctrl_config {
+  int64_t node_grace_ns;       /* no heartbeat for this long: NotReady (default 20 s) */
+  int64_t eviction_timeout_ns; /* default tolerationSeconds of not-ready/unreachable (30 s) */
+} ctrl_config_t;
+
+#define CTRL_CONFIG_DEFAULT                                                                        \
+  {                                                                                                \
+    .node_grace_ns = 20 * 1000000000LL, .eviction_timeout_ns = 30 * 1000000000LL                   \
+  }
+
+/* What a controller's sync gets and fills. */
+typedef struct ctrl_ctx {
+  ctrl_cache_t *cache;
+  const ctrl_config_t *cfg;
+  int64_t now;         /* wall clock, ns since the epoch (injectable for tests) */
+  ctrl_actions_t *out; /* the writes to make */
+  /* Set by sync: call it again for this key after this long even if nothing
+   * changes (a deadline, minReadySeconds, a cron schedule); 0: not needed.
+   * The shortest wins. */
+  int64_t requeue_after_ns;
+} ctrl_ctx_t;
+
+/* Asks for another sync of the current key after delay_ns (keeps the
+ * shortest). */
+void ctrl_requeue_after(ctrl_ctx_t *x, int64_t delay_ns);
+
+/* A key to sync: a controller (index into ctrl_defs) and an object. */
+typedef struct ctrl_key {
+  size_t def;
+  char *ns, *name;
+} ctrl_key_t;
+
+typedef struct ctrl_keys {
+  ctrl_key_t *v;
+  size_t n, cap;
+} ctrl_keys_t;
+
+void ctrl_keys_add(ctrl_keys_t *k, size_t def, const char *ns, const char *name);
+void ctrl_keys_clear(ctrl_keys_t *k);
+
+/* One controller. */
+typedef struct ctrl_def {
+  const char *name;     /* "replicaset" (logs) */
+  const char *resource; /* the resource it syncs: "replicasets" */
+  /* Brings the object ns/name (ns "" when cluster-scoped) closer to its
+   * spec: reads x->cache, appends to x->out. The object may be gone from
+   * the cache (deleted): then there is usually nothing to do (the garbage
+   * collector removes what it owned). */
+  void (*sync)(ctrl_ctx_t *x, const char *ns, const char *name);
+  /* An object of resource changed (old NULL: added; obj NULL: deleted):
+   * which keys of this controller to sync (appended to out, with def =
+   * self). Called for every resource in ctrl_watched[]. */
+  void (*keys)(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old, json_t *obj,
+               ctrl_keys_t *out);
+} ctrl_def_t;
+
+/* Every controller, and how many. */
+extern const ctrl_def_t ctrl_defs[];
+extern const size_t ctrl_ndefs;
+/* The resources the controllers read, as "group/resource" ("" group for
+ * core: "/pods", "apps/replicasets", "coordination.k8s.io/leases"), NULL-
+ * terminated: the manager watches each one that the server serves. */
+extern const char *const ctrl_watched[];
+
+/* ---- helpers the controllers share (util.c) -------------------------------- */
+
+/* The controller ownerReference of obj, or NULL. */
+json_t *ctrl_controller_ref(json_t *obj);
+/* An ownerReference to owner (controller and blockOwnerDeletion true). */
+json_t *ctrl_owner_ref(json_t *owner, const char *api_version, const char *kind);
+/* Whether pod is active: not Succeeded/Failed and not being deleted. */
+bool ctrl_pod_active(json_t *pod);
+/* Whether pod is Ready (its Ready condition is True), and since when (ns
+ * since the epoch, lastTransitionTime; 0 if unknown). */
+bool ctrl_pod_ready(json_t *pod, int64_t *since);
+/* Whether pod has been Ready for min_ready_s seconds at now. */
+bool ctrl_pod_available(json_t *pod, int64_t min_ready_s, int64_t now);
+/* A pod from template (spec.template of a workload) for owner: labels and
+ * annotations copied, generateName "<prefix>", the owner reference, the
+ * namespace. */
+json_t *ctrl_pod_from_template(json_t *template, json_t *owner, const char *api_version,
+                               const char *kind, const char *generate_name);
+/* An RFC 3339 time (seconds) as ns since the epoch; 0 when s is NULL or bad. */
+int64_t ctrl_time_parse(const char *s);
+/* A condition of obj's status by type (borrowed), or NULL. */
+json_t *ctrl_condition(json_t *obj, const char *type);
+/* Sets (or replaces) a condition in status.conditions (status: "True"…);
+ * lastTransitionTime changes only when the status does (a Deployment's
+ * lastUpdateTime is the caller's). true when anything changed. */
+bool ctrl_set_condition(json_t *status, const char *type, const char *cstatus, const char *reason,
+                        const char *message, int64_t now);
+
+#endif

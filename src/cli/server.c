@@ -11,6 +11,8 @@
 static const char usage_text[]
     = "Usage: berth server [--listen ADDR:PORT] [--data-dir DIR] [--compaction-interval DURATION]\n"
       "                    [--history-retention DURATION] [--history-revisions N]\n"
+      "                    [--node-monitor-grace-period DURATION] [--pod-eviction-timeout "
+      "DURATION]\n"
       "                    [--with-agent [--node-name NAME] [--node-ip IP] [--agent-listen "
       "ADDR:PORT]\n"
       "                     [--pod-cidr CIDR] [--bridge NAME] [--agent-data-dir DIR]]\n"
@@ -29,6 +31,10 @@ static const char usage_text[]
       "                                  floor by age)\n"
       "  --history-revisions N           the last N revisions are kept (default 10000; 0: no\n"
       "                                  floor by count)\n"
+      "  --node-monitor-grace-period DURATION\n"
+      "                                  a node silent this long turns NotReady (default 20s)\n"
+      "  --pod-eviction-timeout DURATION how long pods stay on a NotReady node before they are\n"
+      "                                  evicted, unless they tolerate it longer (default 30s)\n"
       "  --with-agent                    also run this machine's agent: a single-node cluster\n"
       "                                  (the agent's flags below are `berth agent`'s)\n"
       "  --node-name NAME                the node's name (default: the hostname)\n"
@@ -82,6 +88,8 @@ int cli_server(cli_ctx *ctx, int argc, char **argv)
     { "compaction-interval", required_argument, NULL, 'c' },
     { "history-retention", required_argument, NULL, 'r' },
     { "history-revisions", required_argument, NULL, 'n' },
+    { "node-monitor-grace-period", required_argument, NULL, 'G' },
+    { "pod-eviction-timeout", required_argument, NULL, 'E' },
     { "with-agent", no_argument, NULL, 'A' },
     { "node-name", required_argument, NULL, 'N' },
     { "node-ip", required_argument, NULL, 'I' },
@@ -125,6 +133,19 @@ int cli_server(cli_ctx *ctx, int argc, char **argv)
         return cli_usage_error(
             "server", "invalid --history-revisions \"%s\": want a whole number >= 0", optarg);
       so.retain_revs = v ? v : -1;
+      break;
+    case 'G':
+    case 'E':
+      if (cli_parse_duration("server",
+                             c == 'G' ? "--node-monitor-grace-period" : "--pod-eviction-timeout",
+                             optarg, &v)
+          < 0)
+        return 2;
+      if (v < 1000000000LL)
+        return cli_usage_error("server", "invalid %s \"%s\": want at least 1s",
+                               c == 'G' ? "--node-monitor-grace-period" : "--pod-eviction-timeout",
+                               optarg);
+      *(c == 'G' ? &so.node_grace_ns : &so.eviction_timeout_ns) = v;
       break;
     case 'A':
       with_agent = true;

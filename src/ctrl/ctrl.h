@@ -14,7 +14,12 @@
  * nothing when the world already matches.
  *
  * Objects are jansson JSON in their Kubernetes wire shape. Everything here
- * runs on the manager's one thread: nothing is locked.
+ * runs on the manager's one thread: nothing is locked. Pods in the server's
+ * cache are trimmed to what controllers read (metadata without annotations
+ * outside batch.kubernetes.io/ and controller.kubernetes.io/; spec nodeName,
+ * tolerations, priority, affinity, schedulerName, hostname; status phase,
+ * conditions, startTime, reason, containerStatuses' name/ready/restartCount):
+ * a controller must not need more of an existing pod.
  */
 #ifndef BERTH_CTRL_H
 #define BERTH_CTRL_H

@@ -8,6 +8,7 @@
  * WebSocket), whose socket goes to a thread of its own because MHD forwards
  * the TLS bytes of an upgraded connection on the connection's thread only
  * after the upgrade callback has returned. Resources live in resources.c. */
+#include "ctrl/ctrl.h"
 #include "server/internal.h"
 #include "net/mhd_dl.h"
 
@@ -447,7 +448,7 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
   srv_t s = { 0 };
   http_t h = { .srv = &s };
   int ret = -1;
-  bool gc = false, binder = false;
+  bool gc = false, binder = false, ctrl = false;
   cleanup_free char *db = path_join(opts->data_dir, "state.db");
   if (srv_pki_prepare(&s, opts->data_dir, port, err) < 0)
     goto out;
@@ -476,6 +477,14 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
   if (srv_binder_start(&s, err) < 0)
     goto out;
   binder = true;
+  ctrl_config_t cc = CTRL_CONFIG_DEFAULT;
+  if (opts->node_grace_ns > 0)
+    cc.node_grace_ns = opts->node_grace_ns;
+  if (opts->eviction_timeout_ns > 0)
+    cc.eviction_timeout_ns = opts->eviction_timeout_ns;
+  if (srv_ctrlmgr_start(&s, &cc, err) < 0)
+    goto out;
+  ctrl = true;
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS
           | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
@@ -513,6 +522,8 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
   ret = 0;
 out:
   atomic_store(&s.stopping, true);
+  if (ctrl)
+    srv_ctrlmgr_stop(&s);
   if (binder)
     srv_binder_stop(&s);
   if (gc)

@@ -10,18 +10,21 @@
 
 struct srv_gc;
 struct srv_binder;
+struct srv_ctrlmgr;
+struct ctrl_config;
 
 /* The one context of a server process: everything handlers need. */
 typedef struct srv {
   store_t *store;
   char *data_dir;
   char *admin_token;
-  char *node_token;          /* the join token (DATA/node-token) */
-  char *node_secret;         /* the key node credentials are derived with (DATA/node-secret) */
-  char *ca_pem, *ca_key_pem; /* the cluster CA, to sign agents' serving certificates */
-  char *cert_pem, *key_pem;  /* the serving certificate and key, for the TLS layer */
-  struct srv_gc *gc;         /* the ownerReference garbage collector (gc.c) */
-  struct srv_binder *binder; /* the placeholder scheduler (binder.c) */
+  char *node_token;            /* the join token (DATA/node-token) */
+  char *node_secret;           /* the key node credentials are derived with (DATA/node-secret) */
+  char *ca_pem, *ca_key_pem;   /* the cluster CA, to sign agents' serving certificates */
+  char *cert_pem, *key_pem;    /* the serving certificate and key, for the TLS layer */
+  struct srv_gc *gc;           /* the ownerReference garbage collector (gc.c) */
+  struct srv_binder *binder;   /* the placeholder scheduler (binder.c) */
+  struct srv_ctrlmgr *ctrlmgr; /* the workload controllers (ctrlmgr.c) */
   atomic_bool stopping;
 } srv_t;
 
@@ -210,6 +213,10 @@ int srv_ns_finalize(srv_t *s, const char *ns, berr_t *err);
  * following the store's pods and nodes. */
 int srv_binder_start(srv_t *s, berr_t *err);
 void srv_binder_stop(srv_t *s);
+
+/* ---- ctrlmgr.c: the controllers of src/ctrl/ -------------------------------- */
+int srv_ctrlmgr_start(srv_t *s, const struct ctrl_config *cfg, berr_t *err);
+void srv_ctrlmgr_stop(srv_t *s);
 
 /* Like json_string, taking ownership of a heap string. */
 json_t *srv_str_own(char *s);

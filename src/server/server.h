@@ -26,6 +26,10 @@ typedef struct srv_opts {
   /* Store history (store_opts_t): 0 = the store's default; negative =
    * never compact / no floor by age / no floor by count. */
   int64_t compact_interval_ns, retain_ns, retain_revs;
+  /* Node lifecycle: a node silent for node_grace_ns turns NotReady; pods
+   * are evicted eviction_timeout_ns later (the default tolerationSeconds).
+   * 0: the defaults (20 s, 30 s). */
+  int64_t node_grace_ns, eviction_timeout_ns;
   /* Called once the server listens (url: "https://127.0.0.1:PORT"), and
    * before it stops: `berth server --with-agent` starts and stops the
    * machine's own agent with them. A failing on_ready stops the server. */

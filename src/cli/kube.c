@@ -1,7 +1,7 @@
 /* kube.c — the cluster verbs' front door: which verbs exist, the options
  * they all take, the kubeconfig and the client. The verbs themselves live
- * in kube_get.c, kube_describe.c, kube_apply.c, kube_create.c and
- * kube_exec.c; they talk to the API server only through src/net/client.h. */
+ * in kube_get.c, kube_describe.c, kube_apply.c, kube_create.c, kube_exec.c,
+ * kube_rollout.c and kube_node.c; they talk to the API server only through src/net/client.h. */
 #include "cli/kube.h"
 
 #include <stdlib.h>
@@ -28,6 +28,10 @@ static const char kube_usage[]
       "  run       create a pod running one image\n"
       "  events    list events, oldest first\n"
       "  nodes     list the nodes (berth get nodes)\n"
+      "  scale     set the replicas of a deployment or replicaset\n"
+      "  rollout   follow, list, undo, pause, resume or restart a rollout\n"
+      "  cordon    mark a node unschedulable (uncordon: schedulable again)\n"
+      "  drain     cordon a node and evict its pods\n"
       "\n"
       "Run 'berth COMMAND --help' for a command's options.\n";
 
@@ -40,6 +44,9 @@ static const struct {
   { "delete", kube_cmd_delete },  { "logs", kube_cmd_logs },
   { "exec", kube_cmd_exec },      { "run", kube_cmd_run },
   { "events", kube_cmd_events },  { "nodes", NULL /* get nodes */ },
+  { "scale", kube_cmd_scale },    { "rollout", kube_cmd_rollout },
+  { "cordon", kube_cmd_cordon },  { "uncordon", kube_cmd_uncordon },
+  { "drain", kube_cmd_drain },
   { "cluster", NULL /* help */ },
 };
 

@@ -197,6 +197,13 @@ int kube_cmd_delete(kube_t *k, int argc, char **argv);
 int kube_cmd_run(kube_t *k, int argc, char **argv);
 int kube_cmd_logs(kube_t *k, int argc, char **argv);
 int kube_cmd_exec(kube_t *k, int argc, char **argv);
+/* kube_rollout.c */
+int kube_cmd_scale(kube_t *k, int argc, char **argv);
+int kube_cmd_rollout(kube_t *k, int argc, char **argv);
+/* kube_node.c */
+int kube_cmd_cordon(kube_t *k, int argc, char **argv);
+int kube_cmd_uncordon(kube_t *k, int argc, char **argv);
+int kube_cmd_drain(kube_t *k, int argc, char **argv);
 
 /* describe's pieces shared by its two files. */
 void kube_describe_labels(kube_tw_t *tw, const char *title, json_t *labels);

@@ -26,7 +26,8 @@ enum {
   OPT_COMMAND,
   OPT_PORT,
   OPT_TIMEOUT,
-  OPT_ALL
+  OPT_ALL,
+  OPT_FROM
 };
 
 /* ---- create --------------------------------------------------------------- */
@@ -37,13 +38,16 @@ static const char create_usage[]
       "       berth create configmap NAME [--from-literal=KEY=VALUE…] [--from-file=[KEY=]PATH…]\n"
       "       berth create secret generic NAME [--from-literal=KEY=VALUE…] "
       "[--from-file=[KEY=]PATH…]\n"
+      "       berth create job NAME --from=cronjob/CRONJOB\n"
       "\n"
       "Create objects: those of manifests (an existing one is an error: AlreadyExists),\n"
-      "or a namespace, a configmap or an Opaque secret from literals and files.\n"
+      "or a namespace, a configmap or an Opaque secret from literals and files, or a job\n"
+      "from a cronjob's template (run it now, outside its schedule).\n"
       "\n"
       "  -f, --filename F          the manifests (repeatable)\n"
       "      --from-literal K=V    a data key and its value (repeatable)\n"
       "      --from-file [K=]PATH  a data key (default: the file's name) and the file\n"
+      "      --from cronjob/NAME   the cronjob whose job template to use\n"
       "      --kubeconfig FILE, -n NS, --server URL, --token T: see 'berth cluster --help'\n";
 
 /* kubectl refuses a bad data key before sending anything. */
@@ -143,6 +147,46 @@ static int create_kind(kube_t *k, const char *type, const char *name, json_t *ob
   return 0;
 }
 
+/* kubectl create job NAME --from=cronjob/X: the cronjob's job template, run
+ * now; annotated as made by hand so the cronjob does not count it. */
+static int create_job_from(kube_t *k, const char *name, const char *from)
+{
+  const char *slash = strchr(from, '/');
+  if (!slash || !slash[1])
+    return cli_usage_error("create", "--from must be cronjob/NAME (got \"%s\")", from);
+  cleanup_free char *type = xstrndup(from, (size_t)(slash - from));
+  if (kube_connect(k) < 0)
+    return 1;
+  const kube_res_t *cj = kube_resolve(k, type);
+  if (!cj)
+    return 1;
+  if (strcmp(cj->kind, "CronJob"))
+    return kube_fail("from must be an existing cronjob: %s", from);
+  cleanup_free char *path = kube_path(cj, k->ns, slash + 1, NULL, NULL);
+  cleanup_reply kube_reply_t r;
+  if (kube_call(k, "GET", path, NULL, "application/json", NULL, &r) < 0)
+    return 1;
+  if (r.code != 200)
+    return kube_reply_fail(&r, NULL);
+  json_t *tmpl = kube_get(r.json, "spec.jobTemplate");
+  json_t *ann = json_deep_copy(kube_get(tmpl, "metadata.annotations"));
+  if (!json_is_object(ann)) {
+    json_decref(ann);
+    ann = json_object();
+  }
+  json_object_set_new(ann, "cronjob.kubernetes.io/instantiate", json_string("manual"));
+  json_t *labels = kube_get(tmpl, "metadata.labels");
+  json_t *md = json_pack("{s:s,s:o,s:[{s:s,s:s,s:s,s:s?,s:b}]}", "name", name, "annotations", ann,
+                         "ownerReferences", "apiVersion", "batch/v1", "kind", "CronJob", "name",
+                         slash + 1, "uid", kube_str(r.json, "metadata.uid"), "controller", 1);
+  if (json_is_object(labels))
+    json_object_set(md, "labels", labels);
+  json_t *spec = kube_get(tmpl, "spec");
+  cleanup_json json_t *job = json_pack("{s:s,s:s,s:o,s:O}", "apiVersion", "batch/v1", "kind", "Job",
+                                       "metadata", md, "spec", spec ? spec : json_object());
+  return create_kind(k, "jobs.batch", name, job, NULL);
+}
+
 int kube_cmd_create(kube_t *k, int argc, char **argv)
 {
   static const struct option opts[]
@@ -150,8 +194,10 @@ int kube_cmd_create(kube_t *k, int argc, char **argv)
           { "filename", required_argument, NULL, 'f' },
           { "from-literal", required_argument, NULL, OPT_FROM_LITERAL },
           { "from-file", required_argument, NULL, OPT_FROM_FILE },
+          { "from", required_argument, NULL, OPT_FROM },
           { 0 } };
   cleanup_strv char **files = NULL, **literals = NULL, **from_files = NULL;
+  const char *from = NULL;
   int c;
   optind = 0;
   while ((c = getopt_long(argc, argv, ":n:hf:", opts, NULL)) != -1) {
@@ -169,6 +215,9 @@ int kube_cmd_create(kube_t *k, int argc, char **argv)
       break;
     case OPT_FROM_FILE:
       strv_push(&from_files, optarg);
+      break;
+    case OPT_FROM:
+      from = optarg;
       break;
     default:
       return cli_bad_option("create", c, argv, opts);
@@ -206,6 +255,14 @@ int kube_cmd_create(kube_t *k, int argc, char **argv)
                     "metadata", "name", name, "spec", "status");
     return create_kind(k, "namespaces", name, obj, NULL);
   }
+  if (!strcmp(what, "job")) {
+    if (!from)
+      return cli_usage_error("create", "berth creates a job only from a cronjob: create job NAME "
+                                       "--from=cronjob/CRONJOB");
+    return create_job_from(k, name, from);
+  }
+  if (from)
+    return cli_usage_error("create", "--from is for create job");
   if (!strcmp(what, "configmap") || !strcmp(what, "cm") || secret) {
     json_t *data = NULL, *binary = NULL;
     int rc = build_data(literals, from_files, secret, &data, &binary);

@@ -446,6 +446,12 @@ serve(const char *root, const char *text, size_t len, int *fds, size_t nfds)
 static void __attribute__((noreturn)) spawner_main(const char *root, int sock)
 {
   prctl(PR_SET_NAME, "berth-spawner", 0, 0, 0);
+  /* What each creation would read again from a mount table that grows with
+   * the pods: read once here, inherited by every fork. */
+  berr_t perr = BERR_INIT;
+  if (rt_preload(&perr) < 0)
+    log_warn("msg=\"spawner: cannot read the host's mounts\" err=\"%s\"", perr.msg);
+  berr_clear(&perr);
   /* None of the caller's handlers (they would run here); a Ctrl-C meant for
    * the caller does not end the spawner (the caller's exit does). */
   struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };

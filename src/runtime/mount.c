@@ -15,12 +15,14 @@
  * Bind mounts use the new mount API (open_tree + mount_setattr +
  * move_mount): read-only then applies to every submount of an rbind, which
  * a remount cannot do. */
+#include "runtime/cgroup.h"
 #include "runtime/launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,22 +54,62 @@ static void cgroup_free(mnt_cgroup *c)
   free(c->host);
 }
 
-/* The host's cgroup hierarchies, from /proc/self/mounts: cgroup2 mounted at
- * /sys/fs/cgroup (pure v2), or one mount per hierarchy below it. */
-static int plan_cgroups(mnt_plan *p, const char *cgroup_path, berr_t *err)
+/* The lines of /proc/self/mounts at or below /sys/fs/cgroup, read once per
+ * process: the table grows with every pod's namespace mounts, and the
+ * agent's spawner makes containers in forks of itself, which inherit what
+ * it read at start (rt_preload) instead of each reading it again. */
+typedef struct cg_mount_line {
+  char *dir, *type, *opts;
+} cg_mount_line;
+
+static pthread_once_t cg_lines_once = PTHREAD_ONCE_INIT;
+static cg_mount_line *cg_lines; /* process-wide, read-only once loaded */
+static size_t n_cg_lines;
+static int cg_lines_errno;
+
+static void cg_lines_load(void)
 {
   cleanup_fclose FILE *f = fopen("/proc/self/mounts", "re");
-  if (!f)
-    return berr_set(err, errno, "open /proc/self/mounts");
+  if (!f) {
+    cg_lines_errno = errno;
+    return;
+  }
   cleanup_free char *line = NULL;
   size_t cap = 0, alloc = 0;
   while (getline(&line, &cap, f) > 0) {
     char *save = NULL;
     strtok_r(line, " ", &save); /* source */
     const char *dir = strtok_r(NULL, " ", &save), *type = strtok_r(NULL, " ", &save);
-    char *opts = strtok_r(NULL, " ", &save);
-    if (!opts)
+    const char *opts = strtok_r(NULL, " ", &save);
+    if (!opts || !str_has_prefix(dir, "/sys/fs/cgroup"))
       continue;
+    if (n_cg_lines == alloc) {
+      alloc = alloc ? alloc * 2 : 16;
+      cg_lines = xrealloc(cg_lines, alloc * sizeof *cg_lines);
+    }
+    cg_lines[n_cg_lines++]
+        = (cg_mount_line){ .dir = xstrdup(dir), .type = xstrdup(type), .opts = xstrdup(opts) };
+  }
+}
+
+int rt_preload(berr_t *err)
+{
+  pthread_once(&cg_lines_once, cg_lines_load);
+  cg_info();
+  if (cg_lines_errno)
+    return berr_set(err, cg_lines_errno, "open /proc/self/mounts");
+  return 0;
+}
+
+/* The host's cgroup hierarchies: cgroup2 mounted at /sys/fs/cgroup (pure
+ * v2), or one mount per hierarchy below it. */
+static int plan_cgroups(mnt_plan *p, const char *cgroup_path, berr_t *err)
+{
+  if (rt_preload(err) < 0)
+    return -1;
+  size_t alloc = 0;
+  for (size_t l = 0; l < n_cg_lines; l++) {
+    const char *dir = cg_lines[l].dir, *type = cg_lines[l].type;
     /* a later mount on the same point hides an earlier one */
     for (size_t i = 0; i < p->n_cg; i++)
       if (str_has_prefix(dir, "/sys/fs/cgroup/") && !strcmp(p->cg[i].name, dir + 15)) {
@@ -80,6 +122,8 @@ static int plan_cgroups(mnt_plan *p, const char *cgroup_path, berr_t *err)
     if (!whole_v2 && (!str_has_prefix(dir, "/sys/fs/cgroup/") || strchr(dir + 15, '/')))
       continue;
     buf_t o = { 0 };
+    cleanup_free char *opts = xstrdup(cg_lines[l].opts);
+    char *save = NULL;
     for (char *t = strtok_r(opts, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
       if (generic_mount_option(t))
         continue;

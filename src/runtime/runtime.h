@@ -91,6 +91,10 @@ void rt_create_opts_init(rt_create_opts *o);
 /* Creates the container: namespaces, cgroups, mounts and security are in
  * place and the process waits in exec.fifo for rt_start(). */
 int rt_create(const rt_create_opts *o, pid_t *pid, berr_t *err);
+/* Reads, once per process, what every container's creation looks up on the
+ * host (the cgroup layout and mounts), so that forks of a process that
+ * creates many containers inherit it instead of reading it again. */
+int rt_preload(berr_t *err);
 int rt_start(const char *root, const char *id, berr_t *err);
 /* create + start. When detach is false it waits, forwarding SIGINT/SIGTERM/
  * SIGHUP, deletes the container and stores its exit code (128+N for signal N).

@@ -39,7 +39,7 @@ UNIT_OBJ  := $(patsubst %.c,build/asan/obj/%.o,$(UNIT_SRC))
 .PHONY: all build deps run stop test unit e2e bench fmt clean images
 
 all: build
-build: build/berth build/asan/berth images
+build: build/berth build/asan/berth images build/bench-hollow
 
 # ---- dependencies (Debian packages; quiet when nothing is missing) --------
 DEB_PKGS := build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev \
@@ -103,6 +103,16 @@ build/asan/fuzz-decode: tests/fuzz/fuzz_decode.c $(wildcard src/api/*.[ch]) src/
 	    build/asan/fuzz/driver.o $(wildcard src/api/*.c) src/server/route.c \
 	    $(filter build/asan/obj/src/base/%,$(SAN_OBJ)) $(LIBS)
 
+# The load generators of bench/ (bench/NAME.c and bench/loadgen.c over berth's base and its
+# HTTPS client, optimised): bench/*.sh build them through bench/api_lib.sh's build_loadgen, and
+# `make build` builds bench-hollow, the hollow nodes tests/e2e/t_hollow.sh runs.
+BENCH_LG  := api pods hollow sched
+BENCH_OBJ := $(patsubst %,build/rel/bench/%.o,$(BENCH_LG) loadgen)
+$(addprefix build/bench-,$(BENCH_LG)): build/bench-%: build/rel/bench/%.o build/rel/bench/loadgen.o \
+                                      $(filter build/rel/src/base/%,$(REL_OBJ)) \
+                                      build/rel/src/net/client.o build/rel/src/net/curl_dl.o
+	$(CC) $(REL_FLAGS) -o $@ $^ $(shell pkg-config --libs jansson 2>/dev/null) -ldl -lpthread
+
 # The offline image: Debian's busybox-static as an OCI image layout.
 images: build/images/busybox.tar
 build/images/busybox.tar: build/berth tools/mkbusybox.sh
@@ -136,4 +146,4 @@ fmt:
 clean:
 	rm -rf build
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) build/rel/src/main.d build/asan/obj/src/main.d
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) build/rel/src/main.d build/asan/obj/src/main.d

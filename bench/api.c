@@ -19,12 +19,8 @@
  *     POST /v3/watch.
  *
  * Prints one JSON object (ms, KiB) that bench/report.py turns into a table.
- * Not part of berth or of `make test`. Built by bench/api.sh, or from the repo:
+ * Not part of berth or of `make test`. Built by bench/api.sh, or `make build/bench-api`:
  *
- *   gcc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -D_GNU_SOURCE \
- *       -o build/bench-api bench/api.c bench/loadgen.c src/base/[a-z]*.c src/net/client.c \
- *       src/net/curl_dl.c $(pkg-config --cflags libcurl jansson) $(pkg-config --libs jansson) \
- *       -ldl -lpthread
  *   build/bench-api k8s https://127.0.0.1:PORT DATA -n 10000 -c 16 -p SERVER_PID
  *   build/bench-api etcd https://127.0.0.1:PORT DATA/ca.crt -n 10000 -c 16 -p ETCD_PID */
 #include "loadgen.h"

@@ -1,29 +1,16 @@
 # shellcheck shell=bash
-# api_lib.sh — shared by api.sh and pods.sh (after lib.sh): the load
-# generators build/bench-api and build/bench-pods, free ports, starting and
-# stopping the servers they measure. Every process started here is recorded
-# and stopped on exit.
-BENCH_BIN=${BENCH_BIN:-$TOP/build}
+# api_lib.sh — shared by api.sh, pods.sh and sched.sh (after lib.sh): the
+# load generators build/bench-NAME, free ports, starting and stopping the
+# servers they measure. Every process started here is recorded and stopped
+# on exit.
+BENCH_BIN=$TOP/build
 BG_PIDS=()
 
 # build_loadgen NAME — builds build/bench-NAME (bench/NAME.c and
 # bench/loadgen.c over berth's base and HTTPS client) when it is missing or
-# older than its sources: the command in bench/NAME.c's header.
+# older than its sources: the Makefile's rule, one of BENCH_LG.
 build_loadgen() {
-  local out=$BENCH_BIN/bench-$1 s stale=0
-  local srcs=("$TOP/bench/$1.c" "$TOP/bench/loadgen.c" "$TOP"/src/base/[a-z]*.c
-    "$TOP/src/net/client.c" "$TOP/src/net/curl_dl.c")
-  [ -x "$out" ] || stale=1
-  for s in "${srcs[@]}" "$TOP/bench/loadgen.h" "$TOP/src/base/base.h" "$TOP"/src/net/client*.h \
-    "$TOP/src/net/curl_dl.h"; do
-    [ "$s" -nt "$out" ] && stale=1
-  done
-  [ "$stale" = 1 ] || return 0
-  mkdir -p "$BENCH_BIN"
-  # shellcheck disable=SC2046
-  gcc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -I"$TOP/src" -D_GNU_SOURCE \
-    -o "$out" "${srcs[@]}" $(pkg-config --cflags libcurl jansson) $(pkg-config --libs jansson) \
-    -ldl -lpthread
+  make -C "$TOP" --no-print-directory -s "build/bench-$1" >/dev/null
 }
 
 # A TCP port nobody listens on right now.

@@ -3,8 +3,7 @@
  * request goes through berth's own client (src/net/client.h) whatever the
  * server, so berth and etcd are measured through the same client code; only
  * etcd's watch, a POST whose reply streams, uses libcurl directly. Linked
- * into build/bench-api and build/bench-pods: the commands are in the
- * headers of bench/api.c and bench/pods.c. */
+ * into every build/bench-NAME (bench/NAME.c; the Makefile's BENCH_LG). */
 #include "loadgen.h"
 #include "net/curl_dl.h"
 
@@ -12,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 lg_run_t lg = { .n = 0, .clients = 16, .timeout_s = 120 };
 
@@ -60,10 +60,13 @@ json_t *lg_dist(int64_t *v, size_t n)
 
 json_t *lg_rss(void)
 {
-  if (lg.pid <= 0)
-    return json_null();
+  return lg.pid > 0 ? lg_rss_of(lg.pid) : json_null();
+}
+
+json_t *lg_rss_of(pid_t pid)
+{
   char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)lg.pid);
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
   FILE *f = fopen(path, "re");
   if (!f) {
     fprintf(stderr, "%s: %s: %s\n", lg.prog, path, strerror(errno));
@@ -79,6 +82,103 @@ json_t *lg_rss(void)
   fclose(f);
   return json_pack("{s:I, s:I, s:I, s:I}", "rss_kib", (json_int_t)rss, "hwm_kib", (json_int_t)hwm,
                    "anon_kib", (json_int_t)anon, "file_kib", (json_int_t)file);
+}
+
+double lg_cpu_s(pid_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  cleanup_free char *s = NULL;
+  size_t len;
+  if (fs_read_file(path, 0, &s, &len, NULL) < 0)
+    return -1;
+  /* after the command's ")": state is field 3, utime and stime fields 14 and 15 */
+  const char *p = strrchr(s, ')');
+  unsigned long long ut, st;
+  if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    return -1;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* ---- a string map --------------------------------------------------------------------- */
+
+struct lg_map_entry {
+  lg_map_entry_t *next;
+  size_t value;
+  char key[];
+};
+
+static size_t map_hash(const char *s)
+{
+  size_t x = 5381;
+  for (; *s; s++)
+    x = x * 33 + (unsigned char)*s;
+  return x;
+}
+
+static lg_map_entry_t **map_slot(lg_map_t *m, const char *key)
+{
+  if (m->n >= m->nb * 2) { /* grow: chains stay short */
+    size_t nb = m->nb ? m->nb * 4 : 4096;
+    lg_map_entry_t **b = xcalloc(nb, sizeof *b);
+    for (size_t i = 0; i < m->nb; i++)
+      while (m->b[i]) {
+        lg_map_entry_t *e = m->b[i];
+        m->b[i] = e->next;
+        e->next = b[map_hash(e->key) & (nb - 1)];
+        b[map_hash(e->key) & (nb - 1)] = e;
+      }
+    free(m->b);
+    m->b = b;
+    m->nb = nb;
+  }
+  lg_map_entry_t **pp = &m->b[map_hash(key) & (m->nb - 1)];
+  while (*pp && strcmp((*pp)->key, key))
+    pp = &(*pp)->next;
+  return pp;
+}
+
+size_t *lg_map_get(lg_map_t *m, const char *key, bool add)
+{
+  lg_map_entry_t **pp = map_slot(m, key);
+  if (!*pp && add) {
+    size_t kl = strlen(key);
+    lg_map_entry_t *e = xmalloc(sizeof *e + kl + 1);
+    memcpy(e->key, key, kl + 1);
+    e->value = 0;
+    e->next = NULL;
+    *pp = e;
+    m->n++;
+  }
+  return *pp ? &(*pp)->value : NULL;
+}
+
+void lg_map_del(lg_map_t *m, const char *key)
+{
+  lg_map_entry_t **pp = map_slot(m, key), *e = *pp;
+  if (e) {
+    *pp = e->next;
+    free(e);
+    m->n--;
+  }
+}
+
+void lg_map_clear(lg_map_t *m)
+{
+  for (size_t i = 0; i < m->nb; i++)
+    while (m->b[i]) {
+      lg_map_entry_t *e = m->b[i];
+      m->b[i] = e->next;
+      free(e);
+    }
+  m->n = 0;
+}
+
+void lg_map_free(lg_map_t *m)
+{
+  lg_map_clear(m);
+  free(m->b);
+  *m = (lg_map_t){ 0 };
 }
 
 /* ---- base64 (etcd's gateway carries keys and values as base64) ---------------------------- */
@@ -247,9 +347,16 @@ static int watch_saw(lg_watch_t *w, const char *name, json_t *obj, int64_t now)
       watch_signal(w, &w->ready);
     return 0;
   }
-  char *end;
-  long i = strtol(name + pl + 1, &end, 10);
-  if (*end || i < 0 || (size_t)i >= w->n)
+  long i;
+  if (w->index) {
+    i = w->index(w, name);
+  } else {
+    char *end;
+    i = strtol(name + pl + 1, &end, 10);
+    if (*end)
+      return 0;
+  }
+  if (i < 0 || (size_t)i >= w->n)
     return 0;
   return w->on_pod(w, (size_t)i, obj, now);
 }

@@ -40,6 +40,23 @@ double lg_ms(int64_t ns);
  * RssFile (mapped files: the binary and libraries, shared with other
  * processes) of lg.pid, or null without one. */
 json_t *lg_rss(void);
+/* The same for any process (pid > 0). */
+json_t *lg_rss_of(pid_t pid);
+/* The CPU time pid has used (user + system, /proc/PID/stat), in seconds; -1 when gone. */
+double lg_cpu_s(pid_t pid);
+
+/* A string → number map (a watch thread's bookkeeping: pods by uid or by name). */
+typedef struct lg_map_entry lg_map_entry_t;
+typedef struct lg_map {
+  lg_map_entry_t **b;
+  size_t nb, n;
+} lg_map_t;
+/* The value of key; with add, a missing key is added with value 0; else NULL. */
+size_t *lg_map_get(lg_map_t *m, const char *key, bool add);
+void lg_map_del(lg_map_t *m, const char *key);
+/* Empties m (it stays usable); lg_map_free also frees its table. */
+void lg_map_clear(lg_map_t *m);
+void lg_map_free(lg_map_t *m);
 
 char *lg_b64_encode(const char *s, size_t n);
 char *lg_b64_decode(const char *s);
@@ -62,12 +79,14 @@ int64_t lg_threads(void *(*fn)(void *), void *args, size_t size, size_t n);
  * or etcd's /v3/watch). on_pod gets each event of one of them with the time
  * its line was read (before parsing) and returns < 0 when nothing more is
  * needed, which ends the stream. The pod PREFIX-ready marks the watch as
- * connected (lg_watch_sync). */
+ * connected (lg_watch_sync). With index set, it numbers the other PREFIX-…
+ * pods instead (pods whose names a controller chose): < 0 to ignore one. */
 typedef struct lg_watch lg_watch_t;
 struct lg_watch {
   const char *prefix;
   size_t n;
   int (*on_pod)(lg_watch_t *w, size_t i, json_t *obj, int64_t now);
+  long (*index)(lg_watch_t *w, const char *name);
   void *arg;
   /* inside */
   kc_lines_t lines;

@@ -16,12 +16,8 @@
  *                     waits until the API lists none
  *
  * Prints one JSON object (ms) that bench/report.py turns into a table. Not
- * part of berth or of `make test`. Built by bench/pods.sh, or from the repo:
+ * part of berth or of `make test`. Built by bench/pods.sh, or `make build/bench-pods`:
  *
- *   gcc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -D_GNU_SOURCE \
- *       -o build/bench-pods bench/pods.c bench/loadgen.c src/base/[a-z]*.c src/net/client.c \
- *       src/net/curl_dl.c $(pkg-config --cflags libcurl jansson) $(pkg-config --libs jansson) \
- *       -ldl -lpthread
  *   build/bench-pods startup https://127.0.0.1:PORT DATA -n 100 -c 16 && \
  *   build/bench-pods delete https://127.0.0.1:PORT DATA */
 #include "loadgen.h"

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""report.py — the Markdown tables of bench/api.sh and bench/pods.sh, from
-the JSON that build/bench-api (bench/api.c), build/bench-pods (bench/pods.c)
-and the scripts write.
+"""report.py — the Markdown tables of bench/api.sh, bench/pods.sh and
+bench/sched.sh, from the JSON that build/bench-api (bench/api.c),
+build/bench-pods (bench/pods.c), build/bench-sched (bench/sched.c),
+build/bench-hollow (bench/hollow.c) and the scripts write.
 
   python3 bench/report.py api DIR PASSES ETCD_VERSION
   python3 bench/report.py pods DIR RUN…
+  python3 bench/report.py sched DIR
 
 Times are in ms, memory in KiB in the JSON, MiB in the tables."""
 import json
@@ -188,11 +190,79 @@ def pods(d, runs, crun=None):
             print("- " + n)
 
 
+def sched(d):
+    r = load(os.path.join(d, "sched.json"))
+    h = load(os.path.join(d, "hollow.json")) or {}
+    if not r:
+        print("### Scheduling: failed")
+        err = os.path.join(d, "sched.err")
+        if os.path.exists(err):
+            print()
+            print("```")
+            print(open(err).read().strip()[-1500:])
+            print("```")
+        return
+    what = ("{:,} Deployments of {:,} replicas".format(r["deployments"]["n"], r["deployments"]["replicas"])
+            if r.get("deployments") else "{:,} pods".format(r["pods"]))
+    print("### Scheduling: {} onto {:,} hollow nodes, through the API".format(what, r["nodes"]))
+    print()
+    born = ("the first watch event showing the pod" if r.get("deployments")
+            else "its create request ({} clients)".format(r["clients"]))
+    print("Each pod requests cpu {} and memory {}; per pod, from {} to the watch event that binds "
+          "it (spec.nodeName) and to the one where the hollow node reports it Running; p50 / p90 / "
+          "p99 / max in ms. Memory in MiB: VmRSS (VmHWM, RssAnon). No peer: Debian ships no "
+          "kube-scheduler.".format(r["requests"]["cpu"], r["requests"]["memory"], born))
+    print()
+    print("| figure | target | berth | met |")
+    print("|---|---|---|---|")
+    rate = r["bound_per_s"]
+    f0 = lambda x: "{:,.0f}".format(x) if x is not None and x >= 0 else "—"
+    print("| pods bound per second, first create → last binding | ≥ 10,000 | %s | %s |" % (
+        f0(rate), met(rate >= 10000)))
+    print("| pods bound per second, steady state (10th–90th percentile of bindings) | | %s | |" %
+          f0(r["bound_per_s_steady"]))
+    print("| creates per second | | %s | |" % f0(r["creates_per_s"]))
+    allb = r["all_bound_ms"]
+    print("| all bound / all Running after | | %s / %s | |" % (
+        "%.1f s" % (allb / 1000) if allb >= 0 else "%d of %d bound" % (r["bound"], r["pods"]),
+        "%.1f s" % (r["all_running_ms"] / 1000) if r["all_running_ms"] >= 0
+        else "%d of %d Running" % (r["running"], r["pods"])))
+    print("| create → bound | | %s | |" % dist(r["to_bound"]))
+    print("| bound → Running (the hollow node's status write) | | %s | |" % dist(r["bound_to_running"]))
+    print("| create → Running | | %s | |" % dist(r["to_running"]))
+    sd = r.get("scheduler_decision")
+    if sd:
+        print("| scheduler decision p50 / p99 (mean; decisions), from /metrics | p99 ≤ 5 ms | "
+              "%.3f / %.3f ms (%.3f; %d) | %s |" % (sd["p50_ms"], sd["p99_ms"], sd["mean_ms"],
+                                                    sd["count"], met(sd["p99_ms"] <= 5)))
+    else:
+        print("| scheduler decision p50 / p99, from /metrics | p99 ≤ 5 ms | n/a (no %s in "
+              "GET /metrics) | n/a |" % "berth_scheduler_decision_duration_seconds")
+    print("| server memory, %s nodes Ready | | %s | |" % ("{:,}".format(r["nodes"]), rss(r["mem_nodes"])))
+    print("| server memory, every pod Running | reported | %s | |" % rss(r["mem_running"]))
+    c = r["cpu"]
+    share = lambda s: "%.1f s (%.0f%% of a core)" % (s, 100 * s / c["window_s"]) if s >= 0 and c["window_s"] > 0 else "—"
+    print("| CPU from the first create to the last Running (%.1f s): server | | %s | |" % (
+        c["window_s"], share(c["server_s"])))
+    print("| … the hollow nodes' process | | %s | |" % share(c["hollow_s"]))
+    print("| hollow nodes' process memory | | %s | |" % rss(r.get("mem_hollow")))
+    if h:
+        print("| hollow nodes' work: pod statuses, deletes, node heartbeats (the latest started "
+              "late by); failures | | {:,}, {:,}, {:,} ({:.0f} ms); {:,} | |".format(
+                  h["pod_statuses"], h["pod_deletes"], h["heartbeats"],
+                  h.get("heartbeat_late_max_ms", 0), h["failures"]))
+    if r.get("watch_error"):
+        print()
+        print("- watch: " + r["watch_error"])
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "api":
         api(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif sys.argv[1] == "pods":
         crun = os.path.join(sys.argv[2], "crun.json")
         pods(sys.argv[2], sys.argv[3:], crun if os.path.exists(crun) else None)
+    elif sys.argv[1] == "sched":
+        sched(sys.argv[2])
     else:
-        sys.exit("usage: report.py api DIR PASSES ETCD_VERSION | pods DIR RUN…")
+        sys.exit("usage: report.py api DIR PASSES ETCD_VERSION | pods DIR RUN… | sched DIR")

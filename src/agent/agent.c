@@ -39,9 +39,11 @@ static void agent_free(agent_t *a)
   kc_free(a->kc);
   kc_free(a->lookup_kc);
   json_decref(a->bound);
+  json_decref(a->ev_cache);
   pthread_mutex_destroy(&a->lock);
   pthread_mutex_destroy(&a->mgr_lock);
   pthread_mutex_destroy(&a->lookup_lock);
+  pthread_mutex_destroy(&a->status_lock);
   pthread_cond_destroy(&a->cond);
   char **strs[] = { &a->server,  &a->join_token,  &a->data_dir, &a->engine_root, &a->node_name,
                     &a->node_ip, &a->listen_addr, &a->pod_cidr, &a->bridge,      &a->ca_pem,
@@ -231,6 +233,14 @@ static int agent_init(agent_t *a, const agent_opts_t *o, berr_t *err)
   a->max_pods = o->max_pods > 0 ? o->max_pods : AGENT_DEFAULT_MAX_PODS;
   a->backoff_base_ms = o->backoff_base_ms;
   a->backoff_max_ms = o->backoff_max_ms;
+  if (agent_parse_eviction_hard(o->eviction_hard ? o->eviction_hard : AGENT_EVICTION_HARD,
+                                &a->evict_bytes, &a->evict_percent, err)
+      < 0)
+    return -1;
+  if (o->memory_capacity < 0)
+    return berr_setc(err, EINVAL, "invalid memory capacity: must be more than 0");
+  a->mem_capacity = o->memory_capacity;
+  a->housekeeping_ms = o->housekeeping_ms > 0 ? o->housekeeping_ms : AGENT_HOUSEKEEPING_MS;
   cleanup_free char *ipam = path_join(a->data_dir, "ipam");
   podnet_opts_t po = { .bridge = a->bridge, .cidr = a->pod_cidr, .state_dir = ipam };
   if (podnet_check(&po, err) < 0)
@@ -423,17 +433,19 @@ int agent_start(const agent_opts_t *o, agent_t **out, berr_t *err)
   pthread_mutex_init(&a->lock, NULL);
   pthread_mutex_init(&a->mgr_lock, NULL);
   pthread_mutex_init(&a->lookup_lock, NULL);
+  pthread_mutex_init(&a->status_lock, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&a->cond, &ca);
   pthread_condattr_destroy(&ca);
   a->bound = json_object();
+  a->ev_cache = json_object();
   if (agent_init(a, o, err) < 0 || with_retries(a, "join", join, err) < 0
       || with_retries(a, "node registration", agent_node_register, err) < 0
       || agent_pods_open(a, err) < 0 || agent_pods_start_writer(a, err) < 0
       || agent_http_start(a, err) < 0 || agent_node_start(a, err) < 0
-      || agent_pods_start_watch(a, err) < 0) {
+      || agent_pods_start_watch(a, err) < 0 || agent_evict_start(a, err) < 0) {
     agent_stop(a);
     return -1;
   }
@@ -452,6 +464,7 @@ void agent_stop(agent_t *a)
   pthread_cond_broadcast(&a->cond);
   pthread_mutex_unlock(&a->lock);
   agent_http_stop(a);
+  agent_evict_stop(a);
   agent_node_stop(a);
   agent_pods_close(a);
   log_info("msg=\"agent stopped\" node=%s", a->node_name ? a->node_name : "");

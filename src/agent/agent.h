@@ -24,7 +24,10 @@
  * (kernel, OS image, machine and boot id, runtime "berth://VERSION",
  * kubelet "v1.33.1-berth"), addresses, conditions (Ready and the pressure
  * ones), daemonEndpoints.kubeletEndpoint.Port. Status every 10 s or on
- * change; Lease renewed every 10 s (leaseDurationSeconds 40).
+ * change; Lease renewed every 10 s (leaseDurationSeconds 40). Under memory
+ * pressure (--eviction-hard) MemoryPressure is True, the node is tainted
+ * node.kubernetes.io/memory-pressure:NoSchedule and pods are evicted, one
+ * per housekeeping interval (agent_evict.c).
  *
  * The endpoint (HTTPS, --listen, default :10250), for the API server only
  * (bearer = the node credential):
@@ -55,6 +58,10 @@ typedef struct agent_opts {
   int64_t max_pods;        /* 0: 110 */
   int64_t backoff_base_ms; /* 0: 10 s (tests shorten it) */
   int64_t backoff_max_ms;  /* 0: 300 s */
+  /* Memory-pressure eviction (agent_evict.c). */
+  const char *eviction_hard; /* "memory.available<QTY" or "<N%"; NULL: <100Mi */
+  int64_t memory_capacity;   /* bytes, the Node's capacity.memory; 0: MemTotal */
+  int64_t housekeeping_ms;   /* how often memory is looked at; 0: 10 s */
 } agent_opts_t;
 
 typedef struct agent agent_t;

@@ -7,8 +7,10 @@
  *                 sends pod status patches, events and final deletes
  *   agent_http.c  the HTTPS endpoint (MHD): auth, routing, container logs
  *   agent_exec.c  exec over WebSocket (v5.channel.k8s.io)
+ *   agent_evict.c memory.available, the MemoryPressure condition and taint,
+ *                 evictions (the housekeeping thread)
  *
- * Threads: heartbeat, pod watch, writer, plus MHD's connection threads and
+ * Threads: heartbeat, pod watch, writer, housekeeping, plus MHD's connection threads and
  * one relay thread per exec session. A kc_t is not thread-safe: every
  * thread takes its own kc_clone() of a->kc. The watch thread may stay
  * blocked in a quiet stream after agent_stop() (kc_stream cannot be
@@ -31,6 +33,8 @@
 #define AGENT_LEASE_DURATION_S   40
 #define AGENT_DEFAULT_MAX_PODS   110
 #define AGENT_REQUEST_TIMEOUT_MS 15000
+#define AGENT_HOUSEKEEPING_MS    10000
+#define AGENT_EVICTION_HARD      "memory.available<100Mi"
 
 struct MHD_Daemon;
 typedef struct agent_op agent_op_t;
@@ -54,6 +58,7 @@ struct agent {
   pthread_cond_t cond;
 
   /* agent_node.c */
+  pthread_mutex_t status_lock; /* one node status in flight: the last one built is the last sent */
   pthread_t hb_thread;
   bool hb_started;
   int64_t ready_since_ns; /* lastTransitionTime of the conditions */
@@ -72,6 +77,18 @@ struct agent {
   bool writer_started, writer_stop;
   pthread_mutex_t lookup_lock;
   kc_t *lookup_kc; /* for pod_mgr's configmap/secret lookups (lookup_lock) */
+
+  json_t *ev_cache; /* recent events, for counting repeats (lock) */
+
+  /* agent_evict.c */
+  int64_t mem_capacity;    /* --memory-capacity in bytes; 0: MemTotal */
+  int64_t evict_bytes;     /* memory.available below this is pressure… */
+  int evict_percent;       /* … or below this percentage of the capacity */
+  int64_t housekeeping_ms; /* how often memory.available is looked at */
+  pthread_t hk_thread;
+  bool hk_started;
+  bool mem_pressure;             /* (lock) */
+  int64_t mem_pressure_since_ns; /* its lastTransitionTime (lock) */
 
   /* agent_http.c */
   struct MHD_Daemon *mhd;
@@ -101,6 +118,22 @@ int agent_node_start(agent_t *a, berr_t *err);
 void agent_node_stop(agent_t *a);
 /* Pure helpers (also used by the tests through the node object). */
 json_t *agent_node_status(agent_t *a, int64_t now_ns);
+/* PATCH nodes/NAME/status with agent_node_status. */
+int agent_node_post_status(agent_t *a, kc_t *c, berr_t *err);
+/* Adds (present) or removes the taint KEY:EFFECT of the Node, keeping the
+ * others. */
+int agent_node_set_taint(agent_t *a, kc_t *c, const char *key, const char *effect, bool present,
+                         berr_t *err);
+/* A field of /proc/meminfo ("MemTotal", "MemAvailable") in KiB; 0 if none. */
+int64_t agent_meminfo_kib(const char *key);
+
+/* ---- agent_evict.c ---------------------------------------------------------- */
+/* "memory.available<100Mi" or "memory.available<10%". */
+int agent_parse_eviction_hard(const char *s, int64_t *bytes, int *percent, berr_t *err);
+/* capacity.memory of the Node in bytes: --memory-capacity, else MemTotal. */
+int64_t agent_memory_capacity(agent_t *a);
+int agent_evict_start(agent_t *a, berr_t *err);
+void agent_evict_stop(agent_t *a);
 
 /* ---- agent_pods.c ----------------------------------------------------------- */
 /* Opens the pod manager (re-adopting what is on disk; what it reports waits

@@ -5,11 +5,12 @@
  *
  * The status is recomputed on every beat (memory and disk are read again,
  * which is cheap) and sent whole: a merge patch replaces the conditions
- * list, so nothing stale can survive. The conditions never change here
- * (always Ready, no pressure), so their lastTransitionTime is the agent's
- * start. The Lease is renewed with PUT carrying the resourceVersion last
- * seen; a 409 means someone else wrote it, so it is read again and the
- * renewal retried once. */
+ * list, so nothing stale can survive. Ready and the disk and PID ones never
+ * change here, so their lastTransitionTime is the agent's start;
+ * MemoryPressure follows agent_evict.c, which also sends the status (and
+ * the memory-pressure taint) as soon as it changes. The Lease is renewed
+ * with PUT carrying the resourceVersion last seen; a 409 means someone else
+ * wrote it, so it is read again and the renewal retried once. */
 #include "agent/agent_internal.h"
 
 #include <errno.h>
@@ -63,14 +64,14 @@ static char *os_image(void)
   return xstrdup("Linux");
 }
 
-/* MemTotal in KiB. */
-static int64_t mem_total_kib(void)
+int64_t agent_meminfo_kib(const char *key)
 {
   cleanup_fclose FILE *f = fopen("/proc/meminfo", "re");
   char line[256];
+  size_t kl = strlen(key);
   long long kib = 0;
   while (f && fgets(line, sizeof line, f))
-    if (sscanf(line, "MemTotal: %lld kB", &kib) == 1)
+    if (!strncmp(line, key, kl) && line[kl] == ':' && sscanf(line + kl + 1, "%lld", &kib) == 1)
       break;
   return kib;
 }
@@ -107,7 +108,7 @@ static json_t *resources(agent_t *a)
 {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   cleanup_free char *cpu = xasprintf("%ld", cpus > 0 ? cpus : 1);
-  cleanup_free char *mem = xasprintf("%lldKi", (long long)mem_total_kib());
+  cleanup_free char *mem = xasprintf("%lldKi", (long long)(agent_memory_capacity(a) / 1024));
   cleanup_free char *disk = xasprintf("%lldKi", (long long)fs_size_kib(a->engine_root));
   cleanup_free char *pods = xasprintf("%lld", (long long)a->max_pods);
   return json_pack("{s:s, s:s, s:s, s:s}", "cpu", cpu, "memory", mem, "pods", pods,
@@ -131,15 +132,24 @@ json_t *agent_node_status(agent_t *a, int64_t now_ns)
   cleanup_free char *machine = read_line("/etc/machine-id");
   cleanup_free char *boot = read_line("/proc/sys/kernel/random/boot_id");
   cleanup_free char *uuid = read_line("/sys/class/dmi/id/product_uuid");
-  json_t *conds = json_pack("[o, o, o, o]",
-                            condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                                      "kubelet has sufficient memory available", beat, since),
-                            condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
-                                      "kubelet has no disk pressure", beat, since),
-                            condition("PIDPressure", "False", "KubeletHasSufficientPID",
-                                      "kubelet has sufficient PID available", beat, since),
-                            condition("Ready", "True", "KubeletReady",
-                                      "berth agent is posting ready status", beat, since));
+  pthread_mutex_lock(&a->lock);
+  bool pressure = a->mem_pressure;
+  int64_t pressure_since = a->mem_pressure_since_ns;
+  pthread_mutex_unlock(&a->lock);
+  cleanup_free char *mem_since
+      = time_rfc3339_sec(pressure_since ? pressure_since : a->ready_since_ns);
+  json_t *conds
+      = json_pack("[o, o, o, o]",
+                  pressure ? condition("MemoryPressure", "True", "KubeletHasInsufficientMemory",
+                                       "kubelet has insufficient memory available", beat, mem_since)
+                           : condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                                       "kubelet has sufficient memory available", beat, mem_since),
+                  condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
+                            "kubelet has no disk pressure", beat, since),
+                  condition("PIDPressure", "False", "KubeletHasSufficientPID",
+                            "kubelet has sufficient PID available", beat, since),
+                  condition("Ready", "True", "KubeletReady", "berth agent is posting ready status",
+                            beat, since));
   json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "machineID",
                            machine ? machine : "", "systemUUID", uuid ? uuid : "", "bootID",
                            boot ? boot : "", "kernelVersion", u.release, "osImage", os,
@@ -189,13 +199,19 @@ static void remember_uid(agent_t *a, json_t *node)
   pthread_mutex_unlock(&a->lock);
 }
 
-static int patch_status(agent_t *a, kc_t *c, berr_t *err)
+int agent_node_post_status(agent_t *a, kc_t *c, berr_t *err)
 {
   cleanup_free char *path = xasprintf("/api/v1/nodes/%s/status", a->node_name);
-  cleanup_json json_t *body = json_pack("{s:o}", "status", agent_node_status(a, time_now_ns()));
   cleanup_json json_t *reply = NULL;
   long code = 0;
-  if (kc_json(c, "PATCH", path, "application/merge-patch+json", body, &code, &reply, err) < 0)
+  /* The heartbeat and the housekeeping thread both post: without the lock
+   * a status built before a change could arrive after the one built after
+   * it, and undo it until the next beat. */
+  pthread_mutex_lock(&a->status_lock);
+  cleanup_json json_t *body = json_pack("{s:o}", "status", agent_node_status(a, time_now_ns()));
+  int rc = kc_json(c, "PATCH", path, "application/merge-patch+json", body, &code, &reply, err);
+  pthread_mutex_unlock(&a->status_lock);
+  if (rc < 0)
     return berr_wrap(err, "node status");
   if (code != 200)
     return http_fail(err, code, reply, "node status");
@@ -233,6 +249,52 @@ static int create_or_update(agent_t *a, kc_t *c, berr_t *err)
     return http_fail(err, code, reply, "get node");
   }
   remember_uid(a, reply);
+  return 0;
+}
+
+static bool is_taint(json_t *t, const char *key, const char *effect)
+{
+  return !strcmp(json_str(t, "key") ?: "", key) && !strcmp(json_str(t, "effect") ?: "", effect);
+}
+
+int agent_node_set_taint(agent_t *a, kc_t *c, const char *key, const char *effect, bool present,
+                         berr_t *err)
+{
+  cleanup_free char *path = xasprintf("/api/v1/nodes/%s", a->node_name);
+  cleanup_json json_t *node = NULL, *reply = NULL;
+  long code = 0;
+  if (kc_json(c, "GET", path, NULL, NULL, &code, &node, err) < 0)
+    return berr_wrap(err, "get node %s", a->node_name);
+  if (code != 200)
+    return http_fail(err, code, node, "get node");
+  json_t *taints = json_object_get(json_object_get(node, "spec"), "taints"), *t;
+  json_t *keep = json_array();
+  bool had = false;
+  size_t i;
+  json_array_foreach(taints, i, t)
+  {
+    if (is_taint(t, key, effect))
+      had = true;
+    else
+      json_array_append(keep, t);
+  }
+  if (had == present) {
+    json_decref(keep);
+    return 0;
+  }
+  if (present)
+    json_array_append_new(keep, json_pack("{s:s, s:s}", "key", key, "effect", effect));
+  /* The list is replaced whole: the resourceVersion makes sure it is the
+   * one just read (a 409 is retried at the next look). */
+  const char *rv = json_str(json_object_get(node, "metadata"), "resourceVersion");
+  cleanup_json json_t *patch
+      = json_pack("{s:{s:s?}, s:{s:o}}", "metadata", "resourceVersion", rv, "spec", "taints", keep);
+  if (kc_json(c, "PATCH", path, "application/merge-patch+json", patch, &code, &reply, err) < 0)
+    return berr_wrap(err, "taint node %s", a->node_name);
+  if (code != 200)
+    return http_fail(err, code, reply, "taint node");
+  log_info("msg=\"node taint %s\" node=%s taint=%s:%s", present ? "added" : "removed", a->node_name,
+           key, effect);
   return 0;
 }
 
@@ -330,7 +392,7 @@ int agent_node_register(agent_t *a, berr_t *err)
   int rc = create_or_update(a, c, err);
   berr_t e2 = BERR_INIT;
   /* A failed status or lease is retried by the heartbeat in 10 s. */
-  if (rc == 0 && patch_status(a, c, &e2) < 0) {
+  if (rc == 0 && agent_node_post_status(a, c, &e2) < 0) {
     log_warn("msg=\"node status failed\" node=%s err=\"%s\"", a->node_name, e2.msg);
     berr_clear(&e2);
   }
@@ -346,7 +408,7 @@ static void *heartbeat_main(void *arg)
   bool first = true;
   do {
     berr_t err = BERR_INIT;
-    if (!first && patch_status(a, c, &err) < 0) {
+    if (!first && agent_node_post_status(a, c, &err) < 0) {
       log_warn("msg=\"node status failed\" node=%s err=\"%s\"", a->node_name, err.msg);
       berr_clear(&err);
       /* The Node may have been deleted: create it again. */

@@ -13,7 +13,13 @@
  * uid precondition. Failed writes that may succeed later (server down, 5xx)
  * are retried; 404 means the pod is gone and the write is dropped. A status
  * for a uid that the watch says is no longer the pod of that name (a pod
- * deleted and created again with the same name) is dropped too. */
+ * deleted and created again with the same name) is dropped too.
+ *
+ * Events are counted as the kubelet's event correlator counts them: the
+ * same event about the same pod (type, reason, message) within
+ * EVENT_REPEAT_NS is one Event whose count and lastTimestamp go up (a
+ * merge patch), so that a probe failing every period does not make a new
+ * object every time. */
 #include "agent/agent_internal.h"
 #include "api/api.h"
 
@@ -25,6 +31,8 @@
 #define WATCH_TIMEOUT_S 300
 #define WRITER_FLUSH_MS 2000
 #define MAX_QUEUED_OPS  4096
+#define EVENT_REPEAT_NS (600LL * 1000000000LL)
+#define EVENT_CACHE_MAX 4096
 
 enum op_kind { OP_STATUS, OP_DELETE, OP_EVENT };
 
@@ -32,7 +40,9 @@ struct agent_op {
   agent_op_t *next;
   enum op_kind kind;
   char *ns, *name, *uid;
-  json_t *body; /* the status (OP_STATUS) or the Event (OP_EVENT) */
+  json_t *body;  /* the status (OP_STATUS) or the Event (OP_EVENT) */
+  char *ev_name; /* OP_EVENT: the Event's name */
+  bool repeat;   /* OP_EVENT: a repeat of one sent before: patched */
 };
 
 static void op_free(agent_op_t *op)
@@ -42,6 +52,7 @@ static void op_free(agent_op_t *op)
   free(op->ns);
   free(op->name);
   free(op->uid);
+  free(op->ev_name);
   json_decref(op->body);
   free(op);
 }
@@ -64,6 +75,18 @@ static void enqueue(agent_t *a, agent_op_t *op)
   if (op->kind == OP_STATUS) {
     for (agent_op_t *o = a->ops_head; o; o = o->next) {
       if (o->kind == OP_STATUS && !strcmp(o->uid, op->uid)) {
+        json_decref(o->body);
+        o->body = steal_ptr(op->body);
+        pthread_mutex_unlock(&a->lock);
+        op_free(op);
+        return;
+      }
+    }
+  }
+  if (op->kind == OP_EVENT && op->repeat) {
+    /* A repeat of an event still queued: the queued one gets the count. */
+    for (agent_op_t *o = a->ops_head; o; o = o->next) {
+      if (o->kind == OP_EVENT && !strcmp(o->ev_name, op->ev_name)) {
         json_decref(o->body);
         o->body = steal_ptr(op->body);
         pthread_mutex_unlock(&a->lock);
@@ -137,11 +160,30 @@ static void on_event(void *arg, json_t *pod, const char *type, const char *reaso
   const char *ns = json_str(meta, "namespace") ? json_str(meta, "namespace") : "default";
   const char *name = json_str(meta, "name") ? json_str(meta, "name") : "";
   const char *uid = json_str(meta, "uid") ? json_str(meta, "uid") : "";
-  cleanup_free char *now = time_rfc3339_sec(time_now_ns()), *hex = agent_random_hex(8);
-  /* "<pod>.<16 hex>", kept within a name's 253 characters. */
-  int keep = (int)strlen(name) > API_DNS1123_SUBDOMAIN_MAX - 17 ? API_DNS1123_SUBDOMAIN_MAX - 17
-                                                                : (int)strlen(name);
-  cleanup_free char *ev_name = xasprintf("%.*s.%s", keep, name, hex);
+  cleanup_free char *now = time_rfc3339_sec(time_now_ns()), *ev_name = NULL, *first = NULL;
+  cleanup_free char *key = xasprintf("%s\x1f%s\x1f%s\x1f%s", uid, type ? type : "",
+                                     reason ? reason : "", message ? message : "");
+  int64_t count = 1, mono = time_mono_ns();
+  pthread_mutex_lock(&a->lock);
+  json_t *seen = json_object_get(a->ev_cache, key);
+  if (seen && mono - json_int(seen, "mono", 0) < EVENT_REPEAT_NS) {
+    count = json_int(seen, "count", 1) + 1;
+    ev_name = xstrdup(json_str(seen, "name") ?: "");
+    first = xstrdup(json_str(seen, "first") ?: now);
+  } else {
+    if (json_object_size(a->ev_cache) >= EVENT_CACHE_MAX)
+      json_object_clear(a->ev_cache); /* forgetting only costs a new Event */
+    cleanup_free char *hex = agent_random_hex(8);
+    /* "<pod>.<16 hex>", kept within a name's 253 characters. */
+    int keep = (int)strlen(name) > API_DNS1123_SUBDOMAIN_MAX - 17 ? API_DNS1123_SUBDOMAIN_MAX - 17
+                                                                  : (int)strlen(name);
+    ev_name = xasprintf("%.*s.%s", keep, name, hex);
+    first = xstrdup(now);
+  }
+  json_object_set_new(a->ev_cache, key,
+                      json_pack("{s:s, s:s, s:I, s:I}", "name", ev_name, "first", first, "count",
+                                (json_int_t)count, "mono", (json_int_t)mono));
+  pthread_mutex_unlock(&a->lock);
   json_t *involved = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "Pod", "namespace", ns, "name",
                                name, "uid", uid, "apiVersion", "v1");
   if (json_str(meta, "resourceVersion"))
@@ -153,9 +195,11 @@ static void on_event(void *arg, json_t *pod, const char *type, const char *reaso
                        "apiVersion", "v1", "kind", "Event", "metadata", "name", ev_name,
                        "namespace", ns, "involvedObject", involved, "reason", reason ? reason : "",
                        "message", message ? message : "", "type", type ? type : "Normal", "source",
-                       "component", AGENT_COMPONENT, "host", a->node_name, "firstTimestamp", now,
-                       "lastTimestamp", now, "count", 1, "reportingComponent", AGENT_COMPONENT,
-                       "reportingInstance", a->node_name);
+                       "component", AGENT_COMPONENT, "host", a->node_name, "firstTimestamp", first,
+                       "lastTimestamp", now, "count", (int)count, "reportingComponent",
+                       AGENT_COMPONENT, "reportingInstance", a->node_name);
+  op->ev_name = xstrdup(ev_name);
+  op->repeat = count > 1;
   log_debug("msg=\"pod event\" pod=%s/%s type=%s reason=%s", ns, name, type ? type : "",
             reason ? reason : "");
   enqueue(a, op);
@@ -295,6 +339,15 @@ static int write_op(agent_t *a, kc_t *c, agent_op_t *op)
     method = "DELETE";
     path = xasprintf("/api/v1/namespaces/%s/pods/%s", op->ns, op->name);
     what = "pod delete";
+  } else if (op->repeat) {
+    /* count and lastTimestamp of the Event sent before (created if it is
+     * gone: see below) */
+    body = json_pack("{s:O, s:O}", "count", json_object_get(op->body, "count"), "lastTimestamp",
+                     json_object_get(op->body, "lastTimestamp"));
+    method = "PATCH";
+    ctype = "application/merge-patch+json";
+    path = xasprintf("/api/v1/namespaces/%s/events/%s", op->ns, op->ev_name);
+    what = "event";
   } else {
     body = json_incref(op->body);
     path = xasprintf("/api/v1/namespaces/%s/events", op->ns);
@@ -315,6 +368,10 @@ static int write_op(agent_t *a, kc_t *c, agent_op_t *op)
   if (code >= 500 || code == 429) {
     log_warn("msg=\"%s failed, will retry\" pod=%s/%s code=%ld", what, op->ns, op->name, code);
     return -1;
+  }
+  if (code == 404 && op->kind == OP_EVENT && op->repeat) {
+    op->repeat = false; /* the Event went (or never came): create it */
+    return write_op(a, c, op);
   }
   /* 404: the pod (or namespace) is gone; 409 on delete: another pod now has
    * the name. Either way there is nothing left to write. */

@@ -397,6 +397,7 @@ static int adopt(pod_mgr_t *m, berr_t *err)
     pod_t *p = pod_new(m, obj);
     p->adopted = true;
     pod_state_from(p, json_object_get(obj, "status"));
+    p->inactive = p->terminal;
     adopt_containers(m, p, infos, n, used);
     log_info("msg=\"pod adopted\" pod=%s/%s uid=%s", p->ns, p->name, p->uid);
     pthread_mutex_lock(&m->lock);
@@ -444,6 +445,7 @@ int pod_mgr_open(const pod_mgr_opts_t *o, pod_mgr_t **out, berr_t *err)
   m->n_workers = o->workers > 0 ? o->workers : DEFAULT_WORKERS;
   pthread_mutex_init(&m->lock, NULL);
   pthread_cond_init(&m->cond, NULL);
+  pthread_mutex_init(&m->prober_lock, NULL);
 
   /* Containers are made by the engine's spawner: see engine_spawner_start. */
   if (podnet_check(&m->o.net, err) < 0 || engine_open(m->engine_root, &m->eng, err) < 0
@@ -478,6 +480,7 @@ void pod_mgr_close(pod_mgr_t *m)
   for (int i = 0; m->workers && i < m->n_workers; i++)
     pthread_join(m->workers[i], NULL);
   free(m->workers);
+  prober_close(m); /* its results go to pods: before they are freed */
   pw_close(m);
   for (size_t i = 0; i < m->n_pods; i++)
     pod_free(m->pods[i]);
@@ -485,6 +488,7 @@ void pod_mgr_close(pod_mgr_t *m)
   engine_close(m->eng);
   pthread_mutex_destroy(&m->lock);
   pthread_cond_destroy(&m->cond);
+  pthread_mutex_destroy(&m->prober_lock);
   free(m->root);
   free(m->pods_dir);
   free(m->engine_root);

@@ -28,6 +28,16 @@
  * restart up to max, reset after a container ran 10 minutes; while waiting
  * the container's state is waiting with reason CrashLoopBackOff.
  *
+ * Probes: liveness, readiness and startup probes (exec, httpGet,
+ * tcpSocket; gRPC is reported as unsupported) run on one prober thread and
+ * are counted in the pod's pass: a failed liveness or startup probe
+ * restarts the container, readiness drives containerStatuses[].ready and
+ * the Ready condition (pod_probe.c, docs/agent.md).
+ *
+ * Eviction: pod_mgr_evict ends a pod under memory pressure (killed at
+ * once, Failed, reason Evicted); pod_mgr_usage and pod_evict_rank give the
+ * agent what it needs to choose (pod_evict.c).
+ *
  * Deletion: when the pod gets metadata.deletionTimestamp, containers get
  * SIGTERM (the image's stop signal), then SIGKILL after the grace period
  * (metadata.deletionGracePeriodSeconds, else spec.terminationGracePeriodSeconds,
@@ -104,7 +114,43 @@ int pod_mgr_container(pod_mgr_t *m, const char *ns, const char *pod, const char 
                       bool previous, char **engine_id, berr_t *err);
 engine *pod_mgr_engine(pod_mgr_t *m);
 
+/* ---- memory and eviction (pod_evict.c) ------------------------------------ */
+
+typedef struct pod_usage_ctr {
+  char *name;
+  int64_t usage;   /* working set: in use, without inactive page cache (bytes) */
+  int64_t request; /* resources.requests.memory (bytes; 0: none) */
+} pod_usage_ctr_t;
+
+typedef struct pod_usage {
+  char *uid, *ns, *name;
+  const char *qos;        /* status.qosClass (a static string) */
+  int64_t priority;       /* spec.priority */
+  int64_t usage, request; /* over its containers */
+  bool evictable;         /* running: not finished, evicted or being deleted */
+  pod_usage_ctr_t *ctrs;
+  size_t n_ctrs;
+} pod_usage_t;
+
+/* The memory every pod of the manager uses now (its containers' cgroups). */
+int pod_mgr_usage(pod_mgr_t *m, pod_usage_t **out, size_t *n, berr_t *err);
+void pod_usages_free(pod_usage_t *v, size_t n);
+/* Evicts a pod: its containers are killed at once, it ends Failed with
+ * reason Evicted and message (also the Evicted event); it never runs
+ * again on this node. Returns at once. ENOENT for an unknown uid. */
+int pod_mgr_evict(pod_mgr_t *m, const char *uid, const char *message, berr_t *err);
+
 /* ---- pure helpers (unit-tested) ------------------------------------------ */
+
+/* Sorts pods in the kubelet's order of eviction under memory pressure:
+ * evictable ones first; among them those using more than they request
+ * (BestEffort always does) before the others, then lower spec.priority
+ * first, then the larger use above the request first. */
+void pod_evict_rank(pod_usage_t *v, size_t n);
+/* The status message of an eviction, the kubelet's: "The node was low on
+ * resource: memory. Threshold quantity: 100Mi, available: 80Mi. Container
+ * c was using 120Mi, request is 0, has larger consumption of memory." */
+char *pod_evict_message(const pod_usage_t *u, int64_t threshold, int64_t available);
 
 /* The kubelet's back-off after n back-offs (n >= 1): base·2^(n-1), at most
  * max — 10 s, 20 s, 40 s … 300 s. The first restart of a crashed container

@@ -10,6 +10,12 @@
  *   pod_env.c      environment, $(VAR) expansion, container options
  *   pod_run.c      one pass over a pod: start, restart, terminate
  *   pod_status.c   PodStatus, phase, QoS class, back-off arithmetic
+ *   pod_probe.c    liveness, readiness and startup probes: the worker's half
+ *                  (results, thresholds, restarts, what to probe next)
+ *   pod_prober.c   the prober thread that runs the probes (HTTP and TCP
+ *                  through libcurl's multi interface, exec through the
+ *                  engine's spawner), all of them at once, none blocking
+ *   pod_evict.c    memory usage of the pods, eviction order and eviction
  *
  * Threading: a pod is handled by one worker at a time (the queue never
  * hands out a pod that is busy; a pod queued while busy runs again after).
@@ -34,6 +40,51 @@
 
 typedef enum ctr_state { CTR_WAITING, CTR_RUNNING, CTR_EXITED } ctr_state;
 
+/* ---- probes ------------------------------------------------------------------- */
+
+typedef enum probe_kind { PROBE_STARTUP, PROBE_LIVENESS, PROBE_READINESS, PROBE_KINDS } probe_kind;
+typedef enum probe_handler { PH_NONE, PH_EXEC, PH_HTTP, PH_TCP, PH_GRPC } probe_handler;
+
+/* One probe to run: made by the worker (pod_probe.c), run by the prober
+ * (pod_prober.c), handed back to the pod with its result. */
+typedef struct probe_job {
+  struct probe_job *next;
+  /* Where the result goes: pod, container index, kind, and the run of the
+   * container it was made for (a result for an older run is dropped). */
+  char *uid;
+  size_t ctr;
+  probe_kind kind;
+  uint64_t gen;
+  probe_handler handler;
+  char *engine_id; /* exec: the container */
+  char **command;  /* exec */
+  char *url;       /* http: "http(s)://HOST:PORT/PATH"; tcp: "HOST:PORT" */
+  char *addr;      /* http and tcp: "HOST:PORT" */
+  char **headers;  /* http: "Name: value" */
+  int64_t timeout_ms;
+  /* The prober's while it runs. */
+  void *easy, *headers_list;
+  int answer_fd, out_fd;
+  int64_t deadline_mono;
+  buf_t body;
+  char *errbuf;
+  /* The result. */
+  bool ok;
+  char *output; /* what the kubelet puts after "Liveness probe failed: " */
+} probe_job_t;
+
+void probe_job_free(probe_job_t *j);
+
+/* The state of one probe of a container's current run (worker-owned). */
+typedef struct ctr_probe {
+  json_t *spec; /* borrowed from the container's spec; NULL: none */
+  probe_handler handler;
+  int64_t next_mono; /* the next run is due */
+  bool in_flight;
+  int successes, failures; /* in a row */
+  int result;              /* 1 success, 0 failure, -1 not known yet */
+} ctr_probe_t;
+
 typedef struct pod_ctr {
   char *name;
   json_t *spec; /* borrowed from the pod's spec */
@@ -57,6 +108,13 @@ typedef struct pod_ctr {
   bool watched;       /* the current one is in pod_watch's table with its pid */
   int64_t retry_mono; /* no start before (back-off, config error) */
   int backoffs;       /* back-offs in a row so far */
+
+  ctr_probe_t probes[PROBE_KINDS];
+  char *probed_id;         /* the run the probe state is about */
+  uint64_t probe_gen;      /* bumped for every run: late results are dropped */
+  bool probe_kill;         /* being stopped after a failed liveness/startup probe */
+  bool probe_kill_sent;    /* … and SIGKILL was sent */
+  int64_t probe_kill_mono; /* SIGKILL then */
 } pod_ctr_t;
 
 typedef struct pod {
@@ -71,8 +129,11 @@ typedef struct pod {
   bool forget;
   bool queued, busy, dirty, removed;
   struct pod *qnext;
-  int64_t wake_mono; /* run again at (0: no timer) */
-  uint64_t seq;      /* order of arrival */
+  int64_t wake_mono;          /* run again at (0: no timer) */
+  uint64_t seq;               /* order of arrival */
+  probe_job_t *probe_results; /* finished probes, newest first */
+  char *evict_msg;            /* pod_mgr_evict asked for an eviction */
+  bool inactive;              /* terminal, evicted or being deleted: not evictable */
 
   /* worker-owned */
   pod_ctr_t *ctrs; /* init containers first */
@@ -94,6 +155,8 @@ typedef struct pod {
   json_t *conds;     /* type -> {"status","time"} of our conditions */
   json_t *ext_conds; /* conditions others own (PodScheduled…), passed on */
   char *phase;
+  bool evicted;        /* Failed, reason Evicted */
+  char *evict_message; /* status.message of an evicted pod */
 } pod_t;
 
 struct pod_mgr {
@@ -118,6 +181,10 @@ struct pod_mgr {
   bool watcher_up;
   struct pod_watch *watches; /* (m->lock) */
   size_t n_watches, cap_watches;
+
+  /* pod_prober.c: started with the first probe */
+  pthread_mutex_t prober_lock;
+  struct prober *prober;
 };
 
 /* ---- pod.c ------------------------------------------------------------------ */
@@ -197,6 +264,36 @@ void pod_reconcile(pod_mgr_t *m, pod_t *p);
 /* Sets up p's containers from its spec. */
 void pod_ctrs_init(pod_t *p);
 void pod_free(pod_t *p);
+
+/* ---- pod_probe.c ------------------------------------------------------------------ */
+
+/* Sets up c's probe state from its spec (pod_ctrs_init). */
+void pod_probes_init(pod_ctr_t *c);
+/* One step of a pod's probes: results taken in (events, thresholds, a
+ * restart for a failed liveness or startup probe), the probes that are due
+ * handed to the prober, a timer for the next. */
+void pod_probes_step(pod_mgr_t *m, pod_t *p);
+/* Forgets the probe state of c (its run ended). */
+void pod_probes_reset(pod_ctr_t *c);
+/* status.containerStatuses[].started and .ready of a running container. */
+bool pod_ctr_started(pod_ctr_t *c);
+bool pod_ctr_ready(pod_ctr_t *c);
+/* Defaults of a probe's fields (the API server's too). */
+int64_t pod_probe_int(json_t *probe, const char *key);
+
+/* ---- pod_prober.c ------------------------------------------------------------------ */
+
+/* Runs j (stolen) in the background; its result is put in the pod's
+ * probe_results and the pod queued. */
+void prober_submit(pod_mgr_t *m, probe_job_t *j);
+/* Stops the prober thread (before the pods are freed). */
+void prober_close(pod_mgr_t *m);
+
+/* ---- pod_evict.c ------------------------------------------------------------------ */
+
+/* Carries out an eviction pod_mgr_evict asked for (containers killed, the
+ * Evicted event); true when p is evicted, now or before. */
+bool pod_evict_step(pod_mgr_t *m, pod_t *p);
 
 /* ---- pod_status.c ---------------------------------------------------------------- */
 

@@ -45,6 +45,7 @@ void pod_ctrs_init(pod_t *p)
     c->spec = c->init ? json_array_get(inits, i) : json_array_get(mains, i - p->n_init);
     c->name = xstrdup(json_str(c->spec, "name") ?: "");
     c->sidecar = c->init && !strcmp(json_str(c->spec, "restartPolicy") ?: "", "Always");
+    pod_probes_init(c);
   }
 }
 
@@ -56,6 +57,7 @@ static void ctr_clear(pod_ctr_t *c)
   free(c->reason);
   free(c->message);
   free(c->image_id);
+  free(c->probed_id);
   json_decref(c->term);
   json_decref(c->last_term);
 }
@@ -77,6 +79,13 @@ void pod_free(pod_t *p)
   free(p->setup_reason);
   free(p->last_status);
   free(p->phase);
+  free(p->evict_msg);
+  free(p->evict_message);
+  while (p->probe_results) {
+    probe_job_t *j = p->probe_results;
+    p->probe_results = j->next;
+    probe_job_free(j);
+  }
   json_decref(p->obj);
   json_decref(p->pending);
   json_decref(p->conds);
@@ -410,6 +419,8 @@ static void start_ctr(pod_mgr_t *m, pod_t *p, pod_ctr_t *c)
 static bool wants_restart(pod_t *p, pod_ctr_t *c)
 {
   int code = (int)json_int(c->term, "exitCode", 1);
+  if (p->evicted)
+    return false;
   if (c->sidecar)
     return true;
   const char *policy = restart_policy(p);
@@ -491,7 +502,8 @@ static bool run_init(pod_mgr_t *m, pod_t *p)
     if (main_started && !c->sidecar)
       c->done = true; /* the kubelet's rule: containers started, init is over */
     if (c->sidecar) {
-      if (!run_ctr(m, p, c))
+      /* the next one waits for its startup probe too, as the kubelet's */
+      if (!run_ctr(m, p, c) || !pod_ctr_started(c))
         return false;
       continue;
     }
@@ -666,6 +678,9 @@ static void begin_deletion(pod_mgr_t *m, pod_t *p, json_t *obj)
   }
   p->deleting = true;
   p->grace_s = grace;
+  pthread_mutex_lock(&m->lock);
+  p->inactive = true;
+  pthread_mutex_unlock(&m->lock);
   json_t *md = json_object_get(p->obj, "metadata"), *nmd = json_object_get(obj, "metadata");
   const char *keys[] = { "deletionTimestamp", "deletionGracePeriodSeconds" };
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
@@ -807,14 +822,20 @@ void pod_reconcile(pod_mgr_t *m, pod_t *p)
     if (c->st == CTR_EXITED && !c->exit_handled)
       handle_exit(m, p, c);
   }
-  if (!p->terminal && run_init(m, p))
+  bool evicted = pod_evict_step(m, p);
+  if (!p->terminal && !evicted && run_init(m, p))
     for (size_t i = p->n_init; i < p->n_ctrs; i++)
       run_ctr(m, p, &p->ctrs[i]);
+  if (!p->terminal && !evicted)
+    pod_probes_step(m, p);
   pod_status_report(m, p);
 
   if (!p->terminal && pod_phase_terminal(p->phase)) {
     /* Finished: nothing restarts; sidecars stop; the address goes back. */
     p->terminal = true;
+    pthread_mutex_lock(&m->lock);
+    p->inactive = true;
+    pthread_mutex_unlock(&m->lock);
     for (size_t i = 0; i < p->n_init; i++)
       if (p->ctrs[i].sidecar && p->ctrs[i].id && p->ctrs[i].st == CTR_RUNNING)
         engine_kill(m->eng, p->ctrs[i].id, SIGTERM, NULL);

@@ -73,6 +73,10 @@ int pod_save(pod_t *p, berr_t *err)
   }
   if (p->terminal && p->phase)
     json_object_set_new(st, "phase", json_string(p->phase));
+  if (p->evicted) {
+    json_object_set_new(st, "reason", json_string("Evicted"));
+    json_object_set_new(st, "message", json_string(p->evict_message ? p->evict_message : ""));
+  }
   json_object_set_new(j, "status", st);
   cleanup_free char *path = pod_path(p, "pod.json");
   if (save_json(path, j, err) < 0)
@@ -89,6 +93,11 @@ void pod_state_from(pod_t *p, json_t *status)
   if (json_int(status, "berthStartNs", 0))
     p->start_ns = json_int(status, "berthStartNs", 0);
   p->terminal = pod_phase_terminal(json_str(status, "phase"));
+  if (p->terminal && !strcmp(json_str(status, "reason") ?: "", "Evicted")) {
+    p->evicted = true;
+    free(p->evict_message);
+    p->evict_message = xstrdup(json_str(status, "message") ?: "");
+  }
 }
 
 /* ---- ROOT/pods as a private mount ------------------------------------------------ */

@@ -142,8 +142,7 @@ static json_t *ctr_status(pod_mgr_t *m, pod_t *p, pod_ctr_t *c, bool init_done)
   }
   json_object_set_new(s, "state", state);
   json_object_set_new(s, "lastState", last);
-  bool running = c->st == CTR_RUNNING;
-  bool ready = running || (c->init && !c->sidecar && c->done);
+  bool ready = pod_ctr_ready(c) || (c->init && !c->sidecar && c->done);
   json_object_set_new(s, "ready", json_boolean(ready));
   json_object_set_new(s, "restartCount", json_integer(c->restarts));
   json_object_set_new(s, "image", json_string(json_str(c->spec, "image") ?: ""));
@@ -152,7 +151,7 @@ static json_t *ctr_status(pod_mgr_t *m, pod_t *p, pod_ctr_t *c, bool init_done)
   if (c->id)
     json_object_set_new(s, "containerID", json_sprintf("berth://%s", c->id));
   pthread_mutex_unlock(&p->mu);
-  json_object_set_new(s, "started", json_boolean(running));
+  json_object_set_new(s, "started", json_boolean(pod_ctr_started(c)));
   (void)m;
   return s;
 }
@@ -198,7 +197,7 @@ json_t *pod_status_build(pod_mgr_t *m, pod_t *p)
   cleanup_strv char **incomplete = NULL, **unready = NULL;
   for (size_t i = 0; i < p->n_init; i++) {
     pod_ctr_t *c = &p->ctrs[i];
-    if (c->sidecar ? c->st != CTR_RUNNING : !c->done) {
+    if (c->sidecar ? !pod_ctr_started(c) : !c->done) {
       init_done = false;
       strv_push(&incomplete, c->name);
     }
@@ -207,10 +206,10 @@ json_t *pod_status_build(pod_mgr_t *m, pod_t *p)
   for (size_t i = 0; i < p->n_ctrs; i++) {
     pod_ctr_t *c = &p->ctrs[i];
     json_array_append_new(c->init ? inits : ctrs, ctr_status(m, p, c, init_done));
-    if (!c->init && c->st != CTR_RUNNING)
+    if ((!c->init || c->sidecar) && !pod_ctr_ready(c))
       strv_push(&unready, c->name);
   }
-  const char *phase = pod_phase(p->spec, inits, ctrs);
+  const char *phase = p->evicted ? "Failed" : pod_phase(p->spec, inits, ctrs);
   if (p->deleting && !pod_phase_terminal(phase)) {
     /* Deleted, and nothing runs any more: the kubelet's terminal phase. */
     bool any = false, all_ok = true;
@@ -238,9 +237,15 @@ json_t *pod_status_build(pod_mgr_t *m, pod_t *p)
   condition(p, conds, "ContainersReady", ready, why, done ? NULL : unr);
   size_t i;
   json_t *c;
+  if (p->evicted) /* the kubelet's mark of a pod it ended itself */
+    condition(p, conds, "DisruptionTarget", true, "TerminationByKubelet", p->evict_message);
   json_array_foreach(p->ext_conds, i, c) json_array_append(conds, c);
 
   json_object_set_new(st, "phase", json_string(phase));
+  if (p->evicted) {
+    json_object_set_new(st, "reason", json_string("Evicted"));
+    json_object_set_new(st, "message", json_string(p->evict_message ? p->evict_message : ""));
+  }
   json_object_set_new(st, "conditions", conds);
   json_object_set_new(st, "hostIP", json_string(m->host_ip));
   json_object_set_new(st, "hostIPs", json_pack("[{s:s}]", "ip", m->host_ip));

@@ -2,6 +2,7 @@
  * SIGINT or SIGTERM. The pods' containers outlive the agent: the next start
  * adopts them. */
 #include "agent/agent.h"
+#include "api/api.h"
 #include "cli/cli.h"
 #include "net/podnet.h"
 
@@ -32,8 +33,17 @@ static const char usage_text[]
       "  --max-pods N             the node's pod capacity (default 110)\n"
       "  --backoff-base DURATION  first restart delay of a crashing container (default 10s)\n"
       "  --backoff-max DURATION   longest restart delay (default 5m)\n"
+      "  --eviction-hard memory.available<QTY\n"
+      "                           memory pressure below this (QTY such as 100Mi, or a percentage\n"
+      "                           of the capacity such as 10%); then pods are evicted, one per\n"
+      "                           housekeeping interval (default memory.available<100Mi)\n"
+      "  --memory-capacity QTY    the node's memory (capacity and allocatable), instead of the\n"
+      "                           machine's; memory.available is then QTY minus what the pods use\n"
+      "  --housekeeping-interval DURATION\n"
+      "                           how often memory is looked at (default 10s)\n"
       "\n"
-      "DURATION is a number with a unit (ms, s, m, h), or several (1m30s).\n";
+      "DURATION is a number with a unit (ms, s, m, h), or several (1m30s). QTY is a Kubernetes\n"
+      "quantity (512Mi, 2Gi, 1G).\n";
 
 /* The first line of FILE, without surrounding whitespace. */
 static int read_token_file(const char *path, char **out)
@@ -70,6 +80,9 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
     O_MAX_PODS,
     O_BACKOFF_BASE,
     O_BACKOFF_MAX,
+    O_EVICTION_HARD,
+    O_MEMORY_CAPACITY,
+    O_HOUSEKEEPING,
   };
   static const struct option opts[] = {
     { "server", required_argument, NULL, O_SERVER },
@@ -85,6 +98,9 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
     { "max-pods", required_argument, NULL, O_MAX_PODS },
     { "backoff-base", required_argument, NULL, O_BACKOFF_BASE },
     { "backoff-max", required_argument, NULL, O_BACKOFF_MAX },
+    { "eviction-hard", required_argument, NULL, O_EVICTION_HARD },
+    { "memory-capacity", required_argument, NULL, O_MEMORY_CAPACITY },
+    { "housekeeping-interval", required_argument, NULL, O_HOUSEKEEPING },
     { "help", no_argument, NULL, 'h' },
     { 0 },
   };
@@ -150,6 +166,28 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
         o.backoff_base_ms = v / 1000000;
       else
         o.backoff_max_ms = v / 1000000;
+      break;
+    case O_EVICTION_HARD:
+      o.eviction_hard = optarg; /* checked by the agent, which knows the syntax */
+      break;
+    case O_MEMORY_CAPACITY: {
+      api_quantity_t q;
+      berr_t qerr = BERR_INIT;
+      if (api_quantity_parse(optarg, &q, &qerr) < 0 || api_quantity_value(&q) < 1024 * 1024) {
+        cleanup_free char *why = qerr.msg ? xstrdup(qerr.msg) : xstrdup("want at least 1Mi");
+        berr_clear(&qerr);
+        return cli_usage_error("agent", "invalid --memory-capacity \"%s\": %s", optarg, why);
+      }
+      o.memory_capacity = api_quantity_value(&q);
+      break;
+    }
+    case O_HOUSEKEEPING:
+      if (cli_parse_duration("agent", "--housekeeping-interval", optarg, &v) < 0)
+        return 2;
+      if (v < 100000000)
+        return cli_usage_error(
+            "agent", "invalid --housekeeping-interval \"%s\": want at least 100ms", optarg);
+      o.housekeeping_ms = v / 1000000;
       break;
     case 'h':
       fputs(usage_text, stdout);

@@ -53,6 +53,9 @@ json_t *ctrl_cache_list(ctrl_cache_t *c, const char *resource, const char *ns);
 /* The objects of resource whose controller ownerReference (controller: true)
  * has uid owner_uid: a new array, sorted by name. */
 json_t *ctrl_cache_owned(ctrl_cache_t *c, const char *resource, const char *owner_uid);
+/* The objects of resource in namespace ns (NULL: all) that have no
+ * controller ownerReference, sorted as ctrl_cache_list: what may be adopted. */
+json_t *ctrl_cache_orphans(ctrl_cache_t *c, const char *resource, const char *ns);
 /* The number of objects of resource. */
 size_t ctrl_cache_count(ctrl_cache_t *c, const char *resource);
 
@@ -187,5 +190,129 @@ json_t *ctrl_condition(json_t *obj, const char *type);
  * lastUpdateTime is the caller's). true when anything changed. */
 bool ctrl_set_condition(json_t *status, const char *type, const char *cstatus, const char *reason,
                         const char *message, int64_t now);
+
+/* ---- owners and what they select (owners.c) --------------------------------- */
+
+/* The label selector of a workload (spec.selector, a metav1.LabelSelector),
+ * or NULL when it is missing, malformed or empty (selects everything): a
+ * controller then does nothing, as validation should have refused it. */
+api_label_selector_t *ctrl_spec_selector(json_t *obj);
+/* Kubernetes' ControllerRefManager: of the objects of resource in owner's
+ * namespace that pass filter (NULL: all), those owner controls and sel
+ * still matches are claimed; orphans that sel matches (and that are not
+ * being deleted) are adopted, with an UPDATE adding owner's controller
+ * reference (api_version, kind); objects owner controls that sel no longer
+ * matches are released, with an UPDATE removing the reference. Nothing is
+ * adopted or released while owner is being deleted. Returns a new array of
+ * the claimed objects, sorted by name (adopted ones as updated). */
+json_t *ctrl_claim(ctrl_ctx_t *x, const char *resource, json_t *owner, const char *api_version,
+                   const char *kind, const api_label_selector_t *sel, bool (*filter)(json_t *));
+/* Adds the key ns/name for def unless out already has it. */
+void ctrl_keys_add_once(ctrl_keys_t *out, size_t def, const char *ns, const char *name);
+/* Adds the key of obj's controller when its controller ownerReference is of
+ * kind (in obj's namespace). */
+void ctrl_keys_controller(ctrl_keys_t *out, size_t def, json_t *obj, const char *kind);
+/* Adds the key of every object of resource in obj's namespace whose
+ * spec.selector matches obj's labels: who may adopt obj, an orphan. */
+void ctrl_keys_selecting(ctrl_ctx_t *x, ctrl_keys_t *out, size_t def, const char *resource,
+                         json_t *obj);
+/* An int32 count field of obj (spec.replicas, minReadySeconds…): *out is
+ * dflt when the field is missing or null, the value when it is an integer in
+ * [0, 2^31-1]; false (a value no validation would let through) otherwise. */
+bool ctrl_count_field(json_t *obj, const char *key, int64_t dflt, int64_t *out);
+/* The name of resource without its group ("apps/replicasets" → "replicasets"). */
+const char *ctrl_resource_base(const char *resource);
+
+/* ---- pods, nodes and untrusted fields (match.c) ------------------------------ */
+
+/* obj[key] when it is an integer within [min, max], else dflt (a missing,
+ * mistyped or out-of-range field never reaches the arithmetic). */
+int64_t ctrl_int(json_t *obj, const char *key, int64_t dflt, int64_t min, int64_t max);
+/* An IntOrString (maxUnavailable, minAvailable…): an integer ≥ 0 as is, or
+ * "N%" of total, rounded up or down. -1 with err for anything else. */
+int ctrl_intstr_scaled(json_t *v, int64_t total, bool round_up, int64_t *out, berr_t *err);
+/* Whether one toleration tolerates taint (key, operator Equal/Exists, value;
+ * an empty effect matches every effect, an empty key with Exists every key). */
+bool ctrl_toleration_matches(json_t *tol, json_t *taint);
+/* The first of tolerations (an array) that tolerates taint, or NULL. */
+json_t *ctrl_toleration_for(json_t *tolerations, json_t *taint);
+/* Whether tolerations tolerate every NoExecute taint of taints, and every
+ * NoSchedule one too when no_schedule. */
+bool ctrl_tolerates_taints(json_t *tolerations, json_t *taints, bool no_schedule);
+/* Whether node satisfies pod_spec's nodeSelector and its required node
+ * affinity (nodeSelectorTerms ORed; matchExpressions on labels and
+ * matchFields on metadata.name ANDed; In, NotIn, Exists, DoesNotExist, Gt,
+ * Lt). Taints are not looked at. */
+bool ctrl_node_matches(json_t *pod_spec, json_t *node);
+
+/* ---- node lifecycle (node_lifecycle.c) --------------------------------------- */
+
+/* Kubernetes' DefaultTolerationSeconds admission: adds to pod's
+ * spec.tolerations, when no toleration already covers them, the
+ * tolerations of node.kubernetes.io/not-ready and node.kubernetes.io/
+ * unreachable (operator Exists, effect NoExecute, tolerationSeconds
+ * seconds — seconds, not ns). true when it added anything. */
+bool ctrl_pod_default_tolerations(json_t *pod, int64_t seconds);
+
+/* ---- cron schedules and time zones (cron.c, tz.c) ------------------------------ */
+
+/* A time zone: offsets from UTC read from a TZif file (RFC 8536), without
+ * touching the process' TZ (the server has other threads). */
+typedef struct ctrl_tz ctrl_tz_t;
+
+/* The zone named name ("Europe/Berlin") from /usr/share/zoneinfo; NULL, ""
+ * or "UTC" is UTC. Errors name the zone: "unknown time zone Mars/Base". */
+ctrl_tz_t *ctrl_tz_load(const char *name, berr_t *err);
+/* The zone in a TZif file's bytes (untrusted); name is for messages. */
+ctrl_tz_t *ctrl_tz_parse(const char *name, const unsigned char *data, size_t len, berr_t *err);
+void ctrl_tz_free(ctrl_tz_t *tz);
+/* Seconds east of UTC in force at t (seconds since the epoch); tz NULL: 0. */
+int64_t ctrl_tz_offset(const ctrl_tz_t *tz, int64_t t);
+
+/* A parsed schedule: one bit per allowed value of each field. */
+typedef struct ctrl_cron {
+  uint64_t minute;         /* bits 0-59 */
+  uint32_t hour;           /* bits 0-23 */
+  uint32_t dom;            /* bits 1-31 */
+  uint32_t month;          /* bits 1-12 */
+  uint32_t dow;            /* bits 0-6, Sunday = 0 */
+  bool dom_star, dow_star; /* the field was "*" or "?" (the day-of-month/week rule) */
+} ctrl_cron_t;
+
+/* Five fields "min hour dom month dow" (*, lists, ranges, steps, JAN-DEC,
+ * SUN-SAT, 7 = Sunday) or @yearly, @annually, @monthly, @weekly, @daily,
+ * @midnight, @hourly. Errors name the field and value:
+ * "hour: \"24\": out of range 0-23". */
+int ctrl_cron_parse(const char *expr, ctrl_cron_t *out, berr_t *err);
+/* The first scheduled minute after t (seconds since the epoch) in tz's wall
+ * clock, as seconds since the epoch; -1 if none within five years (30
+ * February). Wall-clock times that a DST change skips never run, those it
+ * repeats run twice (as Kubernetes' cron library does). Day of month and day
+ * of week: both must match when either is "*", else either may. */
+int64_t ctrl_cron_next(const ctrl_cron_t *c, const ctrl_tz_t *tz, int64_t t);
+
+/* ---- the controllers (one file each; rows of ctrl_defs in defs.c) ------------- */
+
+void ctrl_cronjob_sync(ctrl_ctx_t *x, const char *ns, const char *name);
+void ctrl_cronjob_keys(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old, json_t *obj,
+                       ctrl_keys_t *out);
+void ctrl_daemonset_sync(ctrl_ctx_t *x, const char *ns, const char *name);
+void ctrl_daemonset_keys(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old, json_t *obj,
+                         ctrl_keys_t *out);
+void ctrl_deploy_sync(ctrl_ctx_t *x, const char *ns, const char *name);
+void ctrl_deploy_keys(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old, json_t *obj,
+                      ctrl_keys_t *out);
+void ctrl_disruption_sync(ctrl_ctx_t *x, const char *ns, const char *name);
+void ctrl_disruption_keys(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old,
+                          json_t *obj, ctrl_keys_t *out);
+void ctrl_job_sync(ctrl_ctx_t *x, const char *ns, const char *name);
+void ctrl_job_keys(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old, json_t *obj,
+                   ctrl_keys_t *out);
+void ctrl_node_lifecycle_sync(ctrl_ctx_t *x, const char *ns, const char *name);
+void ctrl_node_lifecycle_keys(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old,
+                              json_t *obj, ctrl_keys_t *out);
+void ctrl_rs_sync(ctrl_ctx_t *x, const char *ns, const char *name);
+void ctrl_rs_keys(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old, json_t *obj,
+                  ctrl_keys_t *out);
 
 #endif

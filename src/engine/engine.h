@@ -243,6 +243,10 @@ typedef struct engine_exec_opts {
    * 0 is none too, so that options initialised with { 0 } have none (fd 0
    * is the caller's stdin, never a resize pipe). */
   int resize_fd;
+  /* > 0: a process still running after this long is killed (SIGKILL) and
+   * engine_exec fails with ETIMEDOUT (without tty only; the agent's exec
+   * probes). 0 = no limit. */
+  int64_t timeout_ms;
 } engine_exec_opts;
 
 /* Runs a process in a running container and waits for it; *exit_code gets
@@ -265,6 +269,16 @@ typedef struct engine_exec_opts {
  * by itself, as the kubelet leaves it. */
 int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
                 int err_fd, int *exit_code, berr_t *err);
+/* engine_exec without waiting, for a caller with an event loop (the
+ * agent's prober): the request goes to the spawner (required: ENOTSUP
+ * without it) and *answer gets a socket that turns readable once the
+ * process has ended; engine_exec_finish reads the outcome from it (the
+ * same results as engine_exec's) and closes it. Closing answer without
+ * finishing abandons the exec (the process is left to end, or to
+ * timeout_ms). The caller may close its in/out/err fds at once. */
+int engine_exec_begin(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
+                      int err_fd, int *answer, berr_t *err);
+int engine_exec_finish(int answer, const char *id, int *exit_code, berr_t *err);
 /* Removes the cgroup PARENT (a cgroup_parent of engine_create_opts) in
  * every mounted cgroup hierarchy once its containers are gone; a parent that
  * is not there is a success, one still holding a cgroup is EBUSY. */

@@ -14,10 +14,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,6 +140,28 @@ static int build_process(engine *e, const char *id, const engine_exec_opts *o, j
   return 0;
 }
 
+/* True once the child pid has ended (not reaped), false after ms without
+ * that. */
+static bool wait_until(pid_t pid, int64_t ms)
+{
+  cleanup_close int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  int64_t deadline = time_mono_ns() + ms * 1000000;
+  for (;;) {
+    siginfo_t si = { 0 };
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+      return true;
+    int64_t left = (deadline - time_mono_ns()) / 1000000;
+    if (left <= 0)
+      return false;
+    if (pfd >= 0) {
+      struct pollfd p = { .fd = pfd, .events = POLLIN };
+      poll(&p, 1, left > 1000 ? 1000 : (int)left);
+    } else {
+      usleep(10000); /* no pidfds (before Linux 5.3): look every 10 ms */
+    }
+  }
+}
+
 int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
                 int err_fd, int *exit_code, berr_t *err)
 {
@@ -203,6 +227,13 @@ int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd,
       close(steal_fd(master));
   }
   int status = 0;
+  if (!o->tty && o->timeout_ms > 0 && !wait_until(pid, o->timeout_ms)) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+    return berr_setc(err, ETIMEDOUT, "exec in %s: the command did not end within %lldms: killed",
+                     name, (long long)o->timeout_ms);
+  }
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR)
       return berr_set(err, errno, "exec in %s: wait for pid %d", name, (int)pid);

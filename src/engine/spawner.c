@@ -292,6 +292,8 @@ static json_t *exec_to_json(const char *id, const engine_exec_opts *o)
   json_object_set_new(j, "interactive", json_boolean(o->interactive));
   json_object_set_new(j, "console_rows", json_integer(o->console_rows));
   json_object_set_new(j, "console_cols", json_integer(o->console_cols));
+  if (o->timeout_ms > 0)
+    json_object_set_new(j, "timeout_ms", json_integer(o->timeout_ms));
   return j;
 }
 
@@ -335,6 +337,7 @@ static json_t *serve_exec(const char *root, json_t *req, int *fds, size_t nfds)
       .console_cols = (uint16_t)json_int(req, "console_cols", 0),
       .interactive = json_bool(req, "interactive", false),
       .resize_fd = io[3],
+      .timeout_ms = json_int(req, "timeout_ms", 0),
     };
     const char *id = json_str(req, "id");
     if (!id)
@@ -348,8 +351,10 @@ static json_t *serve_exec(const char *root, json_t *req, int *fds, size_t nfds)
   return ans;
 }
 
-int eng_spawn_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
-                   int err_fd, int *exit_code, berr_t *err)
+/* Sends an exec request; *answer gets the socket its answer comes on. 1
+ * when the request cannot go through the spawner. */
+static int spawn_exec_send(engine *e, const char *id, const engine_exec_opts *o, int in_fd,
+                           int out_fd, int err_fd, int *answer, berr_t *err)
 {
   if (e->spawn_fd < 0)
     return 1;
@@ -371,18 +376,24 @@ int eng_spawn_exec(engine *e, const char *id, const engine_exec_opts *o, int in_
   int r[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r) < 0)
     return berr_set(err, errno, "exec in %s: socketpair", id);
-  cleanup_close int mine = r[0];
   fds[0] = r[1];
   int sent = send_fds(e->spawn_fd, text, strlen(text), fds, n);
   int en = errno;
   close(r[1]);
   if (sent < 0) {
-    log_warn("msg=\"container spawner unreachable, running exec in-process\" errno=%d", en);
+    close(r[0]);
+    log_warn("msg=\"container spawner unreachable\" errno=%d", en);
     return 1;
   }
-  /* Here until the process has ended: the child answers then. */
-  cleanup_free char *what = xasprintf("exec in %s", id);
-  cleanup_json json_t *ans = recv_answer(mine, what, err);
+  *answer = r[0];
+  return 0;
+}
+
+int engine_exec_finish(int answer, const char *id, int *exit_code, berr_t *err)
+{
+  cleanup_close int fd = answer;
+  cleanup_free char *what = xasprintf("exec in %s", id ? id : "container");
+  cleanup_json json_t *ans = recv_answer(fd, what, err);
   if (!ans)
     return -1;
   json_t *code = json_object_get(ans, "exit_code");
@@ -390,6 +401,29 @@ int eng_spawn_exec(engine *e, const char *id, const engine_exec_opts *o, int in_
     return answer_error(ans, err);
   *exit_code = (int)json_integer_value(code);
   return 0;
+}
+
+int eng_spawn_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
+                   int err_fd, int *exit_code, berr_t *err)
+{
+  int answer = -1;
+  int r = spawn_exec_send(e, id, o, in_fd, out_fd, err_fd, &answer, err);
+  if (r != 0)
+    return r;
+  /* Here until the process has ended: the child answers then. */
+  return engine_exec_finish(answer, id, exit_code, err);
+}
+
+int engine_exec_begin(engine *e, const char *id, const engine_exec_opts *o, int in_fd, int out_fd,
+                      int err_fd, int *answer, berr_t *err)
+{
+  *answer = -1;
+  if (!o->args || !o->args[0])
+    return berr_setc(err, EINVAL, "exec: no command given");
+  int r = spawn_exec_send(e, id, o, in_fd, out_fd, err_fd, answer, err);
+  if (r > 0)
+    return berr_setc(err, ENOTSUP, "exec in %s: the container spawner is not running", id);
+  return r;
 }
 
 /* ---- the spawner ------------------------------------------------------------------ */

@@ -37,6 +37,14 @@
   X(curl_easy_setopt)                                                                              \
   X(curl_easy_strerror)                                                                            \
   X(curl_global_init)                                                                              \
+  X(curl_multi_add_handle)                                                                         \
+  X(curl_multi_cleanup)                                                                            \
+  X(curl_multi_info_read)                                                                          \
+  X(curl_multi_init)                                                                               \
+  X(curl_multi_perform)                                                                            \
+  X(curl_multi_poll)                                                                               \
+  X(curl_multi_remove_handle)                                                                      \
+  X(curl_multi_wakeup)                                                                             \
   X(curl_slist_append)                                                                             \
   X(curl_slist_free_all)
 
@@ -54,18 +62,26 @@ const struct net_curl_fns *net_curl_fns(void);
 /* curl.h's own three-argument guards, named like the functions. */
 #undef curl_easy_getinfo
 #undef curl_easy_setopt
-#define curl_easy_cleanup   (net_curl_fns()->curl_easy_cleanup)
-#define curl_easy_getinfo   (net_curl_fns()->curl_easy_getinfo)
-#define curl_easy_init      (net_curl_fns()->curl_easy_init)
-#define curl_easy_perform   (net_curl_fns()->curl_easy_perform)
-#define curl_easy_recv      (net_curl_fns()->curl_easy_recv)
-#define curl_easy_reset     (net_curl_fns()->curl_easy_reset)
-#define curl_easy_send      (net_curl_fns()->curl_easy_send)
-#define curl_easy_setopt    (net_curl_fns()->curl_easy_setopt)
-#define curl_easy_strerror  (net_curl_fns()->curl_easy_strerror)
-#define curl_global_init    (net_curl_fns()->curl_global_init)
-#define curl_slist_append   (net_curl_fns()->curl_slist_append)
-#define curl_slist_free_all (net_curl_fns()->curl_slist_free_all)
+#define curl_easy_cleanup        (net_curl_fns()->curl_easy_cleanup)
+#define curl_easy_getinfo        (net_curl_fns()->curl_easy_getinfo)
+#define curl_easy_init           (net_curl_fns()->curl_easy_init)
+#define curl_easy_perform        (net_curl_fns()->curl_easy_perform)
+#define curl_easy_recv           (net_curl_fns()->curl_easy_recv)
+#define curl_easy_reset          (net_curl_fns()->curl_easy_reset)
+#define curl_easy_send           (net_curl_fns()->curl_easy_send)
+#define curl_easy_setopt         (net_curl_fns()->curl_easy_setopt)
+#define curl_easy_strerror       (net_curl_fns()->curl_easy_strerror)
+#define curl_global_init         (net_curl_fns()->curl_global_init)
+#define curl_multi_add_handle    (net_curl_fns()->curl_multi_add_handle)
+#define curl_multi_cleanup       (net_curl_fns()->curl_multi_cleanup)
+#define curl_multi_info_read     (net_curl_fns()->curl_multi_info_read)
+#define curl_multi_init          (net_curl_fns()->curl_multi_init)
+#define curl_multi_perform       (net_curl_fns()->curl_multi_perform)
+#define curl_multi_poll          (net_curl_fns()->curl_multi_poll)
+#define curl_multi_remove_handle (net_curl_fns()->curl_multi_remove_handle)
+#define curl_multi_wakeup        (net_curl_fns()->curl_multi_wakeup)
+#define curl_slist_append        (net_curl_fns()->curl_slist_append)
+#define curl_slist_free_all      (net_curl_fns()->curl_slist_free_all)
 #endif
 
 #endif

@@ -354,6 +354,7 @@ static bool execute(srv_ctrlmgr_t *m, const ctrl_def_t *def, ctrl_actions_t *act
 {
   srv_t *s = m->srv;
   bool conflict = false;
+  cleanup_json json_t *rvs = json_object(); /* object → [rv sent, rv now] */
   json_t **created = xcalloc(acts->n ? acts->n : 1, sizeof *created);
   run_creates(s, acts->v, acts->n, created);
   cleanup_free char *component = xasprintf("%s-controller", def->name);
@@ -368,11 +369,24 @@ static bool execute(srv_ctrlmgr_t *m, const ctrl_def_t *def, ctrl_actions_t *act
       break;
     case CTRL_UPDATE:
     case CTRL_UPDATE_STATUS: {
+      /* A sync may write an object twice (its status, then its metadata),
+       * both computed from the version it read: the second goes on top of
+       * the first. */
+      cleanup_free char *okey = xasprintf(
+          "%s\t%s\t%s", a->resource, json_str(md, "namespace") ?: "", json_str(md, "name") ?: "");
+      json_t *moved = json_object_get(rvs, okey);
+      const char *rv = json_str(md, "resourceVersion");
+      if (moved && rv && !strcmp(rv, json_string_value(json_array_get(moved, 0))))
+        json_object_set(md, "resourceVersion", json_array_get(moved, 1));
+      cleanup_free char *sent_rv = xstrdup(json_str(md, "resourceVersion") ?: "");
       cleanup_free char *path
           = obj_path(a->resource, json_str(md, "namespace"), json_str(md, "name"),
                      a->op == CTRL_UPDATE_STATUS ? "status" : NULL);
       code = path ? local_request(s, "PUT", path, NULL, a->obj, &out) : 404;
       if (code == 200 && out) {
+        const char *nrv = json_str(json_object_get(out, "metadata"), "resourceVersion");
+        if (nrv)
+          json_object_set_new(rvs, okey, json_pack("[s,s]", sent_rv, nrv));
         put(m, a->resource, out);
         out = NULL;
       } else if (code == 409) {

@@ -482,6 +482,7 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
     cc.node_grace_ns = opts->node_grace_ns;
   if (opts->eviction_timeout_ns > 0)
     cc.eviction_timeout_ns = opts->eviction_timeout_ns;
+  s.pod_toleration_s = cc.eviction_timeout_ns / 1000000000LL;
   if (srv_ctrlmgr_start(&s, &cc, err) < 0)
     goto out;
   ctrl = true;

@@ -25,6 +25,7 @@ typedef struct srv {
   struct srv_gc *gc;           /* the ownerReference garbage collector (gc.c) */
   struct srv_binder *binder;   /* the placeholder scheduler (binder.c) */
   struct srv_ctrlmgr *ctrlmgr; /* the workload controllers (ctrlmgr.c) */
+  int64_t pod_toleration_s;    /* default not-ready/unreachable tolerationSeconds of pods */
   atomic_bool stopping;
 } srv_t;
 

@@ -38,10 +38,38 @@ static const char *default_pull_policy(const char *image)
   return "IfNotPresent";
 }
 
+/* A probe's zero or missing fields get Kubernetes' defaults. */
+static void default_probe(json_t *pr)
+{
+  if (!json_is_object(pr))
+    return;
+  const struct {
+    const char *key;
+    json_int_t v;
+  } d[] = { { "timeoutSeconds", 1 },
+            { "periodSeconds", 10 },
+            { "successThreshold", 1 },
+            { "failureThreshold", 3 } };
+  for (size_t i = 0; i < ARRAY_SIZE(d); i++) {
+    json_t *v = json_object_get(pr, d[i].key);
+    if (!v || json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0))
+      json_object_set_new(pr, d[i].key, json_integer(d[i].v));
+  }
+  json_t *h = json_object_get(pr, "httpGet");
+  if (json_is_object(h)) {
+    set_default_str(h, "path", "/");
+    set_default_str(h, "scheme", "HTTP");
+  }
+}
+
+static const char *const probe_keys[] = { "livenessProbe", "readinessProbe", "startupProbe" };
+
 static void default_container(json_t *c)
 {
   if (!json_is_object(c))
     return;
+  for (size_t i = 0; i < ARRAY_SIZE(probe_keys); i++)
+    default_probe(json_object_get(c, probe_keys[i]));
   set_default_str(c, "terminationMessagePath", "/dev/termination-log");
   set_default_str(c, "terminationMessagePolicy", "File");
   set_default_str(c, "imagePullPolicy", default_pull_policy(json_str(c, "image")));
@@ -235,6 +263,136 @@ static void check_env(api_errors_t *errs, json_t *env, const char *path)
   }
 }
 
+/* Kubernetes' IANA_SVC_NAME: at most 15 lowercase letters, digits and
+ * single '-' between them, with at least one letter. */
+static bool port_name_ok(const char *s)
+{
+  size_t n = strlen(s);
+  bool letter = false;
+  if (n == 0 || n > 15 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--"))
+    return false;
+  for (const char *p = s; *p; p++) {
+    if (*p >= 'a' && *p <= 'z')
+      letter = true;
+    else if (!(*p >= '0' && *p <= '9') && *p != '-')
+      return false;
+  }
+  return letter;
+}
+
+/* port of an httpGet, tcpSocket or grpc action: a number from 1 to 65535,
+ * or (not for grpc) the name of a port. */
+static void check_probe_port(api_errors_t *errs, json_t *act, const char *path, bool number_only)
+{
+  json_t *port = json_object_get(act, "port");
+  cleanup_free char *f = xasprintf("%s.port", path);
+  if (!port || json_is_null(port)) {
+    api_errors_add(errs, API_FERR_REQUIRED, f, NULL, "%s", "");
+  } else if (json_is_integer(port)) {
+    if (json_integer_value(port) < 1 || json_integer_value(port) > 65535)
+      api_errors_add(errs, API_FERR_INVALID, f, port, "must be between 1 and 65535, inclusive");
+  } else if (json_is_string(port) && !number_only) {
+    if (!port_name_ok(json_string_value(port)))
+      api_errors_add(errs, API_FERR_INVALID, f, port,
+                     "must be a port number or a port name: at most 15 characters, only lowercase "
+                     "letters, digits and '-', at least one letter, no '-' at either end or twice "
+                     "in a row");
+  } else {
+    api_errors_add(errs, API_FERR_INVALID, f, port,
+                   number_only ? "must be an integer" : "must be an integer or a port name");
+  }
+}
+
+static bool header_name_ok(const char *s)
+{
+  if (!*s)
+    return false;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+          || *p == '-'))
+      return false;
+  return true;
+}
+
+/* One probe of a container (Kubernetes' validateProbe and its handlers). */
+static void check_probe(api_errors_t *errs, json_t *c, const char *key, const char *path,
+                        bool plain_init)
+{
+  json_t *pr = json_object_get(c, key);
+  if (!pr || json_is_null(pr))
+    return;
+  cleanup_free char *f = xasprintf("%s.%s", path, key);
+  if (!json_is_object(pr)) {
+    api_errors_add(errs, API_FERR_INVALID, f, NULL, "must be an object");
+    return;
+  }
+  if (plain_init) {
+    api_errors_add(errs, API_FERR_FORBIDDEN, f, NULL,
+                   "may not be set for init containers without restartPolicy=Always");
+    return;
+  }
+  static const char *const handlers[] = { "exec", "httpGet", "tcpSocket", "grpc" };
+  int n = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(handlers); i++) {
+    json_t *h = json_object_get(pr, handlers[i]);
+    if (!h || json_is_null(h))
+      continue;
+    cleanup_free char *fh = xasprintf("%s.%s", f, handlers[i]);
+    if (++n > 1) {
+      api_errors_add(errs, API_FERR_FORBIDDEN, fh, NULL,
+                     "may not specify more than 1 handler type");
+      continue;
+    }
+    if (!json_is_object(h)) {
+      api_errors_add(errs, API_FERR_INVALID, fh, NULL, "must be an object");
+      continue;
+    }
+    if (i == 0) {
+      json_t *cmd = json_object_get(h, "command");
+      cleanup_free char *fc = xasprintf("%s.command", fh);
+      if (!json_is_array(cmd) || json_array_size(cmd) == 0)
+        api_errors_add(errs, API_FERR_REQUIRED, fc, NULL, "%s", "");
+    } else {
+      check_probe_port(errs, h, fh, i == 3);
+    }
+    if (i == 1) {
+      static const char *const schemes[] = { "HTTP", "HTTPS", NULL };
+      check_enum(errs, h, "scheme", fh, schemes);
+      json_t *hd;
+      size_t k;
+      json_array_foreach(json_object_get(h, "httpHeaders"), k, hd)
+      {
+        cleanup_free char *fn = xasprintf("%s.httpHeaders[%zu].name", fh, k);
+        const char *name = json_str(hd, "name");
+        if (!name || !*name)
+          api_errors_add(errs, API_FERR_REQUIRED, fn, NULL, "%s", "");
+        else if (!header_name_ok(name))
+          api_errors_add_str(errs, API_FERR_INVALID, fn, name,
+                             "a valid HTTP header must consist of alphanumeric characters or '-'");
+      }
+    }
+  }
+  if (n == 0)
+    api_errors_add(errs, API_FERR_REQUIRED, f, NULL, "must specify a handler type");
+  static const char *const ints[] = { "initialDelaySeconds", "timeoutSeconds", "periodSeconds",
+                                      "successThreshold", "failureThreshold" };
+  for (size_t i = 0; i < ARRAY_SIZE(ints); i++)
+    check_nonneg_int(errs, pr, ints[i], f, i > 0);
+  json_t *st = json_object_get(pr, "successThreshold");
+  if (strcmp(key, "readinessProbe") && json_is_integer(st) && json_integer_value(st) != 1) {
+    cleanup_free char *fs = xasprintf("%s.successThreshold", f);
+    api_errors_add(errs, API_FERR_INVALID, fs, st, "must be 1");
+  }
+  json_t *g = json_object_get(pr, "terminationGracePeriodSeconds");
+  if (g && !json_is_null(g)) {
+    cleanup_free char *fg = xasprintf("%s.terminationGracePeriodSeconds", f);
+    if (!strcmp(key, "readinessProbe"))
+      api_errors_add(errs, API_FERR_INVALID, fg, g, "must not be set for readinessProbes");
+    else
+      check_nonneg_int(errs, pr, "terminationGracePeriodSeconds", f, true);
+  }
+}
+
 /* Containers of one list; names are collected in *seen to find duplicates
  * across init and regular containers. */
 static void check_containers(api_errors_t *errs, json_t *spec, const char *list, json_t *volumes,
@@ -298,6 +456,10 @@ static void check_containers(api_errors_t *errs, json_t *spec, const char *list,
     }
     cleanup_free char *pr = xasprintf("%s.resources", p);
     check_resources(errs, json_object_get(c, "resources"), pr);
+    bool plain_init
+        = !strcmp(list, "initContainers") && strcmp(json_str(c, "restartPolicy") ?: "", "Always");
+    for (size_t k = 0; k < ARRAY_SIZE(probe_keys); k++)
+      check_probe(errs, c, probe_keys[k], p, plain_init);
     cleanup_free char *pe = xasprintf("%s.env", p);
     check_env(errs, json_object_get(c, "env"), pe);
     json_t *mounts = json_object_get(c, "volumeMounts"), *m;

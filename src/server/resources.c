@@ -6,6 +6,7 @@
  * metadata.resourceVersion: the store's mod_rev is the resourceVersion and
  * is put back on every read, so the two can never disagree. */
 #include "api/api.h"
+#include "ctrl/ctrl.h"
 #include "server/internal.h"
 
 #include <inttypes.h>
@@ -330,6 +331,10 @@ static void do_create(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const ch
     return;
   if (k->namespaced && !ns_writable(q->srv, ns, r))
     return;
+  /* Kubernetes' DefaultTolerationSeconds admission: how long a pod stays on
+   * a node that stops answering (--pod-eviction-timeout). */
+  if (!strcmp(k->resource, "pods") && q->srv->pod_toleration_s > 0)
+    ctrl_pod_default_tolerations(o, q->srv->pod_toleration_s);
   cleanup_free char *data = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   cleanup_free char *key = srv_obj_key(k, ns, name);
   berr_t err = BERR_INIT;

@@ -88,9 +88,16 @@ static inline json_t *ctrl_h_put(ctrl_h *h, const char *resource, json_t *obj)
   json_object_set_new(md, "generation", json_integer(gen));
   snprintf(buf, sizeof buf, "%lld", (long long)++h->rv);
   json_object_set_new(md, "resourceVersion", json_string(buf));
+  /* obj may be refused (a hostile one without a string name): keep what
+   * the lookup needs before letting go of it. */
+  char *name = json_str(md, "name") ? xstrdup(json_str(md, "name")) : NULL;
+  char *nsc = xstrdup(ns);
   json_decref(ctrl_cache_put(h->cache, resource, obj));
   json_decref(obj);
-  return ctrl_cache_get(h->cache, resource, ns, json_str(md, "name"));
+  json_t *stored = ctrl_cache_get(h->cache, resource, nsc, name);
+  free(name);
+  free(nsc);
+  return stored;
 }
 
 static inline size_t ctrl_h_def(const char *controller)

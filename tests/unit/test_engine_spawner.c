@@ -392,3 +392,59 @@ Test(engine_spawner, abandoned_exec_ends)
     berr_clear(&r.error);
   }
 }
+
+Test(engine_spawner, timeout_kills_the_command)
+{
+  engine *es[] = { T.sp, T.local };
+  char *slow[] = { "sleep", "30", NULL };
+  char *quick[] = { "true", NULL };
+  for (int i = 0; i < 2; i++) {
+    engine_exec_opts o = { .args = slow, .timeout_ms = 300 };
+    int code = -1;
+    berr_t err = BERR_INIT;
+    int64_t t0 = time_mono_ns();
+    cr_assert_eq(engine_exec(es[i], T.id, &o, -1, -1, -1, &code, &err), -1);
+    int64_t took_ms = (time_mono_ns() - t0) / 1000000;
+    cr_assert_eq(err.code, ETIMEDOUT, "%s", err.msg);
+    cr_assert(strstr(err.msg, "did not end within 300ms"), "%s", err.msg);
+    cr_assert(took_ms >= 300 && took_ms < 10000, "took %lld ms", (long long)took_ms);
+    berr_clear(&err);
+    /* A command that ends in time is not affected. */
+    engine_exec_opts q = { .args = quick, .timeout_ms = 5000 };
+    cr_assert_eq(engine_exec(es[i], T.id, &q, -1, -1, -1, &code, &err), 0, "%s", err.msg);
+    cr_assert_eq(code, 0);
+  }
+  /* The killed sleep is gone from the container. */
+  char *ps[] = { "sh", "-c", "ps | grep -c '[s]leep 30'", NULL };
+  exec_both(ps, 0, 1, "0\n", "");
+}
+
+Test(engine_spawner, begin_and_finish)
+{
+  int p[2];
+  cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+  char *echo[] = { "sh", "-c", "echo begun; exit 4", NULL };
+  engine_exec_opts o = { .args = echo };
+  int answer = -1, code = -1;
+  berr_t err = BERR_INIT;
+  cr_assert_eq(engine_exec_begin(T.sp, T.id, &o, -1, p[1], p[1], &answer, &err), 0, "%s", err.msg);
+  close(p[1]); /* the caller's copy may go at once */
+  struct pollfd pf = { .fd = answer, .events = POLLIN };
+  cr_assert_eq(poll(&pf, 1, 30000), 1, "no answer");
+  cr_assert_eq(engine_exec_finish(answer, T.id, &code, &err), 0, "%s", err.msg);
+  cr_assert_eq(code, 4);
+  char buf[32] = "";
+  cr_assert_eq(read(p[0], buf, sizeof buf - 1), 6);
+  cr_assert_str_eq(buf, "begun\n");
+  close(p[0]);
+  /* Without a spawner it cannot be done. */
+  cr_assert_eq(engine_exec_begin(T.local, T.id, &o, -1, -1, -1, &answer, &err), -1);
+  cr_assert_eq(err.code, ENOTSUP, "%s", err.msg);
+  cr_assert_eq(answer, -1);
+  berr_clear(&err);
+  /* Errors come back through finish. */
+  cr_assert_eq(engine_exec_begin(T.sp, "0123456789abcdef", &o, -1, -1, -1, &answer, &err), 0);
+  cr_assert_eq(engine_exec_finish(answer, "0123456789abcdef", &code, &err), -1);
+  cr_assert_eq(err.code, ENOENT, "%s", err.msg);
+  berr_clear(&err);
+}

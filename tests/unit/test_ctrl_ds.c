@@ -1,0 +1,485 @@
+/* test_ctrl_ds.c — the DaemonSet controller: which nodes get a pod (node
+ * selectors, affinity, taints), new nodes, failed and extra pods, the
+ * rolling update within maxUnavailable, OnDelete, the status; and the
+ * matching helpers it is built on. */
+#include "ctrl_fixtures.h"
+
+static json_t *put_node(ctrl_h *h, const char *name, const char *labels, const char *taints)
+{
+  char *text = xasprintf("{'apiVersion':'v1','kind':'Node','metadata':{'name':'%s','labels':%s},"
+                         "'spec':{'taints':%s},'status':{'conditions':[{'type':'Ready',"
+                         "'status':'True'}]}}",
+                         name, labels ? labels : "{}", taints ? taints : "[]");
+  json_t *o = ctrl_h_put(h, "nodes", J(text));
+  free(text);
+  return o;
+}
+
+static json_t *put_ds(ctrl_h *h, const char *name, const char *image, const char *extra)
+{
+  char *text = xasprintf(
+      "{'apiVersion':'apps/v1','kind':'DaemonSet','metadata':{'name':'%s','namespace':'kube-"
+      "system'},'spec':{'selector':{'matchLabels':{'app':'%s'}},'template':{'metadata':{'labels':"
+      "{'app':'%s'}},'spec':{'containers':[{'name':'c','image':'%s'}]}}%s}}",
+      name, name, name, image, extra ? extra : "");
+  json_t *o = ctrl_h_put(h, "daemonsets", J(text));
+  free(text);
+  return o;
+}
+
+static json_t *ds_pods(ctrl_h *h, const char *ds)
+{
+  return ctrl_f_owned(h, "pods", "daemonsets", "kube-system", ds);
+}
+
+/* The node a created pod is pinned to by its affinity. */
+static const char *pinned_node(json_t *pod)
+{
+  json_t *terms = json_object_get(
+      json_object_get(json_object_get(json_object_get(json_object_get(pod, "spec"), "affinity"),
+                                      "nodeAffinity"),
+                      "requiredDuringSchedulingIgnoredDuringExecution"),
+      "nodeSelectorTerms");
+  json_t *f = json_array_get(json_object_get(json_array_get(terms, 0), "matchFields"), 0);
+  cr_assert_str_eq(json_str(f, "key"), "metadata.name");
+  cr_assert_str_eq(json_str(f, "operator"), "In");
+  return json_string_value(json_array_get(json_object_get(f, "values"), 0));
+}
+
+/* Every pod of ds bound to its node and Ready (what scheduler and agent do). */
+static void run_all(ctrl_h *h, const char *ds)
+{
+  json_t *pods = ds_pods(h, ds), *pod;
+  size_t i;
+  json_array_foreach(pods, i, pod)
+  {
+    if (ctrl_pod_ready(pod, NULL))
+      continue;
+    json_t *p = json_deep_copy(pod);
+    json_object_set_new(json_object_get(p, "spec"), "nodeName", json_string(pinned_node(pod)));
+    ctrl_h_put(h, "pods", p);
+    ctrl_h_pod_status(h,
+                      ctrl_cache_get(h->cache, "pods", "kube-system",
+                                     json_str(json_object_get(p, "metadata"), "name")),
+                      "Running", true);
+  }
+  json_decref(pods);
+}
+
+static const char *image_of(json_t *pod)
+{
+  json_t *c = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+  return json_str(c, "image") ?: "";
+}
+
+static json_t *ds_status(ctrl_h *h, const char *ds)
+{
+  return ctrl_f_status(h, "daemonsets", "kube-system", ds);
+}
+
+static void sync_apply(ctrl_h *h, const char *ds)
+{
+  ctrl_h_sync(h, "daemonset", "kube-system", ds);
+  ctrl_h_apply(h);
+}
+
+Test(ctrl_ds, one_pod_per_eligible_node)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_node(&h, "n1", NULL, NULL);
+  put_node(&h, "n2", NULL, NULL);
+  put_node(&h, "n3", NULL, "[{'key':'dedicated','value':'db','effect':'NoSchedule'}]");
+  put_ds(&h, "agent", "agent:1", NULL);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "agent");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 2);
+  json_t *pod = ctrl_h_action(&h, CTRL_CREATE, "pods", 0)->obj;
+  cr_assert_str_eq(pinned_node(pod), "n1");
+  cr_assert_str_eq(pinned_node(ctrl_h_action(&h, CTRL_CREATE, "pods", 1)->obj), "n2");
+  json_t *md = json_object_get(pod, "metadata");
+  cr_assert_str_eq(json_str(md, "generateName"), "agent-");
+  cr_assert_str_eq(json_str(md, "namespace"), "kube-system");
+  json_t *labels = json_object_get(md, "labels");
+  cr_assert_str_eq(json_str(labels, "app"), "agent");
+  cr_assert(json_str(labels, "controller-revision-hash"));
+  cr_assert_str_eq(json_str(ctrl_controller_ref(pod), "kind"), "DaemonSet");
+  /* the daemon tolerations */
+  json_t *tols = json_object_get(json_object_get(pod, "spec"), "tolerations");
+  cr_assert_eq(json_array_size(tols), 6);
+  json_t *t0 = json_array_get(tols, 0);
+  cr_assert_str_eq(json_str(t0, "key"), "node.kubernetes.io/not-ready");
+  cr_assert_str_eq(json_str(t0, "effect"), "NoExecute");
+  cr_assert_null(json_object_get(t0, "tolerationSeconds"));
+  cr_assert_str_eq(json_str(json_array_get(tols, 5), "key"), "node.kubernetes.io/unschedulable");
+  ctrl_h_apply(&h);
+  sync_apply(&h, "agent"); /* the status sees the pods */
+  json_t *st = ds_status(&h, "agent");
+  cr_assert_eq(json_int(st, "desiredNumberScheduled", -1), 2);
+  cr_assert_eq(json_int(st, "currentNumberScheduled", -1), 2);
+  cr_assert_eq(json_int(st, "numberReady", -1), 0);
+  cr_assert_eq(json_int(st, "numberUnavailable", -1), 2);
+  cr_assert_eq(json_int(st, "updatedNumberScheduled", -1), 2);
+  cr_assert_eq(json_int(st, "observedGeneration", -1), 1);
+  run_all(&h, "agent");
+  sync_apply(&h, "agent");
+  st = ds_status(&h, "agent");
+  cr_assert_eq(json_int(st, "numberReady", -1), 2);
+  cr_assert_eq(json_int(st, "numberAvailable", -1), 2);
+  cr_assert_eq(json_int(st, "numberUnavailable", -1), 0);
+  cr_assert_eq(json_int(st, "numberMisscheduled", -1), 0);
+  /* a new node gets its pod; a settled set does nothing */
+  put_node(&h, "n4", NULL, NULL);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "agent");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 1);
+  cr_assert_str_eq(pinned_node(ctrl_h_action(&h, CTRL_CREATE, "pods", 0)->obj), "n4");
+  ctrl_h_apply(&h);
+  run_all(&h, "agent");
+  sync_apply(&h, "agent");
+  ctrl_h_sync(&h, "daemonset", "kube-system", "agent");
+  cr_assert_eq(h.out.n, 0);
+  /* tainted n3 after all tolerated: it gets one too */
+  put_ds(&h, "tolerant", "t:1", NULL);
+  json_t *ds = json_deep_copy(ctrl_cache_get(h.cache, "daemonsets", "kube-system", "tolerant"));
+  json_object_set_new(
+      json_object_get(json_object_get(json_object_get(ds, "spec"), "template"), "spec"),
+      "tolerations", J("[{'key':'dedicated','operator':'Exists'}]"));
+  ctrl_h_put(&h, "daemonsets", ds);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "tolerant");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 4);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, node_selection)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_node(&h, "a", "{'disk':'ssd','zone':'1'}", NULL);
+  put_node(&h, "b", "{'disk':'hdd','zone':'2'}", NULL);
+  put_node(&h, "c", "{'disk':'ssd','zone':'3'}",
+           "[{'key':'gpu','effect':'NoExecute','timeAdded':'2026-01-01T00:00:00Z'}]");
+  json_t *n = put_node(&h, "d", "{'disk':'ssd'}", NULL);
+  json_t *nd = json_deep_copy(n);
+  json_object_set_new(json_object_get(nd, "metadata"), "deletionTimestamp",
+                      json_string("2026-01-01T00:00:00Z"));
+  ctrl_h_put(&h, "nodes", nd);
+  put_ds(&h, "sel", "x:1", ",'minReadySeconds':0,'updateStrategy':{'type':'OnDelete'}");
+  json_t *ds = json_deep_copy(ctrl_cache_get(h.cache, "daemonsets", "kube-system", "sel"));
+  json_t *tspec = json_object_get(json_object_get(json_object_get(ds, "spec"), "template"), "spec");
+  json_object_set_new(tspec, "nodeSelector", J("{'disk':'ssd'}"));
+  json_object_set_new(tspec, "affinity",
+                      J("{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{"
+                        "'nodeSelectorTerms':[{'matchExpressions':[{'key':'zone','operator':'Gt',"
+                        "'values':['0']}]}]}}}"));
+  ctrl_h_put(&h, "daemonsets", ds);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "sel");
+  /* a: yes; b: hdd; c: NoExecute taint; d: being deleted */
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 1);
+  json_t *pod = ctrl_h_action(&h, CTRL_CREATE, "pods", 0)->obj;
+  cr_assert_str_eq(pinned_node(pod), "a");
+  /* the template's own required affinity is replaced by the pinning one */
+  json_t *terms = json_object_get(
+      json_object_get(json_object_get(json_object_get(json_object_get(pod, "spec"), "affinity"),
+                                      "nodeAffinity"),
+                      "requiredDuringSchedulingIgnoredDuringExecution"),
+      "nodeSelectorTerms");
+  cr_assert_eq(json_array_size(terms), 1);
+  ctrl_h_apply(&h);
+  run_all(&h, "sel");
+  /* a's label changes: its pod is deleted; misscheduled until then */
+  put_node(&h, "a", "{'disk':'hdd','zone':'1'}", NULL);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "sel");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, "pods"), 1);
+  cr_assert_eq(json_int(json_object_get(ctrl_h_action(&h, CTRL_UPDATE_STATUS, "daemonsets", 0)->obj,
+                                        "status"),
+                        "numberMisscheduled", -1),
+               1);
+  ctrl_h_apply(&h);
+  cr_assert_eq(ctrl_f_events(&h, "SuccessfulDelete"), 1);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, failed_extra_and_stray_pods)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_node(&h, "n1", NULL, NULL);
+  put_ds(&h, "d", "x:1", NULL);
+  sync_apply(&h, "d");
+  run_all(&h, "d");
+  json_t *pods = ds_pods(&h, "d");
+  json_t *first = json_deep_copy(json_array_get(pods, 0));
+  json_decref(pods);
+  /* a second pod on n1 (older one kept), and one for a node that is gone */
+  h.now += S_NS;
+  json_t *dup = json_deep_copy(first);
+  json_t *md = json_object_get(dup, "metadata");
+  json_object_set_new(md, "name", json_string("d-zzzzz"));
+  json_object_del(md, "uid");
+  json_object_del(md, "creationTimestamp");
+  ctrl_h_put(&h, "pods", dup);
+  json_t *stray = json_deep_copy(first);
+  md = json_object_get(stray, "metadata");
+  json_object_set_new(md, "name", json_string("d-stray"));
+  json_object_del(md, "uid");
+  json_object_set_new(json_object_get(stray, "spec"), "nodeName", json_string("gone"));
+  ctrl_h_put(&h, "pods", stray);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "d");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, "pods"), 2);
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 0);
+  const char *a = ctrl_h_action(&h, CTRL_DELETE, "pods", 0)->name;
+  const char *b = ctrl_h_action(&h, CTRL_DELETE, "pods", 1)->name;
+  cr_assert(!strcmp(a, "d-stray") || !strcmp(b, "d-stray"));
+  cr_assert(!strcmp(a, "d-zzzzz") || !strcmp(b, "d-zzzzz"));
+  ctrl_h_apply(&h);
+  /* the pod fails: deleted and replaced */
+  ctrl_h_pod_status(&h,
+                    ctrl_cache_get(h.cache, "pods", "kube-system",
+                                   json_str(json_object_get(first, "metadata"), "name")),
+                    "Failed", false);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "d");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, "pods"), 1);
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 1);
+  json_decref(first);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, rolling_update_respects_max_unavailable)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  for (int i = 0; i < 5; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "n%d", i);
+    put_node(&h, name, NULL, NULL);
+  }
+  put_ds(&h, "web", "web:1", ",'updateStrategy':{'rollingUpdate':{'maxUnavailable':2}}");
+  sync_apply(&h, "web");
+  run_all(&h, "web");
+  json_t *pods = ds_pods(&h, "web");
+  const char *old_hash
+      = json_str(json_object_get(json_object_get(json_array_get(pods, 0), "metadata"), "labels"),
+                 "controller-revision-hash");
+  char *old = xstrdup(old_hash);
+  json_decref(pods);
+  put_ds(&h, "web", "web:2", ",'updateStrategy':{'rollingUpdate':{'maxUnavailable':2}}");
+  int rounds = 0;
+  for (;;) {
+    ctrl_h_sync(&h, "daemonset", "kube-system", "web");
+    size_t del = ctrl_h_count(&h, CTRL_DELETE, "pods");
+    size_t cre = ctrl_h_count(&h, CTRL_CREATE, "pods");
+    cr_assert_eq(del, cre);
+    cr_assert_leq(del, 2, "round %d deleted %zu", rounds, del);
+    for (size_t i = 0; i < cre; i++) {
+      json_t *p = ctrl_h_action(&h, CTRL_CREATE, "pods", i)->obj;
+      const char *hh = json_str(json_object_get(json_object_get(p, "metadata"), "labels"),
+                                "controller-revision-hash");
+      cr_assert_str_neq(hh, old);
+    }
+    ctrl_h_apply(&h);
+    if (!del)
+      break;
+    /* before the new pods are Ready, nothing more is taken down */
+    ctrl_h_sync(&h, "daemonset", "kube-system", "web");
+    cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, "pods"), 0);
+    ctrl_h_apply(&h);
+    run_all(&h, "web");
+    rounds++;
+  }
+  cr_assert_eq(rounds, 3); /* 2 + 2 + 1 */
+  pods = ds_pods(&h, "web");
+  cr_assert_eq(json_array_size(pods), 5);
+  json_t *p;
+  size_t i;
+  json_array_foreach(pods, i, p)
+  {
+    cr_assert_str_eq(image_of(p), "web:2");
+  }
+  json_decref(pods);
+  sync_apply(&h, "web");
+  cr_assert_eq(json_int(ds_status(&h, "web"), "updatedNumberScheduled", -1), 5);
+  free(old);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, on_delete_and_unavailable_old_pods)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_node(&h, "n1", NULL, NULL);
+  put_node(&h, "n2", NULL, NULL);
+  put_ds(&h, "od", "x:1", ",'updateStrategy':{'type':'OnDelete'}");
+  sync_apply(&h, "od");
+  run_all(&h, "od");
+  put_ds(&h, "od", "x:2", ",'updateStrategy':{'type':'OnDelete'}");
+  ctrl_h_sync(&h, "daemonset", "kube-system", "od");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, NULL) + ctrl_h_count(&h, CTRL_CREATE, NULL), 0);
+  ctrl_h_apply(&h);
+  /* someone deletes one: its replacement has the new template */
+  json_t *pods = ds_pods(&h, "od");
+  json_t *md = json_object_get(json_array_get(pods, 0), "metadata");
+  json_decref(ctrl_cache_remove(h.cache, "pods", "kube-system", json_str(md, "name")));
+  json_decref(pods);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "od");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 1);
+  cr_assert_str_eq(image_of(ctrl_h_action(&h, CTRL_CREATE, "pods", 0)->obj), "x:2");
+  ctrl_h_apply(&h);
+  /* RollingUpdate with maxUnavailable 1: an old pod that is not Ready is
+   * replaced at once, whatever the budget */
+  put_node(&h, "n3", NULL, NULL);
+  put_ds(&h, "ru", "y:1", NULL);
+  sync_apply(&h, "ru");
+  run_all(&h, "ru");
+  pods = ds_pods(&h, "ru");
+  ctrl_h_pod_status(&h, json_array_get(pods, 0), "Running", false);
+  ctrl_h_pod_status(&h, json_array_get(pods, 1), "Running", false);
+  json_decref(pods);
+  put_ds(&h, "ru", "y:2", NULL);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "ru");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, "pods"), 2);
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 2);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, keys)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  json_t *ds = put_ds(&h, "k1", "x:1", NULL);
+  put_ds(&h, "k2", "x:1", NULL);
+  json_t *node = put_node(&h, "n1", NULL, NULL);
+  size_t self = ctrl_h_def("daemonset");
+  ctrl_ctx_t x = { .cache = h.cache, .cfg = &h.cfg, .now = h.now, .out = &h.out };
+  ctrl_keys_t keys = { 0 };
+  ctrl_defs[self].keys(&x, self, "nodes", NULL, node, &keys);
+  cr_assert_eq(keys.n, 2);
+  ctrl_keys_clear(&keys);
+  /* a heartbeat (status only) concerns no DaemonSet */
+  json_t *beat = json_deep_copy(node);
+  json_object_set_new(beat, "status", J("{'conditions':[]}"));
+  ctrl_defs[self].keys(&x, self, "/nodes", node, beat, &keys);
+  cr_assert_eq(keys.n, 0);
+  json_object_set_new(json_object_get(beat, "metadata"), "labels", J("{'a':'b'}"));
+  ctrl_defs[self].keys(&x, self, "/nodes", node, beat, &keys);
+  cr_assert_eq(keys.n, 2);
+  ctrl_keys_clear(&keys);
+  json_decref(beat);
+  json_t *pod
+      = json_pack("{s:{s:s,s:s,s:[o]}}", "metadata", "name", "p", "namespace", "kube-system",
+                  "ownerReferences", ctrl_owner_ref(ds, "apps/v1", "DaemonSet"));
+  ctrl_defs[self].keys(&x, self, "pods", NULL, pod, &keys);
+  cr_assert_eq(keys.n, 1);
+  cr_assert_str_eq(keys.v[0].name, "k1");
+  cr_assert_str_eq(keys.v[0].ns, "kube-system");
+  ctrl_keys_clear(&keys);
+  json_decref(pod);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, hostile_objects)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  ctrl_h_put(&h, "nodes",
+             J("{'metadata':{'name':'n1','labels':'x'},'spec':{'taints':"
+               "[5,{'effect':7},{'key':'a','effect':'NoSchedule'}]}}"));
+  ctrl_h_put(&h, "nodes", J("{'metadata':{'name':'n2'},'spec':'x','status':[]}"));
+  ctrl_h_put(&h, "nodes", J("{'metadata':{'labels':{}}}"));
+  const char *hostile[] = {
+    "{'metadata':{'name':'h1','namespace':'kube-system'},'spec':'x'}",
+    "{'metadata':{'name':'h2','namespace':'kube-system'},'spec':{'template':{'spec':{"
+    "'nodeSelector':{'a':5},'tolerations':'x','affinity':{'nodeAffinity':{"
+    "'requiredDuringSchedulingIgnoredDuringExecution':{'nodeSelectorTerms':[5,{},"
+    "{'matchExpressions':[{'key':'a','operator':'Gt','values':[5]}]},{'matchFields':[{}]}]}}}}},"
+    "'updateStrategy':{'rollingUpdate':{'maxUnavailable':'x%'}},'minReadySeconds':-3},"
+    "'status':5}",
+    "{'metadata':{'name':'h3','namespace':'kube-system'},'spec':{'template':{'spec':{"
+    "'tolerations':[{'operator':'Exists'}],'nodeName':7}},'updateStrategy':'x'}}",
+    "{'metadata':{'name':'h4','namespace':'kube-system'},'spec':{'template':5,"
+    "'updateStrategy':{'rollingUpdate':{'maxUnavailable':'100000000000%'}}}}",
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(hostile); i++) {
+    char name[32];
+    snprintf(name, sizeof name, "h%zu", i + 1);
+    ctrl_h_put(&h, "daemonsets", J(hostile[i]));
+    for (int round = 0; round < 3; round++) {
+      ctrl_h_sync(&h, "daemonset", "kube-system", name);
+      ctrl_h_apply(&h);
+    }
+  }
+  /* h3 tolerates everything: a pod on each of the three nodes */
+  json_t *pods = ds_pods(&h, "h3");
+  cr_assert_eq(json_array_size(pods), 3);
+  json_decref(pods);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, matching_helpers)
+{
+  json_t *taint = J("{'key':'k','value':'v','effect':'NoSchedule'}");
+  static const struct {
+    const char *tol;
+    bool ok;
+  } cases[] = {
+    { "{'key':'k','value':'v','effect':'NoSchedule'}", true },
+    { "{'key':'k','operator':'Equal','value':'v'}", true },
+    { "{'key':'k','operator':'Exists'}", true },
+    { "{'operator':'Exists'}", true },
+    { "{'operator':'Exists','effect':'NoExecute'}", false },
+    { "{'key':'k','value':'w'}", false },
+    { "{'key':'other','operator':'Exists'}", false },
+    { "{'key':'k','operator':'Bogus','value':'v'}", false },
+    { "{}", false },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    json_t *tol = J(cases[i].tol);
+    cr_assert_eq(ctrl_toleration_matches(tol, taint), cases[i].ok, "%s", cases[i].tol);
+    json_decref(tol);
+  }
+  json_decref(taint);
+  json_t *node = J("{'metadata':{'name':'n1','labels':{'zone':'a','cpus':'8'}}}");
+  static const struct {
+    const char *spec;
+    bool ok;
+  } sel[] = {
+    { "{}", true },
+    { "{'nodeSelector':{'zone':'a'}}", true },
+    { "{'nodeSelector':{'zone':'b'}}", false },
+    { "{'affinity':{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{"
+      "'nodeSelectorTerms':[{'matchExpressions':[{'key':'cpus','operator':'Lt','values':['4']}]},"
+      "{'matchFields':[{'key':'metadata.name','operator':'In','values':['n1']}]}]}}}}",
+      true },
+    { "{'affinity':{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{"
+      "'nodeSelectorTerms':[{'matchExpressions':[{'key':'zone','operator':'NotIn','values':"
+      "['a']}]}]}}}}",
+      false },
+    { "{'affinity':{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{"
+      "'nodeSelectorTerms':[]}}}}",
+      false },
+    { "{'affinity':{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{"
+      "'nodeSelectorTerms':[{'matchExpressions':[{'key':'gpu','operator':'DoesNotExist'},"
+      "{'key':'zone','operator':'Exists'},{'key':'cpus','operator':'Gt','values':['4']}]}]}}}}",
+      true },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(sel); i++) {
+    json_t *spec = J(sel[i].spec);
+    cr_assert_eq(ctrl_node_matches(spec, node), sel[i].ok, "%s", sel[i].spec);
+    json_decref(spec);
+  }
+  json_decref(node);
+  int64_t n;
+  json_t *v = json_string("25%");
+  cr_assert_eq(ctrl_intstr_scaled(v, 10, true, &n, NULL), 0);
+  cr_assert_eq(n, 3);
+  cr_assert_eq(ctrl_intstr_scaled(v, 10, false, &n, NULL), 0);
+  cr_assert_eq(n, 2);
+  json_decref(v);
+  const char *bad[] = { "\"x\"", "\"5\"", "\"%\"", "\"-5%\"", "-1", "[]", "\"5%x\"" };
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+    v = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+    berr_t err = BERR_INIT;
+    cr_assert_eq(ctrl_intstr_scaled(v, 10, true, &n, &err), -1, "%s", bad[i]);
+    cr_assert(err.msg);
+    berr_clear(&err);
+    json_decref(v);
+  }
+}

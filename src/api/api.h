@@ -190,14 +190,21 @@ bool api_label_selector_is_everything(const api_label_selector_t *sel);
 /* Canonical string form ("app=web,tier in (a,b)"), as in Scale status.selector. */
 char *api_label_selector_string(const api_label_selector_t *sel);
 void api_label_selector_free(api_label_selector_t *sel);
+/* metav1.LabelSelector validation (Kubernetes' ValidateLabelSelector):
+ * an object; matchLabels valid labels; each matchExpressions entry with a
+ * valid key, a known operator, values for In/NotIn and none for
+ * Exists/DoesNotExist. field is the selector's path ("spec.selector"); NULL
+ * or JSON null is no error. */
+void api_validate_label_selector(api_errors_t *errs, const char *field, json_t *sel);
 
 /* ---- field selectors (fields.c) ---------------------------------------- */
 
 typedef struct api_field_req {
-  char *field; /* the label as written: "spec.nodeName" */
-  char *path;  /* where it lives in the object: "spec.nodeName", "source.component" */
-  bool negate; /* != */
-  char *value; /* unescaped */
+  char *field;         /* the label as written: "spec.nodeName" */
+  char *path;          /* where it lives in the object: "spec.nodeName", "source.component" */
+  bool negate;         /* != */
+  char *value;         /* unescaped */
+  const char *missing; /* what an absent field reads as (static); NULL: "" */
 } api_field_req_t;
 
 typedef struct api_field_selector {
@@ -245,8 +252,10 @@ json_t *api_json_pointer_get(json_t *doc, const char *pointer);
 
 /* Decodes a Kubernetes protobuf body ("k8s\0" + runtime.Unknown) into the
  * object's JSON form, with apiVersion and kind from the envelope. Kinds:
- * Namespace, ConfigMap, Secret, Service, apps/v1 Deployment, batch/v1 Job (the
- * ones kubectl create sends; see pb_schema.c for what each covers). A kind
+ * Namespace, ConfigMap, Secret, Service, apps/v1 Deployment, batch/v1 Job and
+ * CronJob, scheduling.k8s.io/v1 PriorityClass, policy/v1 PodDisruptionBudget and
+ * Eviction (the ones kubectl create and drain send; see pb_schema.c for what
+ * each covers). A kind
  * berth has no schema for is an error with code ENOTSUP (the server answers
  * 415); malformed input is an error with code EINVAL (400). buf is untrusted. */
 json_t *api_pb_decode(const void *buf, size_t len, berr_t *err);
@@ -267,6 +276,31 @@ bool api_pb_supports(const char *api_version, const char *kind);
  * (every container has cpu and memory limits equal to its requests),
  * BestEffort (none has any), else Burstable. */
 const char *api_pod_qos_class(json_t *spec);
+
+/* ---- cron schedules (cron.c) ------------------------------------------- */
+
+struct tm;
+
+/* A CronJob schedule: one bit per allowed value of each field (bit 63: the
+ * field was "*", which changes how the two day fields combine), or an
+ * @every interval. */
+typedef struct api_cron {
+  uint64_t minute, hour, dom, month, dow;
+  int64_t every_s; /* "@every 1h30m": > 0 and the fields unused */
+} api_cron_t;
+
+/* Kubernetes' schedule syntax (robfig/cron ParseStandard): five fields
+ * (minute hour day-of-month month day-of-week) of "*", "?", N, N-M, with
+ * "/STEP", comma lists, month and weekday names; or @yearly, @annually,
+ * @monthly, @weekly, @daily, @midnight, @hourly, @every DURATION. Errors
+ * are robfig's: "expected exactly 5 fields, found 1: [bad]", "end of range
+ * (60) above maximum (59): 60"… */
+int api_cron_parse(const char *spec, api_cron_t *out, berr_t *err);
+/* Whether the schedule fires at the minute of tm (wall-clock fields). */
+bool api_cron_matches(const api_cron_t *c, const struct tm *tm);
+/* The first firing strictly after Unix time after (seconds), the fields read
+ * as UTC wall-clock time; -1 when none within five years (Feb 30). */
+int64_t api_cron_next(const api_cron_t *c, int64_t after);
 
 /* ---- YAML (yaml.c, libyaml) -------------------------------------------- */
 

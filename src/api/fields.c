@@ -20,37 +20,39 @@
 typedef struct field_row {
   const char *kind; /* NULL: every kind */
   const char *label;
-  const char *path; /* NULL: same as label */
+  const char *path;    /* NULL: same as label */
+  const char *missing; /* the value when the field is absent; NULL: "" */
 } field_row_t;
 
 static const field_row_t field_table[] = {
-  { NULL, "metadata.name", NULL },
-  { NULL, "metadata.namespace", NULL },
-  { "Pod", "spec.nodeName", NULL },
-  { "Pod", "spec.restartPolicy", NULL },
-  { "Pod", "spec.schedulerName", NULL },
-  { "Pod", "spec.serviceAccountName", NULL },
-  { "Pod", "spec.hostNetwork", NULL },
-  { "Pod", "status.phase", NULL },
-  { "Pod", "status.podIP", NULL },
-  { "Pod", "status.nominatedNodeName", NULL },
-  { "Event", "involvedObject.kind", NULL },
-  { "Event", "involvedObject.namespace", NULL },
-  { "Event", "involvedObject.name", NULL },
-  { "Event", "involvedObject.uid", NULL },
-  { "Event", "involvedObject.apiVersion", NULL },
-  { "Event", "involvedObject.resourceVersion", NULL },
-  { "Event", "involvedObject.fieldPath", NULL },
-  { "Event", "reason", NULL },
-  { "Event", "reportingComponent", NULL },
-  { "Event", "source", "source.component" },
-  { "Event", "type", NULL },
-  { "Secret", "type", NULL },
-  { "Namespace", "status.phase", NULL },
-  { "Node", "spec.unschedulable", NULL },
-  { "ReplicaSet", "status.replicas", NULL },
-  { "ReplicationController", "status.replicas", NULL },
-  { "Job", "status.successful", NULL },
+  { NULL, "metadata.name", NULL, NULL },
+  { NULL, "metadata.namespace", NULL, NULL },
+  { "Pod", "spec.nodeName", NULL, NULL },
+  { "Pod", "spec.restartPolicy", NULL, NULL },
+  { "Pod", "spec.schedulerName", NULL, NULL },
+  { "Pod", "spec.serviceAccountName", NULL, NULL },
+  { "Pod", "spec.hostNetwork", NULL, NULL },
+  { "Pod", "status.phase", NULL, NULL },
+  { "Pod", "status.podIP", NULL, NULL },
+  { "Pod", "status.nominatedNodeName", NULL, NULL },
+  { "Event", "involvedObject.kind", NULL, NULL },
+  { "Event", "involvedObject.namespace", NULL, NULL },
+  { "Event", "involvedObject.name", NULL, NULL },
+  { "Event", "involvedObject.uid", NULL, NULL },
+  { "Event", "involvedObject.apiVersion", NULL, NULL },
+  { "Event", "involvedObject.resourceVersion", NULL, NULL },
+  { "Event", "involvedObject.fieldPath", NULL, NULL },
+  { "Event", "reason", NULL, NULL },
+  { "Event", "reportingComponent", NULL, NULL },
+  { "Event", "source", "source.component", NULL },
+  { "Event", "type", NULL, NULL },
+  { "Secret", "type", NULL, NULL },
+  { "Namespace", "status.phase", NULL, NULL },
+  { "Node", "spec.unschedulable", NULL, NULL },
+  { "ReplicaSet", "status.replicas", NULL, NULL },
+  { "ReplicationController", "status.replicas", NULL, NULL },
+  /* a Job's succeeded count (omitted while 0) */
+  { "Job", "status.successful", "status.succeeded", "0" },
 };
 
 static const field_row_t *find_field(const char *kind, const char *label)
@@ -128,13 +130,14 @@ static int parse_term(api_field_selector_t *sel, const char *whole, const char *
     return berr_setc(err, EINVAL, "invalid selector: '%s'; can't understand '%.*s'", whole, (int)n,
                      t);
   cleanup_free char *label = xstrndup(t, i);
-  const char *path = label;
+  const char *path = label, *missing = NULL;
   if (kind) {
     const field_row_t *row = find_field(kind, label);
     if (!row)
       return berr_setc(err, EINVAL, "field label not supported: %s", label);
     if (row->path)
       path = row->path;
+    missing = row->missing;
   } else if (!label[0]) {
     return berr_setc(err, EINVAL, "invalid selector: '%s'; can't understand '%.*s'", whole, (int)n,
                      t);
@@ -143,7 +146,7 @@ static int parse_term(api_field_selector_t *sel, const char *whole, const char *
   if (unescape(t + i + oplen, n - i - oplen, &value, err) < 0)
     return -1;
   sel->reqs = xrealloc(sel->reqs, (sel->n + 1) * sizeof *sel->reqs);
-  sel->reqs[sel->n++] = (api_field_req_t){ xstrdup(label), xstrdup(path), negate, value };
+  sel->reqs[sel->n++] = (api_field_req_t){ xstrdup(label), xstrdup(path), negate, value, missing };
   return 0;
 }
 
@@ -177,7 +180,8 @@ int api_field_selector_parse(const char *s, const char *kind, api_field_selector
 
 /* The object's value at a dotted path, as the field set Kubernetes builds
  * would hold it. Writes into *tmp when it has to format a number. */
-static const char *value_at(json_t *obj, const char *path, char *tmp, size_t tmplen)
+static const char *value_at(json_t *obj, const char *path, const char *missing, char *tmp,
+                            size_t tmplen)
 {
   json_t *cur = obj;
   const char *p = path;
@@ -195,14 +199,14 @@ static const char *value_at(json_t *obj, const char *path, char *tmp, size_t tmp
     snprintf(tmp, tmplen, "%" JSON_INTEGER_FORMAT, json_integer_value(cur));
     return tmp;
   }
-  return "";
+  return !cur && missing ? missing : "";
 }
 
 bool api_field_selector_matches(const api_field_selector_t *sel, json_t *obj)
 {
   for (size_t i = 0; sel && i < sel->n; i++) {
     char tmp[32];
-    const char *v = value_at(obj, sel->reqs[i].path, tmp, sizeof tmp);
+    const char *v = value_at(obj, sel->reqs[i].path, sel->reqs[i].missing, tmp, sizeof tmp);
     bool eq = strcmp(v, sel->reqs[i].value) == 0;
     if (eq == sel->reqs[i].negate)
       return false;

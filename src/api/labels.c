@@ -620,3 +620,72 @@ char *api_label_selector_string(const api_label_selector_t *sel)
   }
   return buf_steal(&b);
 }
+
+/* ---- validation ------------------------------------------------------------ */
+
+void api_validate_label_selector(api_errors_t *errs, const char *field, json_t *sel)
+{
+  if (!sel || json_is_null(sel))
+    return;
+  if (!json_is_object(sel)) {
+    api_errors_add(errs, API_FERR_INVALID, field, sel, "must be an object");
+    return;
+  }
+  cleanup_free char *fml = xasprintf("%s.matchLabels", field);
+  api_validate_labels(errs, fml, json_object_get(sel, "matchLabels"));
+  json_t *me = json_object_get(sel, "matchExpressions"), *e;
+  if (me && !json_is_null(me) && !json_is_array(me)) {
+    cleanup_free char *f = xasprintf("%s.matchExpressions", field);
+    api_errors_add(errs, API_FERR_INVALID, f, NULL, "must be a list");
+    return;
+  }
+  size_t i;
+  json_array_foreach(me, i, e)
+  {
+    cleanup_free char *p = xasprintf("%s.matchExpressions[%zu]", field, i);
+    cleanup_free char *fo = xasprintf("%s.operator", p);
+    cleanup_free char *fv = xasprintf("%s.values", p);
+    cleanup_free char *fk = xasprintf("%s.key", p);
+    if (!json_is_object(e)) {
+      api_errors_add(errs, API_FERR_INVALID, p, NULL, "must be an object");
+      continue;
+    }
+    const char *op = json_str(e, "operator");
+    json_t *vals = json_object_get(e, "values");
+    size_t nv = json_is_array(vals) ? json_array_size(vals) : 0;
+    if (op && (!strcmp(op, "In") || !strcmp(op, "NotIn"))) {
+      if (nv == 0)
+        api_errors_add(errs, API_FERR_REQUIRED, fv, NULL,
+                       "must be specified when `operator` is 'In' or 'NotIn'");
+    } else if (op && (!strcmp(op, "Exists") || !strcmp(op, "DoesNotExist"))) {
+      if (nv > 0)
+        api_errors_add(errs, API_FERR_FORBIDDEN, fv, NULL,
+                       "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+    } else {
+      api_errors_add_str(errs, API_FERR_INVALID, fo, op ? op : "", "not a valid selector operator");
+    }
+    const char *key = json_str(e, "key");
+    cleanup_strv char **why = NULL;
+    if (!key || !api_is_label_key(key, &why)) {
+      for (size_t w = 0; why && why[w]; w++)
+        api_errors_add_str(errs, API_FERR_INVALID, fk, key, "%s", why[w]);
+      if (!why)
+        api_errors_add_str(errs, API_FERR_INVALID, fk, key ? key : "",
+                           "name part must be non-empty");
+    }
+    json_t *v;
+    size_t j;
+    json_array_foreach(vals, j, v)
+    {
+      cleanup_free char *fj = xasprintf("%s[%zu]", fv, j);
+      if (!json_is_string(v)) {
+        api_errors_add(errs, API_FERR_INVALID, fj, v, "must be a string");
+        continue;
+      }
+      cleanup_strv char **vwhy = NULL;
+      api_is_label_value(json_string_value(v), &vwhy);
+      for (size_t w = 0; vwhy && vwhy[w]; w++)
+        api_errors_add_str(errs, API_FERR_INVALID, fj, json_string_value(v), "%s", vwhy[w]);
+    }
+  }
+}

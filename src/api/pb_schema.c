@@ -7,9 +7,10 @@
  * its message tables (reusing object_meta and friends) and add a row to
  * api_pb_kinds[].
  *
- * Coverage: Namespace, ConfigMap and Secret completely; for Deployment, Job
- * and Service what `kubectl create deployment|job|service` can set plus the
- * common scalar fields of their specs. Not yet here (dropped if sent): pod
+ * Coverage: Namespace, ConfigMap, Secret, PriorityClass, PodDisruptionBudget
+ * and Eviction completely; for Deployment, Job, CronJob and Service what
+ * `kubectl create deployment|job|cronjob|service` can set plus the common
+ * scalar fields of their specs. Not yet here (dropped if sent): pod
  * volumes, probes, lifecycle, security contexts, affinity, tolerations,
  * topology constraints, envFrom, status conditions, load balancer ingress.
  */
@@ -321,6 +322,122 @@ static const pb_field_t job_fields[] = {
 };
 MESSAGE(job, "Job", job_fields);
 
+/* ---- batch/v1 CronJob ------------------------------------------------------ */
+
+static const pb_field_t job_template_spec_fields[] = {
+    FM(1, "metadata", object_meta),
+    FM(2, "spec", job_spec),
+};
+MESSAGE(job_template_spec, "JobTemplateSpec", job_template_spec_fields);
+
+static const pb_field_t cron_job_spec_fields[] = {
+    F(1, "schedule", PB_STRING),
+    FK(8, "timeZone", PB_STRING),
+    FK(2, "startingDeadlineSeconds", PB_INT64),
+    F(3, "concurrencyPolicy", PB_STRING),
+    FK(4, "suspend", PB_BOOL),
+    FM(5, "jobTemplate", job_template_spec),
+    FK(6, "successfulJobsHistoryLimit", PB_INT32),
+    FK(7, "failedJobsHistoryLimit", PB_INT32),
+};
+MESSAGE(cron_job_spec, "CronJobSpec", cron_job_spec_fields);
+
+static const pb_field_t object_reference_fields[] = {
+    F(1, "kind", PB_STRING),
+    F(2, "namespace", PB_STRING),
+    F(3, "name", PB_STRING),
+    F(4, "uid", PB_STRING),
+    F(5, "apiVersion", PB_STRING),
+    F(6, "resourceVersion", PB_STRING),
+    F(7, "fieldPath", PB_STRING),
+};
+MESSAGE(object_reference, "ObjectReference", object_reference_fields);
+
+static const pb_field_t cron_job_status_fields[] = {
+    FRM(1, "active", object_reference),
+    F(4, "lastScheduleTime", PB_TIME),
+    F(5, "lastSuccessfulTime", PB_TIME),
+};
+MESSAGE(cron_job_status, "CronJobStatus", cron_job_status_fields);
+
+static const pb_field_t cron_job_fields[] = {
+    FM(1, "metadata", object_meta),
+    FM(2, "spec", cron_job_spec),
+    FM(3, "status", cron_job_status),
+};
+MESSAGE(cron_job, "CronJob", cron_job_fields);
+
+/* ---- scheduling.k8s.io/v1 PriorityClass -------------------------------------- */
+
+static const pb_field_t priority_class_fields[] = {
+    FM(1, "metadata", object_meta),
+    FK(2, "value", PB_INT32),
+    F(3, "globalDefault", PB_BOOL),
+    F(4, "description", PB_STRING),
+    FK(5, "preemptionPolicy", PB_STRING),
+};
+MESSAGE(priority_class, "PriorityClass", priority_class_fields);
+
+/* ---- policy/v1 PodDisruptionBudget and Eviction ------------------------------ */
+
+static const pb_field_t pdb_spec_fields[] = {
+    FK(1, "minAvailable", PB_INTORSTRING),
+    FM(2, "selector", label_selector),
+    FK(3, "maxUnavailable", PB_INTORSTRING),
+    FK(4, "unhealthyPodEvictionPolicy", PB_STRING),
+};
+MESSAGE(pdb_spec, "PodDisruptionBudgetSpec", pdb_spec_fields);
+
+static const pb_field_t condition_fields[] = {
+    F(1, "type", PB_STRING),
+    F(2, "status", PB_STRING),
+    F(3, "observedGeneration", PB_INT64),
+    F(4, "lastTransitionTime", PB_TIME),
+    F(5, "reason", PB_STRING),
+    FK(6, "message", PB_STRING),
+};
+MESSAGE(condition, "Condition", condition_fields);
+
+static const pb_field_t pdb_status_fields[] = {
+    F(1, "observedGeneration", PB_INT64),
+    FMAP(2, "disruptedPods", PB_TIME),
+    FK(3, "disruptionsAllowed", PB_INT32),
+    FK(4, "currentHealthy", PB_INT32),
+    FK(5, "desiredHealthy", PB_INT32),
+    FK(6, "expectedPods", PB_INT32),
+    FRM(7, "conditions", condition),
+};
+MESSAGE(pdb_status, "PodDisruptionBudgetStatus", pdb_status_fields);
+
+static const pb_field_t pdb_fields[] = {
+    FM(1, "metadata", object_meta),
+    FM(2, "spec", pdb_spec),
+    FM(3, "status", pdb_status),
+};
+MESSAGE(pdb, "PodDisruptionBudget", pdb_fields);
+
+static const pb_field_t preconditions_fields[] = {
+    FK(1, "uid", PB_STRING),
+    FK(2, "resourceVersion", PB_STRING),
+};
+MESSAGE(preconditions, "Preconditions", preconditions_fields);
+
+static const pb_field_t delete_options_fields[] = {
+    FK(1, "gracePeriodSeconds", PB_INT64),
+    FM(2, "preconditions", preconditions),
+    FK(3, "orphanDependents", PB_BOOL),
+    FK(4, "propagationPolicy", PB_STRING),
+    FR(5, "dryRun", PB_STRING),
+    FK(6, "ignoreStoreReadErrorWithClusterBreakingPotential", PB_BOOL),
+};
+MESSAGE(delete_options, "DeleteOptions", delete_options_fields);
+
+static const pb_field_t eviction_fields[] = {
+    FM(1, "metadata", object_meta),
+    FM(2, "deleteOptions", delete_options),
+};
+MESSAGE(eviction, "Eviction", eviction_fields);
+
 /* ---- core/v1 Service ------------------------------------------------------- */
 
 static const pb_field_t service_port_fields[] = {
@@ -378,6 +495,11 @@ MESSAGE(service, "Service", service_fields);
 const pb_kind_t api_pb_kinds[] = {
   { "apps/v1", "Deployment", &deployment },
   { "batch/v1", "Job", &job },
+  { "batch/v1", "CronJob", &cron_job },
+  { "scheduling.k8s.io/v1", "PriorityClass", &priority_class },
+  { "policy/v1", "PodDisruptionBudget", &pdb },
+  { "policy/v1", "Eviction", &eviction },
+  { "policy/v1beta1", "Eviction", &eviction },
   { "v1", "Service", &service },
   { "v1", "Namespace", &namespace_msg },
   { "v1", "ConfigMap", &config_map },

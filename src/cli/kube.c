@@ -179,6 +179,7 @@ void kube_free(kube_t *k)
     free(r->singular);
     free(r->kind);
     strv_free(r->short_names);
+    strv_free(r->categories);
   }
   free(k->res);
   free(k->ns);

@@ -23,6 +23,7 @@ typedef struct kube_res {
   char *singular; /* "configmap" */
   char *kind;     /* "ConfigMap" */
   char **short_names;
+  char **categories; /* "all" */
   bool namespaced;
 } kube_res_t;
 
@@ -105,6 +106,11 @@ void kube_print_warnings(const kube_reply_t *r);
  * version and group ("deployments.v1.apps"). NULL after printing "error: the
  * server doesn't have a resource type …" (or a transport error). */
 const kube_res_t *kube_resolve(kube_t *k, const char *type);
+/* The types in category name ("all": what `get all` lists), in discovery
+ * order, when name is no type of its own: their count (0: not a category,
+ * or none), *out a malloc'd array of borrowed types. -1 when discovery
+ * failed (printed). */
+int kube_resolve_category(kube_t *k, const char *name, const kube_res_t ***out);
 /* The type of a manifest: apiVersion "g/v" or "v1" and its kind. NULL with
  * *why set ("no matches for kind …") when there is none. */
 const kube_res_t *kube_resolve_kind(kube_t *k, const char *api_version, const char *kind,

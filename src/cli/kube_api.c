@@ -227,6 +227,11 @@ static void add_resources(kube_t *k, const char *group, const char *version, jso
       if (json_is_string(sn))
         strv_push(&r->short_names, json_string_value(sn));
     }
+    json_array_foreach(json_object_get(e, "categories"), j, sn)
+    {
+      if (json_is_string(sn))
+        strv_push(&r->categories, json_string_value(sn));
+    }
   }
 }
 
@@ -390,6 +395,30 @@ const kube_res_t *kube_resolve(kube_t *k, const char *type)
   if (!r)
     kube_fail("the server doesn't have a resource type \"%s\"", type);
   return r;
+}
+
+int kube_resolve_category(kube_t *k, const char *name, const kube_res_t ***out)
+{
+  *out = NULL;
+  if (strchr(name, '.') || strchr(name, '/'))
+    return 0;
+  if (discover_core(k) < 0 || discover_groups(k) < 0)
+    return -1;
+  cleanup_free char *l = lower(name);
+  if (find_res(k, l, NULL, NULL))
+    return 0;
+  int n = 0;
+  for (size_t i = 0; i < k->n_res; i++) {
+    const kube_res_t *r = &k->res[i];
+    for (size_t j = 0; r->categories && r->categories[j]; j++) {
+      if (strcmp(r->categories[j], l))
+        continue;
+      *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+      (*out)[n++] = r;
+      break;
+    }
+  }
+  return n;
 }
 
 const kube_res_t *kube_resolve_kind(kube_t *k, const char *api_version, const char *kind,

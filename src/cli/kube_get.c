@@ -13,7 +13,8 @@ static const char get_usage[]
       "\n"
       "List objects of a type, or show the ones named, as a table (the server's\n"
       "columns). TYPE is a resource name, singular, short name or kind (pods, pod,\n"
-      "po, Pod), optionally with its group (leases.coordination.k8s.io).\n"
+      "po, Pod), optionally with its group (leases.coordination.k8s.io); several\n"
+      "separated by commas, or a category (all: pods, deployments, jobs…).\n"
       "\n"
       "  -o, --output FMT         wide (every column), json, yaml or name\n"
       "  -w, --watch              after the list, print a row per change until ^C\n"
@@ -390,6 +391,20 @@ static int parse_targets(kube_t *k, char **args, int n, get_group_t **out, size_
     cleanup_free char *types = xstrdup(args[0]);
     char *save = NULL;
     for (char *t = strtok_r(types, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+      const kube_res_t **cat = NULL;
+      int nc = kube_resolve_category(k, t, &cat);
+      if (nc < 0) {
+        groups_free(gs, ng);
+        return 1;
+      }
+      for (int c = 0; c < nc; c++) {
+        get_group_t *g = group_of(&gs, &ng, cat[c]);
+        for (int i = 1; i < n; i++)
+          strv_push(&g->names, args[i]);
+      }
+      free(cat);
+      if (nc > 0)
+        continue;
       const kube_res_t *res = kube_resolve(k, t);
       if (!res) {
         groups_free(gs, ng);

@@ -8,12 +8,26 @@
  *   the status of pods bound to it, and their final DELETE;
  *   secrets: only get, and only those its pods use.
  *
+ * and nothing at all of the workload kinds (apps, batch, policy,
+ * scheduling.k8s.io): a node has no business with Deployments, Jobs,
+ * PriorityClasses or disruption budgets, nor with evicting pods.
+ *
  * Everything else is 403 Forbidden in the API server's words:
  * pods "web" is forbidden: User "system:node:n1" cannot update resource
  * "pods" in API group "" in the namespace "default". */
 #include "server/internal.h"
 
 #include <string.h>
+
+/* The groups of the workload kinds, which nodes may neither read nor write. */
+static bool workload_group(const srv_kind_t *k)
+{
+  static const char *const groups[] = { "apps", "batch", "policy", "scheduling.k8s.io" };
+  for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
+    if (!strcmp(k->group, groups[i]))
+      return true;
+  return false;
+}
 
 static bool is_read(const char *verb)
 {
@@ -24,7 +38,8 @@ static void forbid(srv_resp_t *r, const srv_kind_t *k, const char *verb, const c
                    const char *name, const char *sub, const char *user, const char *why)
 {
   cleanup_free char *res = sub ? xasprintf("%s/%s", k->resource, sub) : xstrdup(k->resource);
-  cleanup_free char *obj = name ? xasprintf("%s \"%s\"", k->resource, name) : xstrdup(k->resource);
+  cleanup_free char *qual = srv_kind_qualified(k);
+  cleanup_free char *obj = name ? xasprintf("%s \"%s\"", qual, name) : xstrdup(qual);
   cleanup_free char *where = ns ? xasprintf(" in the namespace \"%s\"", ns) : xstrdup("");
   srv_resp_status(
       r, 403, "Forbidden", k->resource, name,
@@ -132,6 +147,10 @@ bool srv_authorize(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char 
     if (!strcmp(verb, "get") && name && node_needs_secret(q->srv, node, ns, name))
       return true;
     forbid(r, k, verb, ns, name, sub, user, "no relationship found between node and this object");
+    return false;
+  }
+  if (workload_group(k)) {
+    forbid(r, k, verb, ns, name, sub, user, NULL);
     return false;
   }
   if (is_read(verb) && !(sub && !strcmp(sub, "exec")))

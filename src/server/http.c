@@ -459,7 +459,7 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
     berr_wrap(err, "open %s", db);
     goto out;
   }
-  if (srv_ensure_default_ns(&s, err) < 0)
+  if (srv_ensure_default_ns(&s, err) < 0 || srv_ensure_priority_classes(&s, err) < 0)
     goto out;
 
   /* Signals are taken with sigwait below; block them before MHD and the

@@ -123,12 +123,21 @@ typedef struct srv_kind {
    * (NULL-terminated); list and watch refuse any other with 400. */
   const char *fields[12];
   /* Subresources served besides the object ("status", "binding", "log",
-   * "exec"; NULL-terminated). With "status", writes to the object keep the
-   * stored status and writes to /status change only the status. */
-  const char *subresources[5];
-  bool graceful;   /* pods: deletion waits for the node (deletionTimestamp) */
-  bool name_label; /* the name is a DNS-1123 label (namespaces), else a subdomain */
-  bool spec_gen;   /* metadata.generation counts changes to spec */
+   * "exec", "eviction", "scale"; NULL-terminated). With "status", writes to
+   * the object keep the stored status and writes to /status change only the
+   * status. */
+  const char *subresources[6];
+  bool graceful;     /* pods: deletion waits for the node (deletionTimestamp) */
+  bool name_label;   /* the name is a DNS-1123 label (namespaces), else a subdomain */
+  bool spec_gen;     /* metadata.generation counts changes to spec */
+  bool category_all; /* in discovery's "all" category (kubectl get all) */
+  /* Create only, before validation: Kubernetes' PrepareForCreate (a status
+   * that starts empty, a Job's generated selector). NULL: nothing. */
+  void (*prepare_create)(json_t *o);
+  /* Admission that reads the store, after validation and authorisation, on
+   * create (cur NULL) and on update/patch of the object (not its
+   * subresources): may change o, or refuse with r filled (false). */
+  bool (*admit)(srv_t *s, srv_resp_t *r, json_t *o, json_t *cur);
 } srv_kind_t;
 
 /* The kind of resource in group ("" for core), or NULL. */
@@ -143,6 +152,14 @@ bool srv_handle_discovery(srv_req_t *q, srv_resp_t *r, const char *group_version
 void srv_handle_api_groups(srv_req_t *q, srv_resp_t *r);
 /* Creates the "default" namespace when missing. */
 int srv_ensure_default_ns(srv_t *s, berr_t *err);
+/* Creates the built-in PriorityClasses (system-cluster-critical,
+ * system-node-critical) when missing (kinds_policy.c). */
+int srv_ensure_priority_classes(srv_t *s, berr_t *err);
+/* Whether name is one of those built-in classes (they cannot be deleted). */
+bool srv_priorityclass_is_system(const char *name);
+/* "deployments.apps" for a kind of a named group, "pods" for core: how
+ * Kubernetes names a resource in its messages. malloc'd. */
+char *srv_kind_qualified(const srv_kind_t *k);
 /* The stored JSON with metadata.resourceVersion set to rev. */
 json_t *srv_obj_load(const char *value, size_t len, int64_t rev);
 /* ---- rawjson.c: the stored bytes, without decoding ------------------------ */
@@ -189,6 +206,12 @@ int srv_obj_get(srv_t *s, const srv_kind_t *k, const char *ns, const char *name,
 /* PUT (patch_type < 0) or PATCH of an object or of its status (sub). */
 void srv_do_write(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
                   const char *name, const char *sub);
+/* GET, PUT and PATCH of deployments|replicasets/NAME/scale (scale.c). */
+void srv_do_scale(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
+                  const char *name);
+/* POST pods/NAME/eviction (evict.c). */
+void srv_do_evict(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
+                  const char *name);
 /* POST pods/NAME/binding. */
 void srv_do_binding(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
                     const char *name);
@@ -308,6 +331,11 @@ const srv_kind_t *srv_kind_by_resource(const char *resource);
  * ENOENT when it is gone already. */
 int srv_obj_delete(srv_t *s, const srv_kind_t *k, const char *ns, const char *name, const char *uid,
                    berr_t *err);
+/* The same with a DeleteOptions-like choice: grace (-1: the object's own),
+ * preconditions uid and rv (NULL: none; a mismatch is EPERM with
+ * Kubernetes' "Precondition failed: …" message). */
+int srv_obj_delete_opts(srv_t *s, const srv_kind_t *k, const char *ns, const char *name,
+                        int64_t grace, const char *uid, const char *rv, berr_t *err);
 
 /* ---- gc.c: ownerReferences ------------------------------------------------ */
 /* Starts the garbage collector's thread: objects whose every owner

@@ -105,6 +105,11 @@ static json_t *cell_lease_holder(json_t *o, int64_t now)
   return srv_cell_str(json_str(json_object_get(o, "spec"), "holderIdentity"));
 }
 
+json_t *srv_cell_or_none(const char *s)
+{
+  return json_string(s && *s ? s : "<none>");
+}
+
 json_t *srv_cell_name(json_t *o, int64_t now)
 {
   (void)now;
@@ -362,9 +367,11 @@ static const srv_kind_t kinds[] = {
       .fields
       = { "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
           "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName" },
-      .subresources = { "status", "binding", "log", "exec" },
+      .subresources = { "status", "binding", "log", "exec", "eviction" },
       .graceful = true,
       .spec_gen = true,
+      .category_all = true,
+      .admit = srv_admit_pod,
   },
   {
       .group = "",
@@ -421,6 +428,127 @@ static const srv_kind_t kinds[] = {
       .n_columns = ARRAY_SIZE(cols_lease),
       .validate = validate_lease,
   },
+  {
+      .group = "apps",
+      .api_version = "apps/v1",
+      .resource = "deployments",
+      .singular = "deployment",
+      .kind = "Deployment",
+      .namespaced = true,
+      .short_names = { "deploy" },
+      .verbs = VERBS,
+      .columns = srv_cols_deployment,
+      .n_columns = SRV_DEPLOYMENT_COLUMNS,
+      .validate = srv_validate_deployment,
+      .validate_update = srv_validate_selector_update,
+      .subresources = { "status", "scale" },
+      .spec_gen = true,
+      .category_all = true,
+      .prepare_create = srv_prepare_clear_status,
+  },
+  {
+      .group = "apps",
+      .api_version = "apps/v1",
+      .resource = "replicasets",
+      .singular = "replicaset",
+      .kind = "ReplicaSet",
+      .namespaced = true,
+      .short_names = { "rs" },
+      .verbs = VERBS,
+      .columns = srv_cols_replicaset,
+      .n_columns = SRV_REPLICASET_COLUMNS,
+      .validate = srv_validate_replicaset,
+      .validate_update = srv_validate_selector_update,
+      .fields = { "status.replicas" },
+      .subresources = { "status", "scale" },
+      .spec_gen = true,
+      .category_all = true,
+      .prepare_create = srv_prepare_clear_status,
+  },
+  {
+      .group = "apps",
+      .api_version = "apps/v1",
+      .resource = "daemonsets",
+      .singular = "daemonset",
+      .kind = "DaemonSet",
+      .namespaced = true,
+      .short_names = { "ds" },
+      .verbs = VERBS,
+      .columns = srv_cols_daemonset,
+      .n_columns = SRV_DAEMONSET_COLUMNS,
+      .validate = srv_validate_daemonset,
+      .validate_update = srv_validate_selector_update,
+      .subresources = { "status" },
+      .spec_gen = true,
+      .category_all = true,
+      .prepare_create = srv_prepare_clear_status,
+  },
+  {
+      .group = "batch",
+      .api_version = "batch/v1",
+      .resource = "jobs",
+      .singular = "job",
+      .kind = "Job",
+      .namespaced = true,
+      .verbs = VERBS,
+      .columns = srv_cols_job,
+      .n_columns = SRV_JOB_COLUMNS,
+      .validate = srv_validate_job,
+      .validate_update = srv_validate_job_update,
+      .fields = { "status.successful" },
+      .subresources = { "status" },
+      .spec_gen = true,
+      .category_all = true,
+      .prepare_create = srv_prepare_job,
+  },
+  {
+      .group = "batch",
+      .api_version = "batch/v1",
+      .resource = "cronjobs",
+      .singular = "cronjob",
+      .kind = "CronJob",
+      .namespaced = true,
+      .short_names = { "cj" },
+      .verbs = VERBS,
+      .columns = srv_cols_cronjob,
+      .n_columns = SRV_CRONJOB_COLUMNS,
+      .validate = srv_validate_cronjob,
+      .subresources = { "status" },
+      .spec_gen = true,
+      .category_all = true,
+      .prepare_create = srv_prepare_clear_status,
+  },
+  {
+      .group = "scheduling.k8s.io",
+      .api_version = "scheduling.k8s.io/v1",
+      .resource = "priorityclasses",
+      .singular = "priorityclass",
+      .kind = "PriorityClass",
+      .short_names = { "pc" },
+      .verbs = VERBS,
+      .columns = srv_cols_priorityclass,
+      .n_columns = SRV_PRIORITYCLASS_COLUMNS,
+      .validate = srv_validate_priorityclass,
+      .validate_update = srv_validate_priorityclass_update,
+      .spec_gen = true,
+      .admit = srv_admit_priorityclass,
+  },
+  {
+      .group = "policy",
+      .api_version = "policy/v1",
+      .resource = "poddisruptionbudgets",
+      .singular = "poddisruptionbudget",
+      .kind = "PodDisruptionBudget",
+      .namespaced = true,
+      .short_names = { "pdb" },
+      .verbs = VERBS,
+      .columns = srv_cols_pdb,
+      .n_columns = SRV_PDB_COLUMNS,
+      .validate = srv_validate_pdb,
+      .subresources = { "status" },
+      .spec_gen = true,
+      .prepare_create = srv_prepare_clear_status,
+  },
 };
 #undef VERBS
 
@@ -462,6 +590,43 @@ static json_t *str_array(const char *const *v, size_t max)
   return a;
 }
 
+/* The discovery entry of k's subresource sub. Those whose body is of
+ * another group (Scale, Eviction) say so: kubectl scale and drain look for
+ * it. */
+static json_t *sub_discovery(const srv_kind_t *k, const char *sub)
+{
+  json_t *verbs;
+  const char *kind, *group = NULL, *version = NULL;
+  if (!strcmp(sub, "status") || !strcmp(sub, "scale")) {
+    verbs = json_pack("[s,s,s]", "get", "patch", "update");
+    kind = k->kind;
+    if (!strcmp(sub, "scale")) {
+      kind = "Scale";
+      group = "autoscaling";
+      version = "v1";
+    }
+  } else if (!strcmp(sub, "binding") || !strcmp(sub, "eviction")) {
+    verbs = json_pack("[s]", "create");
+    kind = "Binding";
+    if (!strcmp(sub, "eviction")) {
+      kind = "Eviction";
+      group = "policy";
+      version = "v1";
+    }
+  } else {
+    verbs = json_pack("[s]", "get");
+    kind = "Pod";
+  }
+  cleanup_free char *name = xasprintf("%s/%s", k->resource, sub);
+  json_t *e = json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name, "singularName", "", "namespaced",
+                        k->namespaced, "kind", kind, "verbs", verbs);
+  if (group) {
+    json_object_set_new(e, "group", json_string(group));
+    json_object_set_new(e, "version", json_string(version));
+  }
+  return e;
+}
+
 bool srv_handle_discovery(srv_req_t *q, srv_resp_t *r, const char *group_version)
 {
   (void)q;
@@ -475,21 +640,11 @@ bool srv_handle_discovery(srv_req_t *q, srv_resp_t *r, const char *group_version
                           str_array(k->verbs, ARRAY_SIZE(k->verbs)));
     if (k->short_names[0])
       json_object_set_new(e, "shortNames", str_array(k->short_names, ARRAY_SIZE(k->short_names)));
-    if (!strcmp(k->resource, "pods"))
+    if (k->category_all)
       json_object_set_new(e, "categories", json_pack("[s]", "all"));
     json_array_append_new(res, e);
-    for (size_t s = 0; s < ARRAY_SIZE(k->subresources) && k->subresources[s]; s++) {
-      const char *sub = k->subresources[s];
-      bool status = !strcmp(sub, "status");
-      json_t *verbs = status                    ? json_pack("[s,s,s]", "get", "patch", "update")
-                      : !strcmp(sub, "binding") ? json_pack("[s]", "create")
-                                                : json_pack("[s]", "get");
-      const char *kind = !strcmp(sub, "binding") ? "Binding" : status ? k->kind : "Pod";
-      cleanup_free char *name = xasprintf("%s/%s", k->resource, sub);
-      json_array_append_new(res,
-                            json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name, "singularName", "",
-                                      "namespaced", k->namespaced, "kind", kind, "verbs", verbs));
-    }
+    for (size_t s = 0; s < ARRAY_SIZE(k->subresources) && k->subresources[s]; s++)
+      json_array_append_new(res, sub_discovery(k, k->subresources[s]));
   }
   if (json_array_size(res) == 0) {
     json_decref(res);

@@ -64,7 +64,9 @@ static void default_probe(json_t *pr)
 
 static const char *const probe_keys[] = { "livenessProbe", "readinessProbe", "startupProbe" };
 
-static void default_container(json_t *c)
+/* pod: SetDefaults_Pod's part too (requests from limits), which a
+ * template does not get. */
+static void default_container(json_t *c, bool pod)
 {
   if (!json_is_object(c))
     return;
@@ -85,6 +87,8 @@ static void default_container(json_t *c)
     res = json_object();
     json_object_set_new(c, "resources", res);
   }
+  if (!pod)
+    return;
   /* Limits without requests: the requests are the limits. */
   json_t *lim = json_object_get(res, "limits"), *req = json_object_get(res, "requests"), *v;
   const char *k;
@@ -101,28 +105,30 @@ static void default_container(json_t *c)
   }
 }
 
-static void default_pod(json_t *o)
+/* SetDefaults_PodSpec and the containers' and volumes' defaults: what a
+ * pod and a pod template (Deployments, Jobs…) both get. pod adds
+ * SetDefaults_Pod's part: the service account (the ServiceAccount
+ * admission's default), service links, requests from limits. Priority is
+ * the priority admission's (srv_admit_pod_priority), not a default. */
+static void default_pod_spec(json_t *spec, bool pod)
 {
-  json_t *spec = json_object_get(o, "spec");
-  if (!json_is_object(spec))
-    return;
   set_default_str(spec, "restartPolicy", "Always");
   set_default_str(spec, "dnsPolicy", "ClusterFirst");
   set_default_str(spec, "schedulerName", "default-scheduler");
-  set_default_str(spec, "serviceAccountName", "default");
-  set_default_str(spec, "serviceAccount", json_str(spec, "serviceAccountName"));
-  set_default_str(spec, "preemptionPolicy", "PreemptLowerPriority");
   set_default_int(spec, "terminationGracePeriodSeconds", 30);
-  set_default_int(spec, "priority", 0);
-  if (!json_object_get(spec, "enableServiceLinks"))
-    json_object_set_new(spec, "enableServiceLinks", json_true());
+  if (pod) {
+    set_default_str(spec, "serviceAccountName", "default");
+    set_default_str(spec, "serviceAccount", json_str(spec, "serviceAccountName"));
+    if (!json_object_get(spec, "enableServiceLinks"))
+      json_object_set_new(spec, "enableServiceLinks", json_true());
+  }
   if (!json_is_object(json_object_get(spec, "securityContext")))
     json_object_set_new(spec, "securityContext", json_object());
   const char *lists[] = { "initContainers", "containers" };
   for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
     json_t *cs = json_object_get(spec, lists[l]), *c;
     size_t i;
-    json_array_foreach(cs, i, c) default_container(c);
+    json_array_foreach(cs, i, c) default_container(c, pod);
   }
   json_t *vols = json_object_get(spec, "volumes"), *v;
   size_t i;
@@ -395,21 +401,21 @@ static void check_probe(api_errors_t *errs, json_t *c, const char *key, const ch
 
 /* Containers of one list; names are collected in *seen to find duplicates
  * across init and regular containers. */
-static void check_containers(api_errors_t *errs, json_t *spec, const char *list, json_t *volumes,
-                             char ***seen)
+static void check_containers(api_errors_t *errs, json_t *spec, const char *sp, const char *list,
+                             json_t *volumes, char ***seen)
 {
   json_t *cs = json_object_get(spec, list), *c;
   size_t i;
   if (!cs)
     return;
   if (!json_is_array(cs)) {
-    cleanup_free char *f = xasprintf("spec.%s", list);
+    cleanup_free char *f = xasprintf("%s.%s", sp, list);
     api_errors_add(errs, API_FERR_INVALID, f, NULL, "must be a list");
     return;
   }
   json_array_foreach(cs, i, c)
   {
-    cleanup_free char *p = xasprintf("spec.%s[%zu]", list, i);
+    cleanup_free char *p = xasprintf("%s.%s[%zu]", sp, list, i);
     if (!json_is_object(c)) {
       api_errors_add(errs, API_FERR_INVALID, p, NULL, "must be an object");
       continue;
@@ -484,14 +490,14 @@ static void check_containers(api_errors_t *errs, json_t *spec, const char *list,
   }
 }
 
-static void check_volumes(api_errors_t *errs, json_t *vols)
+static void check_volumes(api_errors_t *errs, const char *sp, json_t *vols)
 {
   json_t *v;
   size_t i;
   char **seen = NULL;
   json_array_foreach(vols, i, v)
   {
-    cleanup_free char *p = xasprintf("spec.volumes[%zu]", i);
+    cleanup_free char *p = xasprintf("%s.volumes[%zu]", sp, i);
     cleanup_free char *pn = xasprintf("%s.name", p);
     const char *name = json_str(v, "name");
     if (!name || !*name) {
@@ -518,6 +524,68 @@ static void check_volumes(api_errors_t *errs, json_t *vols)
   strv_free(seen);
 }
 
+/* Validation of a pod spec at path sp ("spec", "spec.template.spec"),
+ * after its defaults. */
+static void check_pod_spec(json_t *spec, const char *sp, api_errors_t *errs)
+{
+  json_t *cs = json_object_get(spec, "containers");
+  if (!json_is_array(cs) || json_array_size(cs) == 0) {
+    cleanup_free char *f = xasprintf("%s.containers", sp);
+    api_errors_add(errs, API_FERR_REQUIRED, f, NULL, "%s", "");
+  }
+  json_t *vols = json_object_get(spec, "volumes");
+  check_volumes(errs, sp, vols);
+  char **seen = NULL;
+  check_containers(errs, spec, sp, "initContainers", vols, &seen);
+  check_containers(errs, spec, sp, "containers", vols, &seen);
+  strv_free(seen);
+  static const char *const restart[] = { "Always", "OnFailure", "Never", NULL };
+  check_enum(errs, spec, "restartPolicy", sp, restart);
+  static const char *const dns[]
+      = { "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None", NULL };
+  check_enum(errs, spec, "dnsPolicy", sp, dns);
+  static const char *const preempt[] = { "PreemptLowerPriority", "Never", NULL };
+  check_enum(errs, spec, "preemptionPolicy", sp, preempt);
+  check_nonneg_int(errs, spec, "terminationGracePeriodSeconds", sp, false);
+  check_nonneg_int(errs, spec, "activeDeadlineSeconds", sp, true);
+  json_t *prio = json_object_get(spec, "priority");
+  if (prio && !json_is_null(prio)
+      && (!json_is_integer(prio) || json_integer_value(prio) < INT32_MIN
+          || json_integer_value(prio) > INT32_MAX)) {
+    cleanup_free char *f = xasprintf("%s.priority", sp);
+    api_errors_add(errs, API_FERR_INVALID, f, prio, "must be a 32-bit integer");
+  }
+  cleanup_free char *fns = xasprintf("%s.nodeSelector", sp);
+  api_validate_labels(errs, fns, json_object_get(spec, "nodeSelector"));
+  const char *names[] = { "hostname", "subdomain", "priorityClassName" };
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+    json_t *hv = json_object_get(spec, names[i]);
+    cleanup_free char *f = xasprintf("%s.%s", sp, names[i]);
+    if (hv && !json_is_null(hv) && !json_is_string(hv)) {
+      api_errors_add(errs, API_FERR_INVALID, f, hv, "must be a string");
+      continue;
+    }
+    const char *h = json_str(spec, names[i]);
+    char **why = NULL;
+    bool ok = i < 2 ? api_is_dns1123_label(h ? h : "", &why)
+                    : api_is_dns1123_subdomain(h ? h : "", &why);
+    if (h && *h && !ok)
+      api_errors_add_str(errs, API_FERR_INVALID, f, h, "%s", why && why[0] ? why[0] : "invalid");
+    strv_free(why);
+  }
+}
+
+void srv_validate_pod_spec(json_t *spec, const char *path, api_errors_t *errs)
+{
+  if (!json_is_object(spec)) {
+    api_errors_add(errs, json_is_null(spec) || !spec ? API_FERR_REQUIRED : API_FERR_INVALID, path,
+                   NULL, "%s", "");
+    return;
+  }
+  default_pod_spec(spec, false);
+  check_pod_spec(spec, path, errs);
+}
+
 void srv_validate_pod(json_t *o, api_errors_t *errs)
 {
   json_t *spec = json_object_get(o, "spec");
@@ -525,34 +593,8 @@ void srv_validate_pod(json_t *o, api_errors_t *errs)
     api_errors_add(errs, API_FERR_REQUIRED, "spec", NULL, "%s", "");
     return;
   }
-  default_pod(o);
-  json_t *cs = json_object_get(spec, "containers");
-  if (!json_is_array(cs) || json_array_size(cs) == 0)
-    api_errors_add(errs, API_FERR_REQUIRED, "spec.containers", NULL, "%s", "");
-  json_t *vols = json_object_get(spec, "volumes");
-  check_volumes(errs, vols);
-  char **seen = NULL;
-  check_containers(errs, spec, "initContainers", vols, &seen);
-  check_containers(errs, spec, "containers", vols, &seen);
-  strv_free(seen);
-  static const char *const restart[] = { "Always", "OnFailure", "Never", NULL };
-  check_enum(errs, spec, "restartPolicy", "spec", restart);
-  static const char *const dns[]
-      = { "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None", NULL };
-  check_enum(errs, spec, "dnsPolicy", "spec", dns);
-  check_nonneg_int(errs, spec, "terminationGracePeriodSeconds", "spec", false);
-  check_nonneg_int(errs, spec, "activeDeadlineSeconds", "spec", true);
-  api_validate_labels(errs, "spec.nodeSelector", json_object_get(spec, "nodeSelector"));
-  const char *names[] = { "hostname", "subdomain" };
-  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-    const char *h = json_str(spec, names[i]);
-    char **why = NULL;
-    if (h && *h && !api_is_dns1123_label(h, &why)) {
-      cleanup_free char *f = xasprintf("spec.%s", names[i]);
-      api_errors_add_str(errs, API_FERR_INVALID, f, h, "%s", why && why[0] ? why[0] : "invalid");
-    }
-    strv_free(why);
-  }
+  default_pod_spec(spec, true);
+  check_pod_spec(spec, "spec", errs);
   json_t *st = json_object_get(o, "status");
   if (!json_is_object(st)) {
     st = json_object();
@@ -567,6 +609,14 @@ void srv_validate_pod(json_t *o, api_errors_t *errs)
  * deadline, added tolerations, the grace period. */
 void srv_validate_pod_update(json_t *o, json_t *cur, api_errors_t *errs)
 {
+  /* The priority admission set these on create; an update that leaves
+   * them out keeps them (as Kubernetes' admission does on update). */
+  const char *kept[] = { "priority", "preemptionPolicy" };
+  json_t *ospec = json_object_get(o, "spec"), *cspec = json_object_get(cur, "spec");
+  for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
+    if (json_is_object(ospec) && !json_object_get(ospec, kept[i])
+        && json_object_get(cspec, kept[i]))
+      json_object_set(ospec, kept[i], json_object_get(cspec, kept[i]));
   json_t *a = json_deep_copy(json_object_get(o, "spec"));
   json_t *b = json_deep_copy(json_object_get(cur, "spec"));
   const char *lists[] = { "initContainers", "containers" };

@@ -85,22 +85,41 @@ char *srv_uuid4(void)
                    b[14], b[15]);
 }
 
+char *srv_kind_qualified(const srv_kind_t *k)
+{
+  return *k->group ? xasprintf("%s.%s", k->resource, k->group) : xstrdup(k->resource);
+}
+
+/* A failure about object name of k, its details as Kubernetes gives them
+ * (name, group, kind: the resource). */
+static void obj_status(srv_resp_t *r, const srv_kind_t *k, int code, const char *reason,
+                       const char *name, char *msg)
+{
+  json_t *st = srv_status_json(code, reason, msg);
+  json_t *d = json_pack("{s:s, s:s}", "name", name ? name : "", "kind", k->resource);
+  if (*k->group)
+    json_object_set_new(d, "group", json_string(k->group));
+  json_object_set_new(st, "details", d);
+  srv_resp_json(r, code, st);
+  free(msg);
+}
+
 /* The store's error as a Status. */
 void srv_store_error(srv_resp_t *r, const srv_kind_t *k, const char *name, berr_t *err)
 {
-  const char *res = k->resource;
+  cleanup_free char *res = srv_kind_qualified(k);
   switch (err->code) {
   case ENOENT:
-    srv_resp_status(r, 404, "NotFound", res, name, "%s \"%s\" not found", res, name);
+    obj_status(r, k, 404, "NotFound", name, xasprintf("%s \"%s\" not found", res, name));
     break;
   case EEXIST:
-    srv_resp_status(r, 409, "AlreadyExists", res, name, "%s \"%s\" already exists", res, name);
+    obj_status(r, k, 409, "AlreadyExists", name, xasprintf("%s \"%s\" already exists", res, name));
     break;
   case STORE_ECONFLICT:
-    srv_resp_status(r, 409, "Conflict", res, name,
-                    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
-                    "please apply your changes to the latest version and try again",
-                    res, name);
+    obj_status(r, k, 409, "Conflict", name,
+               xasprintf("Operation cannot be fulfilled on %s \"%s\": the object has been "
+                         "modified; please apply your changes to the latest version and try again",
+                         res, name));
     break;
   case STORE_EEXPIRED:
     srv_resp_status(r, 410, "Expired", NULL, NULL, "%s", err->msg);
@@ -117,17 +136,21 @@ void srv_store_error(srv_resp_t *r, const srv_kind_t *k, const char *name, berr_
   berr_clear(err);
 }
 
-/* 422 Invalid: "ConfigMap \"Bad\" is invalid: metadata.name: …". */
+/* 422 Invalid: "ConfigMap \"Bad\" is invalid: metadata.name: …",
+ * "Deployment.apps \"web\" is invalid: …" for a named group. */
 void srv_invalid(srv_resp_t *r, const srv_kind_t *k, const char *name, api_errors_t *errs)
 {
   cleanup_free char *msg = api_errors_string(errs);
+  cleanup_free char *kind = *k->group ? xasprintf("%s.%s", k->kind, k->group) : xstrdup(k->kind);
   json_t *st = srv_status_json(422, "Invalid", "");
   json_object_set_new(
       st, "message",
-      srv_str_own(xasprintf("%s \"%s\" is invalid: %s", k->kind, name ? name : "", msg)));
-  json_object_set_new(st, "details",
-                      json_pack("{s:s, s:s, s:o}", "name", name ? name : "", "kind", k->resource,
-                                "causes", api_errors_causes(errs)));
+      srv_str_own(xasprintf("%s \"%s\" is invalid: %s", kind, name ? name : "", msg)));
+  json_t *d = json_pack("{s:s, s:s, s:o}", "name", name ? name : "", "kind", k->resource, "causes",
+                        api_errors_causes(errs));
+  if (*k->group)
+    json_object_set_new(d, "group", json_string(k->group));
+  json_object_set_new(st, "details", d);
   srv_resp_json(r, 422, st);
 }
 
@@ -319,6 +342,8 @@ static void do_create(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const ch
     json_object_set_new(meta, "generation", json_integer(1));
   if (!srv_field_validation(q, r, k, o))
     return;
+  if (k->prepare_create)
+    k->prepare_create(o);
   api_errors_t errs = API_ERRORS_INIT;
   srv_validate(k, o, &errs);
   if (errs.n > 0) {
@@ -330,6 +355,8 @@ static void do_create(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const ch
   if (!srv_authorize(q, r, k, "create", ns, name, NULL, NULL, o))
     return;
   if (k->namespaced && !ns_writable(q->srv, ns, r))
+    return;
+  if (k->admit && !k->admit(q->srv, r, o, NULL))
     return;
   /* Kubernetes' DefaultTolerationSeconds admission: how long a pod stays on
    * a node that stops answering (--pod-eviction-timeout). */
@@ -647,9 +674,6 @@ out:
 /* The group of an /apis/GROUP/VERSION/… path and the path rewritten to
  * /api/v1/… for srv_route_parse; core paths are kept. NULL: not a served
  * group version. */
-/* The group of an /apis/GROUP/VERSION/… path and the path rewritten to
- * /api/v1/… for srv_route_parse; core paths are kept. NULL: not a served
- * group version. */
 static char *api_path(const char *path, const char **group)
 {
   *group = "";
@@ -699,6 +723,11 @@ void srv_handle_api(srv_req_t *q, srv_resp_t *r)
     do_create(q, r, k, rt.ns);
   else if (sub && !strcmp(sub, "binding") && !strcmp(m, "POST"))
     srv_do_binding(q, r, k, rt.ns, rt.name);
+  else if (sub && !strcmp(sub, "eviction") && !strcmp(m, "POST"))
+    srv_do_evict(q, r, k, rt.ns, rt.name);
+  else if (sub && !strcmp(sub, "scale")
+           && (!strcmp(m, "GET") || !strcmp(m, "PUT") || !strcmp(m, "PATCH")))
+    srv_do_scale(q, r, k, rt.ns, rt.name);
   else if (sub && !strcmp(sub, "exec") && (!strcmp(m, "GET") || !strcmp(m, "POST")))
     do_get(q, r, k, rt.ns, rt.name, sub);
   else if ((!sub || status || !strcmp(sub, "log")) && !strcmp(m, "GET"))

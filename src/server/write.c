@@ -164,6 +164,8 @@ static int wr_fn(void *arg, const store_kv_t *cur, char **out, size_t *out_len, 
   const char *verb = w->patch_type < 0 ? "update" : "patch";
   if (!srv_authorize(w->q, w->r, k, verb, w->ns, w->name, w->sub, doc, o))
     return wr_fail(w, err);
+  if (!w->sub && k->admit && !k->admit(w->q->srv, w->r, o, doc))
+    return wr_fail(w, err);
   *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   *out_len = strlen(*out);
   if (cur->len == *out_len && !memcmp(cur->value, *out, *out_len)) {
@@ -480,14 +482,22 @@ static int delete_obj(srv_t *s, srv_req_t *q, srv_resp_t *r, const srv_kind_t *k
 int srv_obj_delete(srv_t *s, const srv_kind_t *k, const char *ns, const char *name, const char *uid,
                    berr_t *err)
 {
-  del_opts_t d = { .grace = -1, .uid = uid };
-  json_t *o = NULL;
-  del_result_t res;
-  if (delete_obj(s, NULL, NULL, k, ns, name, &d, &o, &res, err) < 0) {
+  if (srv_obj_delete_opts(s, k, ns, name, -1, uid, NULL, err) < 0) {
     if (err->code == EPERM)
       err->code = ESTALE;
     return -1;
   }
+  return 0;
+}
+
+int srv_obj_delete_opts(srv_t *s, const srv_kind_t *k, const char *ns, const char *name,
+                        int64_t grace, const char *uid, const char *rv, berr_t *err)
+{
+  del_opts_t d = { .grace = grace, .uid = uid, .rv = rv };
+  json_t *o = NULL;
+  del_result_t res;
+  if (delete_obj(s, NULL, NULL, k, ns, name, &d, &o, &res, err) < 0)
+    return -1;
   json_decref(o);
   return 0;
 }
@@ -581,6 +591,11 @@ void srv_do_delete(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char 
           || !strcmp(name, "kube-node-lease")))
     return srv_resp_status(r, 403, "Forbidden", k->resource, name,
                            "namespaces \"%s\" is forbidden: this namespace may not be deleted",
+                           name);
+  if (!strcmp(k->resource, "priorityclasses") && srv_priorityclass_is_system(name))
+    return srv_resp_status(r, 403, "Forbidden", k->resource, name,
+                           "priorityclasses.scheduling.k8s.io \"%s\" is forbidden: this is a "
+                           "system priority class and cannot be deleted",
                            name);
   cleanup_json json_t *body = NULL;
   del_opts_t d = { .grace = -1 };

@@ -259,7 +259,7 @@ expect_match "describe by prefix" '^Name: +web' "$(b describe cm we)"
 expect_match "nodes = get nodes" $'^NAME +STATUS +ROLES +AGE +VERSION\nn1 +Ready +worker +[0-9]+s +v1.33.1$' "$(b nodes)"
 out=$(b describe node n1)
 expect_match "describe node: head" $'^Name: +n1\nRoles: +worker\nLabels: +node-role.kubernetes.io/worker=\nAnnotations: +<none>\nCreationTimestamp: .*\nTaints: +k=v:NoSchedule\nUnschedulable: +false\n' "$out"
-expect_match "describe node: no lease yet" 'Lease: +Failed to get lease: leases "n1" not found' "$out"
+expect_match "describe node: no lease yet" 'Lease: +Failed to get lease: leases.coordination.k8s.io "n1" not found' "$out"
 expect_match "describe node: conditions table" $'Conditions:\n  Type +Status +LastHeartbeatTime +LastTransitionTime +Reason +Message\n  -+ +-+ +-+ +-+ +-+ +-+\n  Ready +True +.* +KubeletReady +ready\n' "$out"
 expect_match "describe node: addresses, capacity, system info" $'Addresses:\n  InternalIP: +10.0.0.9\nCapacity:\n  cpu: +4\n  memory: +8Gi\n  pods: +110\n(.*\n)*System Info:\n(.*\n)*  Kernel Version: +6.1\n' "$out"
 expect_match "describe node: pods and allocated resources" $'Non-terminated Pods: +\\(0 in total\\)\n(.*\n)*Allocated resources:\n(.*\n)*  cpu +0 \\(0%\\) +0 \\(0%\\)\n' "$out"

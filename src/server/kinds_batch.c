@@ -1,0 +1,615 @@
+/* kinds_batch.c — batch/v1 Jobs and CronJobs: defaults (SetDefaults_Job:
+ * parallelism and completions 1 when both are unset, backoffLimit 6,
+ * completionMode NonIndexed, suspend false; CronJobs: concurrencyPolicy
+ * Allow, history limits 3 and 1), the selector and labels the server
+ * generates for a Job (Kubernetes' generateSelector: controller-uid and
+ * job-name, in their legacy and batch.kubernetes.io/ forms), validation in
+ * Kubernetes' words (a CronJob's schedule through api_cron_parse, its
+ * timeZone against /usr/share/zoneinfo), what a Job update may change, and
+ * kubectl's Table columns. */
+#include "server/kinds.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ZONEINFO_DIR "/usr/share/zoneinfo"
+
+/* A template's labels object, created when absent. NULL when the template
+ * or its metadata is not an object. */
+static json_t *template_labels(json_t *spec)
+{
+  json_t *t = json_object_get(spec, "template");
+  if (!t || json_is_null(t)) {
+    t = json_object();
+    json_object_set_new(spec, "template", t);
+  }
+  if (!json_is_object(t))
+    return NULL;
+  json_t *m = json_object_get(t, "metadata");
+  if (!m || json_is_null(m)) {
+    m = json_object();
+    json_object_set_new(t, "metadata", m);
+  }
+  if (!json_is_object(m))
+    return NULL;
+  json_t *l = json_object_get(m, "labels");
+  if (!l || json_is_null(l)) {
+    l = json_object();
+    json_object_set_new(m, "labels", l);
+  }
+  return json_is_object(l) ? l : NULL;
+}
+
+static void set_absent(json_t *o, const char *key, const char *v)
+{
+  if (!json_object_get(o, key))
+    json_object_set_new(o, key, json_string(v));
+}
+
+void srv_prepare_job(json_t *o)
+{
+  srv_prepare_clear_status(o);
+  json_t *spec = json_object_get(o, "spec"), *meta = json_object_get(o, "metadata");
+  const char *name = json_str(meta, "name"), *uid = json_str(meta, "uid");
+  if (!json_is_object(spec) || json_is_true(json_object_get(spec, "manualSelector")) || !name
+      || !uid)
+    return;
+  /* Labels the user set win; validation then says what is wrong. */
+  json_t *labels = template_labels(spec);
+  if (labels) {
+    set_absent(labels, "batch.kubernetes.io/controller-uid", uid);
+    set_absent(labels, "batch.kubernetes.io/job-name", name);
+    set_absent(labels, "controller-uid", uid);
+    set_absent(labels, "job-name", name);
+  }
+  json_t *sel = json_object_get(spec, "selector");
+  if (!sel || json_is_null(sel)) {
+    sel = json_object();
+    json_object_set_new(spec, "selector", sel);
+  }
+  if (!json_is_object(sel))
+    return;
+  json_t *ml = json_object_get(sel, "matchLabels");
+  if (!ml || json_is_null(ml)) {
+    ml = json_object();
+    json_object_set_new(sel, "matchLabels", ml);
+  }
+  if (json_is_object(ml))
+    set_absent(ml, "batch.kubernetes.io/controller-uid", uid);
+}
+
+static bool str_in(const char *s, const char *const *set)
+{
+  for (size_t i = 0; set[i]; i++)
+    if (!strcmp(s, set[i]))
+      return true;
+  return false;
+}
+
+static void check_enum(api_errors_t *errs, json_t *o, const char *key, const char *path,
+                       const char *const *set)
+{
+  json_t *v = json_object_get(o, key);
+  if (!v || json_is_null(v))
+    return;
+  cleanup_free char *f = xasprintf("%s.%s", path, key);
+  if (json_is_string(v) && str_in(json_string_value(v), set))
+    return;
+  buf_t b = { 0 };
+  for (size_t i = 0; set[i]; i++)
+    buf_printf(&b, "%s\"%s\"", i ? ", " : "", set[i]);
+  if (json_is_string(v))
+    api_errors_add_str(errs, API_FERR_NOT_SUPPORTED, f, json_string_value(v),
+                       "supported values: %s", b.data);
+  else
+    api_errors_add(errs, API_FERR_INVALID, f, v, "must be a string");
+  buf_free(&b);
+}
+
+static void check_bool(api_errors_t *errs, json_t *o, const char *key, const char *path)
+{
+  json_t *v = json_object_get(o, key);
+  if (v && !json_is_null(v) && !json_is_boolean(v)) {
+    cleanup_free char *f = xasprintf("%s.%s", path, key);
+    api_errors_add(errs, API_FERR_INVALID, f, v, "must be a boolean");
+  }
+}
+
+#define MAX_INDEXED 100000
+
+/* Kubernetes' validateJobSpec: the parts a Job and a CronJob's jobTemplate
+ * share; sp is the spec's path. */
+static void check_job_spec(json_t *spec, const char *sp, api_errors_t *errs)
+{
+  srv_check_int_field(errs, spec, "parallelism", sp, 0);
+  srv_check_int_field(errs, spec, "completions", sp, 0);
+  srv_check_int_field(errs, spec, "activeDeadlineSeconds", sp, 1);
+  srv_check_int_field(errs, spec, "backoffLimit", sp, 0);
+  srv_check_int_field(errs, spec, "ttlSecondsAfterFinished", sp, 0);
+  srv_check_int_field(errs, spec, "backoffLimitPerIndex", sp, 0);
+  srv_check_int_field(errs, spec, "maxFailedIndexes", sp, 0);
+  static const char *const modes[] = { "NonIndexed", "Indexed", NULL };
+  check_enum(errs, spec, "completionMode", sp, modes);
+  static const char *const replace[] = { "TerminatingOrFailed", "Failed", NULL };
+  check_enum(errs, spec, "podReplacementPolicy", sp, replace);
+  check_bool(errs, spec, "suspend", sp);
+  check_bool(errs, spec, "manualSelector", sp);
+  const char *mode = json_str(spec, "completionMode");
+  if (mode && !strcmp(mode, "Indexed")) {
+    json_t *c = json_object_get(spec, "completions"), *p = json_object_get(spec, "parallelism");
+    cleanup_free char *fc = xasprintf("%s.completions", sp);
+    cleanup_free char *fp = xasprintf("%s.parallelism", sp);
+    if (!c || json_is_null(c))
+      api_errors_add(errs, API_FERR_REQUIRED, fc, NULL, "when completion mode is Indexed");
+    else if (json_is_integer(c) && json_integer_value(c) > MAX_INDEXED)
+      api_errors_add(errs, API_FERR_INVALID, fc, c,
+                     "must be less than or equal to %d when completion mode is Indexed",
+                     MAX_INDEXED);
+    if (json_is_integer(p) && json_integer_value(p) > MAX_INDEXED)
+      api_errors_add(errs, API_FERR_INVALID, fp, p,
+                     "must be less than or equal to %d when completion mode is Indexed",
+                     MAX_INDEXED);
+  }
+  cleanup_free char *tp = xasprintf("%s.template", sp);
+  json_t *tmpl = json_object_get(spec, "template");
+  if (!tmpl || json_is_null(tmpl)) {
+    tmpl = json_object();
+    json_object_set_new(spec, "template", tmpl);
+  }
+  if (!srv_check_pod_template(tmpl, tp, errs))
+    return;
+  static const char *const restart[] = { "OnFailure", "Never", NULL };
+  srv_check_restart_policy(errs, tmpl, tp, restart);
+}
+
+/* ValidateHasLabel: the template's label key must be want. */
+static void check_has_label(api_errors_t *errs, json_t *labels, const char *key, const char *want)
+{
+  cleanup_free char *f = xasprintf("spec.template.metadata.labels[%s]", key);
+  const char *have = json_str(labels, key);
+  if (!have)
+    api_errors_add(errs, API_FERR_REQUIRED, f, NULL, "%s", want);
+  else if (strcmp(have, want))
+    api_errors_add_str(errs, API_FERR_INVALID, f, have, "must be '%s'", want);
+}
+
+/* validateGeneratedSelector: without manualSelector, the generated labels
+ * are on the template and the selector selects them. */
+static void check_generated_selector(json_t *o, json_t *spec, api_errors_t *errs)
+{
+  json_t *sel = json_object_get(spec, "selector");
+  if (json_is_true(json_object_get(spec, "manualSelector")) || !sel || json_is_null(sel))
+    return;
+  json_t *meta = json_object_get(o, "metadata");
+  const char *uid = json_str(meta, "uid") ?: "", *name = json_str(meta, "name") ?: "";
+  json_t *labels
+      = json_object_get(json_object_get(json_object_get(spec, "template"), "metadata"), "labels");
+  check_has_label(errs, labels, "controller-uid", uid);
+  check_has_label(errs, labels, "job-name", name);
+  check_has_label(errs, labels, "batch.kubernetes.io/controller-uid", uid);
+  check_has_label(errs, labels, "batch.kubernetes.io/job-name", name);
+  json_t *expected
+      = json_pack("{s:s, s:s, s:s, s:s}", "controller-uid", uid, "job-name", name,
+                  "batch.kubernetes.io/controller-uid", uid, "batch.kubernetes.io/job-name", name);
+  api_label_selector_t *ls = NULL;
+  berr_t err = BERR_INIT;
+  if (api_label_selector_from_json(sel, &ls, &err) == 0
+      && !api_label_selector_matches(ls, expected))
+    api_errors_add(errs, API_FERR_INVALID, "spec.selector", sel, "`selector` not auto-generated");
+  berr_clear(&err);
+  api_label_selector_free(ls);
+  json_decref(expected);
+}
+
+void srv_validate_job(json_t *o, api_errors_t *errs)
+{
+  json_t *spec = json_object_get(o, "spec");
+  if (!spec || json_is_null(spec)) {
+    spec = json_object();
+    json_object_set_new(o, "spec", spec);
+  }
+  if (!json_is_object(spec)) {
+    api_errors_add(errs, API_FERR_INVALID, "spec", NULL, "must be an object");
+    return;
+  }
+  json_t *c = json_object_get(spec, "completions"), *p = json_object_get(spec, "parallelism");
+  if ((!c || json_is_null(c)) && (!p || json_is_null(p)))
+    srv_default_int(spec, "completions", 1);
+  srv_default_int(spec, "parallelism", 1);
+  json_t *bpi = json_object_get(spec, "backoffLimitPerIndex");
+  srv_default_int(spec, "backoffLimit", bpi && !json_is_null(bpi) ? INT32_MAX : 6);
+  if (!json_str(spec, "completionMode"))
+    json_object_set_new(spec, "completionMode", json_string("NonIndexed"));
+  if (!json_is_boolean(json_object_get(spec, "suspend")))
+    json_object_set_new(spec, "suspend", json_false());
+  if (!json_is_boolean(json_object_get(spec, "manualSelector")))
+    json_object_set_new(spec, "manualSelector", json_false());
+  if (!json_str(spec, "podReplacementPolicy"))
+    json_object_set_new(
+        spec, "podReplacementPolicy",
+        json_string(json_object_get(spec, "podFailurePolicy") ? "Failed" : "TerminatingOrFailed"));
+  check_generated_selector(o, spec, errs);
+  check_job_spec(spec, "spec", errs);
+  json_t *sel = json_object_get(spec, "selector");
+  json_t *tmpl = json_object_get(spec, "template");
+  if (!sel || json_is_null(sel))
+    api_errors_add(errs, API_FERR_REQUIRED, "spec.selector", NULL, "%s", "");
+  else
+    api_validate_label_selector(errs, "spec.selector", sel);
+  if (json_is_object(tmpl))
+    srv_check_selector_matches(errs, sel, tmpl, "spec.template");
+  /* SetDefaults_Job: a Job without labels takes its template's. */
+  json_t *meta = json_object_get(o, "metadata");
+  json_t *tl = json_object_get(json_object_get(tmpl, "metadata"), "labels");
+  if (json_is_object(meta) && json_object_size(json_object_get(meta, "labels")) == 0
+      && json_is_object(tl) && json_object_size(tl) > 0)
+    json_object_set_new(meta, "labels", json_deep_copy(tl));
+  json_t *st = json_object_get(o, "status");
+  const char *counts[] = { "active", "succeeded", "failed" };
+  for (size_t i = 0; json_is_object(st) && i < ARRAY_SIZE(counts); i++)
+    srv_check_int_field(errs, st, counts[i], "status", 0);
+}
+
+/* The "field is immutable" error for spec.key of a Job when it changed. */
+static void immutable(api_errors_t *errs, json_t *a, json_t *b, const char *key, bool show)
+{
+  json_t *va = json_object_get(a, key), *vb = json_object_get(b, key);
+  if (json_equal(va ? va : json_null(), vb ? vb : json_null()))
+    return;
+  cleanup_free char *f = xasprintf("spec.%s", key);
+  api_errors_add(errs, API_FERR_INVALID, f, show ? (va ? va : json_null()) : NULL,
+                 "field is immutable");
+}
+
+void srv_validate_job_update(json_t *o, json_t *cur, api_errors_t *errs)
+{
+  json_t *a = json_object_get(o, "spec"), *b = json_object_get(cur, "spec");
+  const char *mode = json_str(a, "completionMode");
+  json_t *ca = json_object_get(a, "completions"), *cb = json_object_get(b, "completions");
+  if (!json_equal(ca ? ca : json_null(), cb ? cb : json_null())) {
+    /* An Indexed Job may scale completions together with parallelism. */
+    if (!mode || strcmp(mode, "Indexed"))
+      immutable(errs, a, b, "completions", true);
+    else if (json_is_integer(ca) && !json_equal(ca, json_object_get(a, "parallelism")))
+      api_errors_add(errs, API_FERR_INVALID, "spec.completions", ca,
+                     "can only be modified in tandem with spec.parallelism");
+  }
+  immutable(errs, a, b, "selector", true);
+  immutable(errs, a, b, "completionMode", true);
+  immutable(errs, a, b, "podFailurePolicy", false);
+  immutable(errs, a, b, "backoffLimitPerIndex", true);
+  /* A suspended Job that never started may still change where its pods
+   * go: node selector, tolerations, affinity, scheduling gates, the
+   * template's labels and annotations. */
+  json_t *ta = json_deep_copy(json_object_get(a, "template"));
+  json_t *tb = json_deep_copy(json_object_get(b, "template"));
+  bool never_started = !json_str(json_object_get(cur, "status"), "startTime");
+  if (json_is_true(json_object_get(b, "suspend")) && never_started && json_is_object(ta)
+      && json_is_object(tb)) {
+    const char *sched[] = { "nodeSelector", "tolerations", "affinity", "schedulingGates" };
+    for (size_t i = 0; i < ARRAY_SIZE(sched); i++) {
+      json_object_del(json_object_get(ta, "spec"), sched[i]);
+      json_object_del(json_object_get(tb, "spec"), sched[i]);
+    }
+    const char *meta[] = { "labels", "annotations" };
+    for (size_t i = 0; i < ARRAY_SIZE(meta); i++) {
+      json_object_del(json_object_get(ta, "metadata"), meta[i]);
+      json_object_del(json_object_get(tb, "metadata"), meta[i]);
+    }
+  }
+  if (!json_equal(ta ? ta : json_null(), tb ? tb : json_null()))
+    api_errors_add(errs, API_FERR_INVALID, "spec.template", json_object_get(a, "template"),
+                   "field is immutable");
+  json_decref(ta);
+  json_decref(tb);
+}
+
+/* ---- CronJobs ----------------------------------------------------------------- */
+
+/* A character Kubernetes allows in a time zone's path part. */
+static bool tz_char(char c)
+{
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+         || c == '-' || c == '_' || c == '+';
+}
+
+/* Kubernetes' validateTimeZone, with Go's time.LoadLocation reading
+ * /usr/share/zoneinfo. */
+static void check_time_zone(json_t *spec, api_errors_t *errs)
+{
+  json_t *v = json_object_get(spec, "timeZone");
+  if (!v || json_is_null(v))
+    return;
+  if (!json_is_string(v)) {
+    api_errors_add(errs, API_FERR_INVALID, "spec.timeZone", v, "must be a string");
+    return;
+  }
+  const char *tz = json_string_value(v);
+  if (!*tz) {
+    api_errors_add_str(errs, API_FERR_INVALID, "spec.timeZone", tz,
+                       "timeZone must be nil or non-empty string");
+    return;
+  }
+  bool ok = true;
+  for (const char *p = tz; ok && *p;) {
+    const char *e = strchr(p, '/');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    ok = n >= 1 && n <= 14 && p[0] != '-' && !(n == 1 && p[0] == '.')
+         && !(n == 2 && p[0] == '.' && p[1] == '.');
+    for (size_t i = 0; ok && i < n; i++)
+      ok = tz_char(p[i]);
+    p = e ? e + 1 : p + n;
+    if (e && !*p)
+      ok = false;
+  }
+  if (!ok) {
+    api_errors_add_str(errs, API_FERR_INVALID, "spec.timeZone", tz, "unknown time zone %s", tz);
+    return;
+  }
+  if (!strcasecmp(tz, "Local")) {
+    api_errors_add_str(errs, API_FERR_INVALID, "spec.timeZone", tz,
+                       "timeZone must be an explicit time zone as defined in "
+                       "https://www.iana.org/time-zones");
+    return;
+  }
+  if (!strcmp(tz, "UTC"))
+    return;
+  cleanup_free char *path = xasprintf("%s/%s", ZONEINFO_DIR, tz);
+  char magic[4] = { 0 };
+  cleanup_fclose FILE *f = fopen(path, "re");
+  if (!f || fread(magic, 1, 4, f) != 4 || memcmp(magic, "TZif", 4))
+    api_errors_add_str(errs, API_FERR_INVALID, "spec.timeZone", tz, "unknown time zone %s", tz);
+}
+
+void srv_validate_cronjob(json_t *o, api_errors_t *errs)
+{
+  const char *name = json_str(json_object_get(o, "metadata"), "name");
+  if (name && strlen(name) > 52)
+    api_errors_add_str(errs, API_FERR_INVALID, "metadata.name", name,
+                       "must be no more than 52 characters");
+  json_t *spec = json_object_get(o, "spec");
+  if (!spec || json_is_null(spec)) {
+    spec = json_object();
+    json_object_set_new(o, "spec", spec);
+  }
+  if (!json_is_object(spec)) {
+    api_errors_add(errs, API_FERR_INVALID, "spec", NULL, "must be an object");
+    return;
+  }
+  if (!json_str(spec, "concurrencyPolicy") || !*json_str(spec, "concurrencyPolicy"))
+    json_object_set_new(spec, "concurrencyPolicy", json_string("Allow"));
+  if (!json_is_boolean(json_object_get(spec, "suspend")))
+    json_object_set_new(spec, "suspend", json_false());
+  srv_default_int(spec, "successfulJobsHistoryLimit", 3);
+  srv_default_int(spec, "failedJobsHistoryLimit", 1);
+
+  json_t *sched = json_object_get(spec, "schedule");
+  if (!sched || json_is_null(sched) || (json_is_string(sched) && !json_string_length(sched))) {
+    api_errors_add(errs, API_FERR_REQUIRED, "spec.schedule", NULL, "%s", "");
+  } else if (!json_is_string(sched)) {
+    api_errors_add(errs, API_FERR_INVALID, "spec.schedule", sched, "must be a string");
+  } else {
+    const char *s = json_string_value(sched);
+    api_cron_t c;
+    berr_t err = BERR_INIT;
+    if (api_cron_parse(s, &c, &err) < 0)
+      api_errors_add_str(errs, API_FERR_INVALID, "spec.schedule", s, "%s", err.msg);
+    berr_clear(&err);
+    if (strstr(s, "TZ"))
+      api_errors_add_str(errs, API_FERR_INVALID, "spec.schedule", s,
+                         "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
+  }
+  static const char *const policies[] = { "Allow", "Forbid", "Replace", NULL };
+  check_enum(errs, spec, "concurrencyPolicy", "spec", policies);
+  check_bool(errs, spec, "suspend", "spec");
+
+  json_t *jt = json_object_get(spec, "jobTemplate");
+  if (!jt || json_is_null(jt)) {
+    jt = json_object();
+    json_object_set_new(spec, "jobTemplate", jt);
+  }
+  if (!json_is_object(jt)) {
+    api_errors_add(errs, API_FERR_INVALID, "spec.jobTemplate", NULL, "must be an object");
+  } else {
+    json_t *jm = json_object_get(jt, "metadata");
+    api_validate_labels(errs, "spec.jobTemplate.metadata.labels", json_object_get(jm, "labels"));
+    api_validate_annotations(errs, "spec.jobTemplate.metadata.annotations",
+                             json_object_get(jm, "annotations"));
+    json_t *js = json_object_get(jt, "spec");
+    if (!js || json_is_null(js)) {
+      js = json_object();
+      json_object_set_new(jt, "spec", js);
+    }
+    if (!json_is_object(js)) {
+      api_errors_add(errs, API_FERR_INVALID, "spec.jobTemplate.spec", NULL, "must be an object");
+    } else {
+      check_job_spec(js, "spec.jobTemplate.spec", errs);
+      json_t *sel = json_object_get(js, "selector");
+      if (sel && !json_is_null(sel))
+        api_errors_add(errs, API_FERR_INVALID, "spec.jobTemplate.spec.selector", sel,
+                       "`selector` will be auto-generated");
+      if (json_is_true(json_object_get(js, "manualSelector")))
+        api_errors_add(errs, API_FERR_NOT_SUPPORTED, "spec.jobTemplate.spec.manualSelector",
+                       json_true(), "supported values: \"nil\", \"false\"");
+    }
+  }
+  srv_check_int_field(errs, spec, "startingDeadlineSeconds", "spec", 0);
+  srv_check_int_field(errs, spec, "successfulJobsHistoryLimit", "spec", 0);
+  srv_check_int_field(errs, spec, "failedJobsHistoryLimit", "spec", 0);
+  check_time_zone(spec, errs);
+}
+
+/* ---- Table cells ---------------------------------------------------------------- */
+
+static bool has_condition(json_t *o, const char *type)
+{
+  json_t *conds = json_object_get(json_object_get(o, "status"), "conditions"), *c;
+  size_t i;
+  json_array_foreach(conds, i, c)
+  {
+    const char *t = json_str(c, "type"), *s = json_str(c, "status");
+    if (t && s && !strcmp(t, type) && !strcmp(s, "True"))
+      return true;
+  }
+  return false;
+}
+
+/* kubectl's printJob: Complete, Failed, Terminating, Suspended,
+ * FailureTarget, SuccessCriteriaMet, else Running. */
+static json_t *cell_job_status(json_t *o, int64_t now)
+{
+  (void)now;
+  const char *dts = json_str(json_object_get(o, "metadata"), "deletionTimestamp");
+  if (has_condition(o, "Complete"))
+    return json_string("Complete");
+  if (has_condition(o, "Failed"))
+    return json_string("Failed");
+  if (dts && *dts)
+    return json_string("Terminating");
+  if (has_condition(o, "Suspended"))
+    return json_string("Suspended");
+  if (has_condition(o, "FailureTarget"))
+    return json_string("FailureTarget");
+  if (has_condition(o, "SuccessCriteriaMet"))
+    return json_string("SuccessCriteriaMet");
+  return json_string("Running");
+}
+
+/* "0/1"; without completions, "0/1 of 3" when running 3 in parallel. */
+static json_t *cell_job_completions(json_t *o, int64_t now)
+{
+  (void)now;
+  json_t *spec = json_object_get(o, "spec");
+  int64_t done = json_int(json_object_get(o, "status"), "succeeded", 0);
+  json_t *c = json_object_get(spec, "completions");
+  if (json_is_integer(c))
+    return srv_str_own(xasprintf("%" PRId64 "/%" PRId64, done, (int64_t)json_integer_value(c)));
+  int64_t par = json_int(spec, "parallelism", 0);
+  if (par > 1)
+    return srv_str_own(xasprintf("%" PRId64 "/1 of %" PRId64, done, par));
+  return srv_str_own(xasprintf("%" PRId64 "/1", done));
+}
+
+static json_t *cell_job_duration(json_t *o, int64_t now)
+{
+  json_t *st = json_object_get(o, "status");
+  int64_t start, end;
+  const char *ss = json_str(st, "startTime"), *cs = json_str(st, "completionTime");
+  if (!ss || time_parse_rfc3339(ss, &start) < 0)
+    return json_string("");
+  if (!cs || time_parse_rfc3339(cs, &end) < 0)
+    end = now;
+  return srv_str_own(srv_human_age(end - start));
+}
+
+static json_t *job_template(json_t *o)
+{
+  return json_object_get(json_object_get(o, "spec"), "template");
+}
+
+static json_t *cell_job_containers(json_t *o, int64_t now)
+{
+  (void)now;
+  return srv_cell_containers_of(job_template(o));
+}
+
+static json_t *cell_job_images(json_t *o, int64_t now)
+{
+  (void)now;
+  return srv_cell_images_of(job_template(o));
+}
+
+static json_t *cell_job_selector(json_t *o, int64_t now)
+{
+  (void)now;
+  return srv_cell_selector_of(json_object_get(json_object_get(o, "spec"), "selector"), true);
+}
+
+const srv_column_t srv_cols_job[SRV_JOB_COLUMNS] = {
+  SRV_NAME_COL,
+  SRV_COL("Status", "Status of the job.", cell_job_status),
+  SRV_COL("Completions", "The number of pods which reached phase Succeeded.", cell_job_completions),
+  SRV_COL("Duration", "Time required to complete the job.", cell_job_duration),
+  SRV_AGE_COL,
+  SRV_COL_WIDE("Containers", "Names of each container in the template.", cell_job_containers),
+  SRV_COL_WIDE("Images", "Images referenced by each container in the template.", cell_job_images),
+  SRV_COL_WIDE("Selector", "A label query over pods that should match the pod count.",
+               cell_job_selector),
+};
+
+static json_t *cronjob_job_spec(json_t *o)
+{
+  return json_object_get(json_object_get(json_object_get(o, "spec"), "jobTemplate"), "spec");
+}
+
+static json_t *cell_cj_schedule(json_t *o, int64_t now)
+{
+  (void)now;
+  return srv_cell_str(json_str(json_object_get(o, "spec"), "schedule"));
+}
+
+static json_t *cell_cj_timezone(json_t *o, int64_t now)
+{
+  (void)now;
+  json_t *tz = json_object_get(json_object_get(o, "spec"), "timeZone");
+  return json_string(json_is_string(tz) ? json_string_value(tz) : "<none>");
+}
+
+static json_t *cell_cj_suspend(json_t *o, int64_t now)
+{
+  (void)now;
+  json_t *s = json_object_get(json_object_get(o, "spec"), "suspend");
+  return json_string(!json_is_boolean(s) ? "<unset>" : json_is_true(s) ? "True" : "False");
+}
+
+static json_t *cell_cj_active(json_t *o, int64_t now)
+{
+  (void)now;
+  return json_integer(
+      (json_int_t)json_array_size(json_object_get(json_object_get(o, "status"), "active")));
+}
+
+static json_t *cell_cj_last(json_t *o, int64_t now)
+{
+  const char *t = json_str(json_object_get(o, "status"), "lastScheduleTime");
+  if (!t || !*t)
+    return json_string("<none>");
+  return srv_cell_age_of(t, now);
+}
+
+static json_t *cell_cj_containers(json_t *o, int64_t now)
+{
+  (void)now;
+  return srv_cell_containers_of(json_object_get(cronjob_job_spec(o), "template"));
+}
+
+static json_t *cell_cj_images(json_t *o, int64_t now)
+{
+  (void)now;
+  return srv_cell_images_of(json_object_get(cronjob_job_spec(o), "template"));
+}
+
+static json_t *cell_cj_selector(json_t *o, int64_t now)
+{
+  (void)now;
+  return srv_cell_selector_of(json_object_get(cronjob_job_spec(o), "selector"), true);
+}
+
+const srv_column_t srv_cols_cronjob[SRV_CRONJOB_COLUMNS] = {
+  SRV_NAME_COL,
+  SRV_COL("Schedule", "The schedule in Cron format.", cell_cj_schedule),
+  SRV_COL("Timezone", "The time zone name for the given schedule.", cell_cj_timezone),
+  { "Suspend", "boolean", "", "Whether subsequent executions are suspended.", 0, cell_cj_suspend },
+  SRV_COL_INT("Active", "A list of pointers to currently running jobs.", cell_cj_active),
+  SRV_COL("Last Schedule",
+          "Information when was the last time the job was successfully "
+          "scheduled.",
+          cell_cj_last),
+  SRV_AGE_COL,
+  SRV_COL_WIDE("Containers", "Names of each container in the template.", cell_cj_containers),
+  SRV_COL_WIDE("Images", "Images referenced by each container in the template.", cell_cj_images),
+  SRV_COL_WIDE("Selector", "A label query over pods that should match the pod count.",
+               cell_cj_selector),
+};

@@ -241,6 +241,7 @@ static int agent_init(agent_t *a, const agent_opts_t *o, berr_t *err)
     return berr_setc(err, EINVAL, "invalid memory capacity: must be more than 0");
   a->mem_capacity = o->memory_capacity;
   a->housekeeping_ms = o->housekeeping_ms > 0 ? o->housekeeping_ms : AGENT_HOUSEKEEPING_MS;
+  a->heartbeat_ms = o->heartbeat_ms > 0 ? o->heartbeat_ms : AGENT_HEARTBEAT_MS;
   cleanup_free char *ipam = path_join(a->data_dir, "ipam");
   podnet_opts_t po = { .bridge = a->bridge, .cidr = a->pod_cidr, .state_dir = ipam };
   if (podnet_check(&po, err) < 0)

@@ -85,6 +85,7 @@ struct agent {
   int64_t evict_bytes;     /* memory.available below this is pressure… */
   int evict_percent;       /* … or below this percentage of the capacity */
   int64_t housekeeping_ms; /* how often memory.available is looked at */
+  int64_t heartbeat_ms;    /* how often the Lease and the Node's status are renewed */
   pthread_t hk_thread;
   bool hk_started;
   bool mem_pressure;             /* (lock) */

@@ -422,7 +422,7 @@ static void *heartbeat_main(void *arg)
       log_warn("msg=\"lease renewal failed\" node=%s err=\"%s\"", a->node_name, err.msg);
       berr_clear(&err);
     }
-  } while (agent_sleep(a, AGENT_HEARTBEAT_MS));
+  } while (agent_sleep(a, a->heartbeat_ms));
   free(l.rv);
   kc_free(c);
   return NULL;

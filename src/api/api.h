@@ -279,28 +279,27 @@ const char *api_pod_qos_class(json_t *spec);
 
 /* ---- cron schedules (cron.c) ------------------------------------------- */
 
-struct tm;
+/* Bit 63 of a field of api_cron_t: the field was "*" or "?" (without a step
+ * above 1), which changes how the two day fields combine. */
+#define API_CRON_STAR (1ULL << 63)
 
-/* A CronJob schedule: one bit per allowed value of each field (bit 63: the
- * field was "*", which changes how the two day fields combine), or an
- * @every interval. */
+/* A CronJob schedule: one bit per allowed value of each field — minute bits
+ * 0-59, hour 0-23, dom 1-31, month 1-12, dow 0-6 (Sunday 0) — plus
+ * API_CRON_STAR; or an @every interval. When it fires, in a time zone, is
+ * ctrl_cron_next's (src/ctrl/cron.c). */
 typedef struct api_cron {
   uint64_t minute, hour, dom, month, dow;
-  int64_t every_s; /* "@every 1h30m": > 0 and the fields unused */
+  int64_t every_s; /* "@every 1h30m": >= 1 (as robfig's Every) and the fields unused */
 } api_cron_t;
 
 /* Kubernetes' schedule syntax (robfig/cron ParseStandard): five fields
  * (minute hour day-of-month month day-of-week) of "*", "?", N, N-M, with
  * "/STEP", comma lists, month and weekday names; or @yearly, @annually,
- * @monthly, @weekly, @daily, @midnight, @hourly, @every DURATION. Errors
+ * @monthly, @weekly, @daily, @midnight, @hourly, @every DURATION. A TZ= or
+ * CRON_TZ= prefix is skipped (the zone is the caller's to refuse). Errors
  * are robfig's: "expected exactly 5 fields, found 1: [bad]", "end of range
  * (60) above maximum (59): 60"… */
 int api_cron_parse(const char *spec, api_cron_t *out, berr_t *err);
-/* Whether the schedule fires at the minute of tm (wall-clock fields). */
-bool api_cron_matches(const api_cron_t *c, const struct tm *tm);
-/* The first firing strictly after Unix time after (seconds), the fields read
- * as UTC wall-clock time; -1 when none within five years (Feb 30). */
-int64_t api_cron_next(const api_cron_t *c, int64_t after);
 
 /* ---- YAML (yaml.c, libyaml) -------------------------------------------- */
 

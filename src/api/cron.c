@@ -9,8 +9,10 @@
  * weekdays also take names (jan, MON…). Each field becomes a bit set. As in
  * robfig/cron, when either day field is "*" a day must match both fields,
  * otherwise either (classic cron's rule for "1 * * * mon" vs "1 0 1 * mon").
- * Pure: no time zone here; api_cron_next works in UTC and the caller shifts
- * by the zone it wants.
+ * This is the one parser of schedules: the server validates spec.schedule
+ * with it and the CronJob controller runs what it returns. When a schedule
+ * fires (in a time zone's wall clock, across DST) is the controller's:
+ * ctrl_cron_next in src/ctrl/cron.c, with the zones of src/ctrl/tz.c.
  */
 #include "api/internal.h"
 
@@ -19,9 +21,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define STAR_BIT (1ULL << 63)
 
 typedef struct bounds {
   unsigned min, max;
@@ -35,8 +34,8 @@ static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu", "fri
 static const bounds_t b_minute = { 0, 59, NULL }, b_hour = { 0, 23, NULL }, b_dom = { 1, 31, NULL },
                       b_month = { 1, 12, month_names }, b_dow = { 0, 6, dow_names };
 
-/* Go's strconv.Atoi, with robfig's wording around it. */
-static int must_parse_int(const char *s, unsigned *out, berr_t *err)
+/* Go's strconv.Atoi (64-bit int), with robfig's wording around it. */
+static int must_parse_int(const char *s, uint64_t *out, berr_t *err)
 {
   const char *p = s;
   bool neg = false;
@@ -53,7 +52,7 @@ static int must_parse_int(const char *s, unsigned *out, berr_t *err)
       return berr_setc(err, EINVAL,
                        "failed to parse int from %s: strconv.Atoi: parsing \"%s\": invalid syntax",
                        s, s);
-    if (v > (LLONG_MAX - 9) / 10)
+    if (range || v > (LLONG_MAX - (*p - '0')) / 10)
       range = true;
     else
       v = v * 10 + (*p - '0');
@@ -64,11 +63,11 @@ static int must_parse_int(const char *s, unsigned *out, berr_t *err)
         "failed to parse int from %s: strconv.Atoi: parsing \"%s\": value out of range", s, s);
   if (neg && v > 0)
     return berr_setc(err, EINVAL, "negative number (-%lld) not allowed: %s", v, s);
-  *out = v > UINT_MAX ? UINT_MAX : (unsigned)v;
+  *out = (uint64_t)v;
   return 0;
 }
 
-static int parse_int_or_name(const char *s, const bounds_t *b, unsigned *out, berr_t *err)
+static int parse_int_or_name(const char *s, const bounds_t *b, uint64_t *out, berr_t *err)
 {
   for (size_t i = 0; b->names && b->names[i]; i++)
     if (!strcasecmp(s, b->names[i])) {
@@ -92,12 +91,12 @@ static int get_range(const char *expr, const bounds_t *b, uint64_t *bits, berr_t
   }
   char *dash = strchr(e, '-');
   bool single = !dash;
-  unsigned start, end, step = 1;
+  uint64_t start, end, step = 1;
   uint64_t extra = 0;
   if (!strcmp(e, "*") || !strcmp(e, "?")) {
     start = b->min;
     end = b->max;
-    extra = STAR_BIT;
+    extra = API_CRON_STAR;
   } else {
     if (dash) {
       *dash = '\0';
@@ -119,17 +118,19 @@ static int get_range(const char *expr, const bounds_t *b, uint64_t *bits, berr_t
       extra = 0;
   }
   if (start < b->min)
-    return berr_setc(err, EINVAL, "beginning of range (%u) below minimum (%u): %s", start, b->min,
-                     expr);
+    return berr_setc(err, EINVAL, "beginning of range (%llu) below minimum (%u): %s",
+                     (unsigned long long)start, b->min, expr);
   if (end > b->max)
-    return berr_setc(err, EINVAL, "end of range (%u) above maximum (%u): %s", end, b->max, expr);
+    return berr_setc(err, EINVAL, "end of range (%llu) above maximum (%u): %s",
+                     (unsigned long long)end, b->max, expr);
   if (start > end)
-    return berr_setc(err, EINVAL, "beginning of range (%u) beyond end of range (%u): %s", start,
-                     end, expr);
+    return berr_setc(err, EINVAL, "beginning of range (%llu) beyond end of range (%llu): %s",
+                     (unsigned long long)start, (unsigned long long)end, expr);
   if (step == 0)
     return berr_setc(err, EINVAL, "step of range should be a positive number: %s", expr);
   uint64_t out = 0;
-  for (unsigned i = start; i <= end; i += step)
+  /* start <= end <= 59 and step < 2^63: i never wraps */
+  for (uint64_t i = start; i <= end; i += step)
     out |= 1ULL << i;
   *bits = out | extra;
   return 0;
@@ -149,8 +150,8 @@ static int get_field(const char *field, const bounds_t *b, uint64_t *bits, berr_
   return 0;
 }
 
-/* Go's time.ParseDuration, to whole seconds (robfig rounds @every below a
- * second up to one). */
+/* Go's time.ParseDuration, to whole seconds (robfig's Every truncates to
+ * the second and makes anything below a second, zero or negative, one). */
 static int parse_duration(const char *s, int64_t *secs, berr_t *err)
 {
   static const struct {
@@ -163,7 +164,7 @@ static int parse_duration(const char *s, int64_t *secs, berr_t *err)
   if (*p == '+' || *p == '-')
     neg = *p++ == '-';
   if (!strcmp(p, "0")) {
-    *secs = 0;
+    *secs = 1;
     return 0;
   }
   if (!*p)
@@ -204,7 +205,7 @@ static int parse_duration(const char *s, int64_t *secs, berr_t *err)
   int64_t ns = (int64_t)total;
   if (neg)
     ns = -ns;
-  *secs = ns <= 0 ? 0 : ns < 1000000000 ? 1 : ns / 1000000000;
+  *secs = ns < 1000000000 ? 1 : ns / 1000000000;
   return 0;
 }
 
@@ -213,7 +214,7 @@ static void all_bits(const bounds_t *b, uint64_t *bits)
 {
   for (unsigned i = b->min; i <= b->max; i++)
     *bits |= 1ULL << i;
-  *bits |= STAR_BIT;
+  *bits |= API_CRON_STAR;
 }
 
 static int parse_descriptor(const char *d, api_cron_t *c, berr_t *err)
@@ -298,62 +299,4 @@ int api_cron_parse(const char *spec, api_cron_t *out, berr_t *err)
       || get_field(fields[4], &b_dow, &out->dow, err) < 0)
     return -1;
   return 0;
-}
-
-static bool has(uint64_t bits, int v)
-{
-  return (bits >> v) & 1;
-}
-
-bool api_cron_matches(const api_cron_t *c, const struct tm *tm)
-{
-  if (c->every_s > 0)
-    return false;
-  if (!has(c->minute, tm->tm_min) || !has(c->hour, tm->tm_hour) || !has(c->month, tm->tm_mon + 1))
-    return false;
-  bool dom = has(c->dom, tm->tm_mday), dow = has(c->dow, tm->tm_wday);
-  if ((c->dom & STAR_BIT) || (c->dow & STAR_BIT))
-    return dom && dow;
-  return dom || dow;
-}
-
-int64_t api_cron_next(const api_cron_t *c, int64_t after)
-{
-  if (c->every_s > 0)
-    return after + c->every_s;
-  /* Field by field, as robfig/cron's Next: a month that does not match
-   * skips to the next month, a day to the next day… Five years without a
-   * match (Feb 30) means never. */
-  int64_t t = after - (after % 60 + 60) % 60 + 60;
-  int64_t limit = after + 5LL * 366 * 86400;
-  struct tm tm;
-  while (t <= limit) {
-    time_t tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    if (!has(c->month, tm.tm_mon + 1)) {
-      tm.tm_mon++;
-      tm.tm_mday = 1;
-      tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-      t = (int64_t)timegm(&tm);
-      continue;
-    }
-    bool dom = has(c->dom, tm.tm_mday), dow = has(c->dow, tm.tm_wday);
-    bool day = (c->dom & STAR_BIT) || (c->dow & STAR_BIT) ? dom && dow : dom || dow;
-    if (!day) {
-      tm.tm_mday++;
-      tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-      t = (int64_t)timegm(&tm);
-      continue;
-    }
-    if (!has(c->hour, tm.tm_hour)) {
-      t += 3600 - tm.tm_min * 60 - tm.tm_sec;
-      continue;
-    }
-    if (!has(c->minute, tm.tm_min)) {
-      t += 60 - tm.tm_sec;
-      continue;
-    }
-    return t;
-  }
-  return -1;
 }

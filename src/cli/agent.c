@@ -41,6 +41,10 @@ static const char usage_text[]
       "                           machine's; memory.available is then QTY minus what the pods use\n"
       "  --housekeeping-interval DURATION\n"
       "                           how often memory is looked at (default 10s)\n"
+      "  --heartbeat-interval DURATION\n"
+      "                           how often the Lease and the Node's status are renewed (default\n"
+      "                           10s; keep it well under the server's\n"
+      "                           --node-monitor-grace-period)\n"
       "\n"
       "DURATION is a number with a unit (ms, s, m, h), or several (1m30s). QTY is a Kubernetes\n"
       "quantity (512Mi, 2Gi, 1G).\n";
@@ -83,6 +87,7 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
     O_EVICTION_HARD,
     O_MEMORY_CAPACITY,
     O_HOUSEKEEPING,
+    O_HEARTBEAT,
   };
   static const struct option opts[] = {
     { "server", required_argument, NULL, O_SERVER },
@@ -101,6 +106,7 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
     { "eviction-hard", required_argument, NULL, O_EVICTION_HARD },
     { "memory-capacity", required_argument, NULL, O_MEMORY_CAPACITY },
     { "housekeeping-interval", required_argument, NULL, O_HOUSEKEEPING },
+    { "heartbeat-interval", required_argument, NULL, O_HEARTBEAT },
     { "help", no_argument, NULL, 'h' },
     { 0 },
   };
@@ -182,13 +188,15 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
       break;
     }
     case O_HOUSEKEEPING:
-      if (cli_parse_duration("agent", "--housekeeping-interval", optarg, &v) < 0)
+    case O_HEARTBEAT: {
+      const char *flag = c == O_HEARTBEAT ? "--heartbeat-interval" : "--housekeeping-interval";
+      if (cli_parse_duration("agent", flag, optarg, &v) < 0)
         return 2;
       if (v < 100000000)
-        return cli_usage_error(
-            "agent", "invalid --housekeeping-interval \"%s\": want at least 100ms", optarg);
-      o.housekeeping_ms = v / 1000000;
+        return cli_usage_error("agent", "invalid %s \"%s\": want at least 100ms", flag, optarg);
+      *(c == O_HEARTBEAT ? &o.heartbeat_ms : &o.housekeeping_ms) = v / 1000000;
       break;
+    }
     case 'h':
       fputs(usage_text, stdout);
       return 0;

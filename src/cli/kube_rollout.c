@@ -344,13 +344,13 @@ static int rollout_history(kube_t *k, const kube_res_t *res, const char *name, i
   printf("%s/%s \n", disp, name);
   kube_tw_t tw;
   kube_tw_init(&tw, 0, 2);
-  kube_tw_puts(&tw, "REVISION\tCHANGE-CAUSE\t\n");
+  kube_tw_puts(&tw, "REVISION\tCHANGE-CAUSE\n");
   json_array_foreach(sets, i, rs)
   {
     if (!revision_of(rs))
       continue;
     const char *cause = json_str(kube_get(rs, "metadata.annotations"), CAUSE_ANNOTATION);
-    kube_tw_printf(&tw, "%lld\t%s\t\n", (long long)revision_of(rs), cause ? cause : "<none>");
+    kube_tw_printf(&tw, "%lld\t%s\n", (long long)revision_of(rs), cause ? cause : "<none>");
   }
   kube_tw_flush(&tw, stdout);
   kube_tw_free(&tw);

@@ -1,6 +1,8 @@
 /* cronjob.c — the CronJob controller (batch/v1): creates a Job from
  * jobTemplate at each time of the schedule, in spec.timeZone (UTC when
- * unset), as Kubernetes' second CronJob controller does.
+ * unset), as Kubernetes' second CronJob controller does. The schedule is
+ * parsed by api_cron_parse (src/api/cron.c, as the server validated it);
+ * its times come from ctrl_cron_next (cron.c) in the zone of tz.c.
  *
  * Only the most recent missed time runs: after a stop (or a suspend), a
  * schedule that fired ten times meanwhile creates one Job, if that time is
@@ -13,6 +15,7 @@
  * and failedJobsHistoryLimit (1) are deleted, oldest first. */
 #include "ctrl/ctrl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -151,11 +154,33 @@ static void observe_jobs(cj_t *c, json_t *jobs)
 
 /* ---- schedule times ------------------------------------------------------------------ */
 
-/* The most recent scheduled time in (earliest, now], or -1; *missed: how
- * many there are, counted up to MISSED_MAX + 1. */
-static int64_t most_recent(const ctrl_cron_t *cron, const ctrl_tz_t *tz, int64_t earliest,
-                           int64_t now, int *missed)
+/* @every: robfig/cron's constant delay, counted as Kubernetes counts it
+ * from anchor (the last scheduled time, else the creation): the times are
+ * anchor + k * every, k >= 1. The most recent of them in (from, now], or
+ * -1; *missed: how many there are, up to MISSED_MAX + 1. The series stays
+ * anchored when startingDeadlineSeconds moves from past anchor (Kubernetes
+ * re-anchors there, so an @every longer than the deadline never runs). */
+static int64_t every_recent(int64_t every, int64_t anchor, int64_t from, int64_t now, int *missed)
 {
+  *missed = 0;
+  if (now - anchor < every)
+    return -1;
+  int64_t kmax = (now - anchor) / every;
+  int64_t kmin = from > anchor ? (from - anchor) / every + 1 : 1;
+  if (kmax < kmin)
+    return -1;
+  *missed = kmax - kmin + 1 > MISSED_MAX + 1 ? MISSED_MAX + 1 : (int)(kmax - kmin + 1);
+  return anchor + kmax * every;
+}
+
+/* The most recent scheduled time in (earliest, now], or -1; *missed: how
+ * many there are, counted up to MISSED_MAX + 1. anchor: where @every
+ * counts from. */
+static int64_t most_recent(const api_cron_t *cron, const ctrl_tz_t *tz, int64_t anchor,
+                           int64_t earliest, int64_t now, int *missed)
+{
+  if (cron->every_s > 0)
+    return every_recent(cron->every_s, anchor, earliest, now, missed);
   *missed = 0;
   int64_t t = ctrl_cron_next(cron, tz, earliest), last = -1;
   while (t >= 0 && t <= now && *missed <= MISSED_MAX) {
@@ -220,27 +245,35 @@ static void create_job(cj_t *c, const char *name, int64_t sched, const ctrl_tz_t
   ctrl_act_event(c->x->out, c->obj, "Normal", "SuccessfulCreate", "Created job %s", name);
 }
 
-static void requeue_next(cj_t *c, const ctrl_cron_t *cron, const ctrl_tz_t *tz, int64_t now_s)
+/* A sync at the first scheduled time after now (@every: of the series
+ * from anchor). */
+static void requeue_next(cj_t *c, const api_cron_t *cron, const ctrl_tz_t *tz, int64_t anchor,
+                         int64_t now_s)
 {
-  int64_t next = ctrl_cron_next(cron, tz, now_s);
-  if (next >= 0)
+  int64_t next, every = cron->every_s;
+  if (every > 0)
+    next = anchor + (now_s < anchor ? 1 : (now_s - anchor) / every + 1) * every;
+  else
+    next = ctrl_cron_next(cron, tz, now_s);
+  if (next >= 0 && next < INT64_MAX / NS_PER_S) /* @every 2562047h is past that */
     ctrl_requeue_after(c->x, next * NS_PER_S - c->x->now);
 }
 
 /* Creates the Job of the most recent unmet time, if it may run. */
-static void schedule(cj_t *c, const ctrl_cron_t *cron, const ctrl_tz_t *tz)
+static void schedule(cj_t *c, const api_cron_t *cron, const ctrl_tz_t *tz)
 {
   int64_t now_s = c->x->now / NS_PER_S;
   int64_t earliest = ctrl_time_parse(json_str(c->st, "lastScheduleTime"));
   if (!earliest)
     earliest = ctrl_time_parse(json_str(json_object_get(c->obj, "metadata"), "creationTimestamp"));
   earliest /= NS_PER_S;
+  int64_t anchor = earliest;
   int64_t sds = ctrl_int(c->spec, "startingDeadlineSeconds", -1, 0, INT64_MAX / NS_PER_S);
   if (sds >= 0 && now_s - sds > earliest)
     earliest = now_s - sds;
-  requeue_next(c, cron, tz, now_s);
+  requeue_next(c, cron, tz, anchor, now_s);
   int missed;
-  int64_t sched = most_recent(cron, tz, earliest, now_s, &missed);
+  int64_t sched = most_recent(cron, tz, anchor, earliest, now_s, &missed);
   if (sched < 0)
     return;
   if (missed > MISSED_MAX)
@@ -274,6 +307,16 @@ static void schedule(cj_t *c, const ctrl_cron_t *cron, const ctrl_tz_t *tz)
   json_object_set_new(c->st, "lastScheduleTime", json_string(ts));
 }
 
+/* spec.schedule as the API server accepts it: api_cron_parse, without a
+ * TZ= or CRON_TZ= prefix (spec.timeZone says the zone). */
+static int parse_schedule(const char *s, api_cron_t *out, berr_t *err)
+{
+  if (s && strstr(s, "TZ"))
+    return berr_setc(err, EINVAL,
+                     "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
+  return api_cron_parse(s, out, err);
+}
+
 void ctrl_cronjob_sync(ctrl_ctx_t *x, const char *ns, const char *name)
 {
   json_t *obj = ctrl_cache_get(x->cache, "cronjobs", ns, name);
@@ -287,13 +330,13 @@ void ctrl_cronjob_sync(ctrl_ctx_t *x, const char *ns, const char *name)
   cleanup_json json_t *jobs = ctrl_cache_owned(x->cache, "jobs", json_str(md, "uid"));
   observe_jobs(&c, jobs);
   if (!json_is_true(json_object_get(c.spec, "suspend"))) {
-    ctrl_cron_t cron;
+    api_cron_t cron;
     berr_t err = BERR_INIT;
     ctrl_tz_t *tz = NULL;
-    const char *zone = json_str(c.spec, "timeZone");
-    if (ctrl_cron_parse(json_str(c.spec, "schedule"), &cron, &err) < 0) {
-      ctrl_act_event(x->out, obj, "Warning", "UnparseableSchedule", "unparseable schedule: %s",
-                     err.msg);
+    const char *zone = json_str(c.spec, "timeZone"), *sched = json_str(c.spec, "schedule");
+    if (parse_schedule(sched, &cron, &err) < 0) {
+      ctrl_act_event(x->out, obj, "Warning", "UnparseableSchedule",
+                     "unparseable schedule: \"%s\" : %s", sched ?: "", err.msg);
     } else if (!(tz = ctrl_tz_load(zone, &err))) {
       ctrl_act_event(x->out, obj, "Warning", "UnknownTimeZone", "invalid timeZone: %s", err.msg);
     } else {

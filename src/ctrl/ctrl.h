@@ -254,7 +254,7 @@ bool ctrl_node_matches(json_t *pod_spec, json_t *node);
  * seconds — seconds, not ns). true when it added anything. */
 bool ctrl_pod_default_tolerations(json_t *pod, int64_t seconds);
 
-/* ---- cron schedules and time zones (cron.c, tz.c) ------------------------------ */
+/* ---- when schedules fire, time zones (cron.c, tz.c) ---------------------------- */
 
 /* A time zone: offsets from UTC read from a TZif file (RFC 8536), without
  * touching the process' TZ (the server has other threads). */
@@ -269,27 +269,14 @@ void ctrl_tz_free(ctrl_tz_t *tz);
 /* Seconds east of UTC in force at t (seconds since the epoch); tz NULL: 0. */
 int64_t ctrl_tz_offset(const ctrl_tz_t *tz, int64_t t);
 
-/* A parsed schedule: one bit per allowed value of each field. */
-typedef struct ctrl_cron {
-  uint64_t minute;         /* bits 0-59 */
-  uint32_t hour;           /* bits 0-23 */
-  uint32_t dom;            /* bits 1-31 */
-  uint32_t month;          /* bits 1-12 */
-  uint32_t dow;            /* bits 0-6, Sunday = 0 */
-  bool dom_star, dow_star; /* the field was "*" or "?" (the day-of-month/week rule) */
-} ctrl_cron_t;
-
-/* Five fields "min hour dom month dow" (*, lists, ranges, steps, JAN-DEC,
- * SUN-SAT, 7 = Sunday) or @yearly, @annually, @monthly, @weekly, @daily,
- * @midnight, @hourly. Errors name the field and value:
- * "hour: \"24\": out of range 0-23". */
-int ctrl_cron_parse(const char *expr, ctrl_cron_t *out, berr_t *err);
-/* The first scheduled minute after t (seconds since the epoch) in tz's wall
- * clock, as seconds since the epoch; -1 if none within five years (30
- * February). Wall-clock times that a DST change skips never run, those it
- * repeats run twice (as Kubernetes' cron library does). Day of month and day
- * of week: both must match when either is "*", else either may. */
-int64_t ctrl_cron_next(const ctrl_cron_t *c, const ctrl_tz_t *tz, int64_t t);
+/* The first time a schedule (parsed by api_cron_parse, src/api/cron.c)
+ * fires after t (seconds since the epoch) in tz's wall clock, as seconds
+ * since the epoch; -1 if none within five years (30 February). Wall-clock
+ * times that a DST change skips never run, those it repeats run twice (as
+ * Kubernetes' cron library does). Day of month and day of week: both must
+ * match when either is "*" (API_CRON_STAR), else either may. @every: t +
+ * every_s, as robfig/cron's constant delay. */
+int64_t ctrl_cron_next(const api_cron_t *c, const ctrl_tz_t *tz, int64_t t);
 
 /* ---- the controllers (one file each; rows of ctrl_defs in defs.c) ------------- */
 

@@ -6,7 +6,8 @@
  * one of version 2+ files, else the 32-bit one) answers for the past, and
  * the POSIX TZ string of the footer ("CET-1CEST,M3.5.0,M10.5.0/3") for
  * times after the last transition — the only rule a "slim" file has. The
- * file is untrusted input: every count is checked against its length. */
+ * file is untrusted input: every count is checked against its length.
+ * ctrl_cron_next (cron.c) reads a schedule's wall clock through these. */
 #include "ctrl/ctrl.h"
 
 #include <errno.h>

@@ -1,12 +1,11 @@
 /* test_api_cron.c — CronJob schedules: what parses (fields, ranges, steps,
- * names, descriptors), robfig/cron's error messages for what does not, and
- * when a schedule fires (api_cron_matches, api_cron_next in UTC); also the
- * label selector validation the workload kinds share. */
+ * names, descriptors), robfig/cron's error messages for what does not; also
+ * the label selector validation the workload kinds share. When a schedule
+ * fires (ctrl_cron_next, in UTC and in zones) is tested in test_ctrl_cron.c. */
 #include "api/api.h"
 
 #include <criterion/criterion.h>
 #include <string.h>
-#include <time.h>
 
 static api_cron_t parse_ok(const char *s)
 {
@@ -23,14 +22,6 @@ static void parse_bad(const char *s, const char *msg)
   cr_assert_eq(api_cron_parse(s, &c, &err), -1, "%s parsed", s);
   cr_assert_str_eq(err.msg, msg, "%s", s);
   berr_clear(&err);
-}
-
-/* Unix seconds of a UTC wall-clock time. */
-static int64_t utc(int y, int mo, int d, int h, int mi)
-{
-  struct tm tm
-      = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi };
-  return (int64_t)timegm(&tm);
 }
 
 Test(api_cron, fields)
@@ -54,6 +45,18 @@ Test(api_cron, fields)
     parse_ok(descr[i]);
   cr_assert_eq(parse_ok("@every 1h30m").every_s, 5400);
   cr_assert_eq(parse_ok("@every 100ms").every_s, 1);
+  /* robfig's Every: below a second, zero or negative is one second */
+  cr_assert_eq(parse_ok("@every 0").every_s, 1);
+  cr_assert_eq(parse_ok("@every -5m").every_s, 1);
+  cr_assert_eq(parse_ok("@every 1.9s").every_s, 1);
+  /* "*" marks its field (bit 63), a step above 1 does not; "?" is "*" */
+  cr_assert(parse_ok("0 0 * * 1").dom & API_CRON_STAR);
+  cr_assert_not(parse_ok("0 0 * * 1").dow & API_CRON_STAR);
+  cr_assert(parse_ok("0 0 ? * */1").dow & API_CRON_STAR);
+  cr_assert_not(parse_ok("0 0 */2 * *").dom & API_CRON_STAR);
+  /* a step past every value is one value, not a wrapped-around set */
+  cr_assert_eq(parse_ok("5/99999999999 * * * *").minute, 1ULL << 5);
+  cr_assert_eq(parse_ok("5/4294967295 * * * *").minute, 1ULL << 5);
 }
 
 Test(api_cron, errors)
@@ -62,6 +65,14 @@ Test(api_cron, errors)
   parse_bad("bad", "expected exactly 5 fields, found 1: [bad]");
   parse_bad("* * * * * *", "expected exactly 5 fields, found 6: [* * * * * *]");
   parse_bad("60 * * * *", "end of range (60) above maximum (59): 60");
+  parse_bad("99999999999 * * * *", "end of range (99999999999) above maximum (59): 99999999999");
+  parse_bad("9223372036854775807 * * * *",
+            "end of range (9223372036854775807) above maximum (59): 9223372036854775807");
+  parse_bad("9223372036854775808 * * * *",
+            "failed to parse int from 9223372036854775808: strconv.Atoi: parsing "
+            "\"9223372036854775808\": value out of range");
+  parse_bad("*/-5 * * * *", "negative number (-5) not allowed: -5");
+  parse_bad("-5 * * * *", "failed to parse int from : strconv.Atoi: parsing \"\": invalid syntax");
   parse_bad("* 24 * * *", "end of range (24) above maximum (23): 24");
   parse_bad("* * 0 * *", "beginning of range (0) below minimum (1): 0");
   parse_bad("* * * 13 *", "end of range (13) above maximum (12): 13");
@@ -76,30 +87,6 @@ Test(api_cron, errors)
   parse_bad("@fortnightly", "unrecognized descriptor: @fortnightly");
   parse_bad("@every 5d",
             "failed to parse duration @every 5d: time: unknown unit \"d\" in duration \"5d\"");
-}
-
-Test(api_cron, next)
-{
-  api_cron_t c = parse_ok("*/15 9-17 * * mon-fri");
-  /* Friday 2024-03-01 17:50 → Monday 09:00 */
-  cr_assert_eq(api_cron_next(&c, utc(2024, 3, 1, 17, 50)), utc(2024, 3, 4, 9, 0));
-  cr_assert_eq(api_cron_next(&c, utc(2024, 3, 4, 9, 0)), utc(2024, 3, 4, 9, 15));
-  c = parse_ok("@monthly");
-  cr_assert_eq(api_cron_next(&c, utc(2024, 1, 31, 12, 0)), utc(2024, 2, 1, 0, 0));
-  c = parse_ok("0 0 29 2 *"); /* leap day */
-  cr_assert_eq(api_cron_next(&c, utc(2024, 3, 1, 0, 0)), utc(2028, 2, 29, 0, 0));
-  c = parse_ok("0 0 30 2 *");
-  cr_assert_eq(api_cron_next(&c, utc(2024, 1, 1, 0, 0)), -1);
-  /* Both day fields restricted: either matches (1st of the month or a Sunday). */
-  c = parse_ok("0 12 1 * sun");
-  cr_assert_eq(api_cron_next(&c, utc(2024, 3, 1, 13, 0)), utc(2024, 3, 3, 12, 0));
-  struct tm tm = { .tm_year = 124, .tm_mon = 2, .tm_mday = 1, .tm_hour = 12, .tm_wday = 5 };
-  cr_assert(api_cron_matches(&c, &tm));
-  /* A day field of "*" makes the other one decide alone. */
-  c = parse_ok("0 12 * * sun");
-  cr_assert_not(api_cron_matches(&c, &tm));
-  c = parse_ok("@every 1h");
-  cr_assert_eq(api_cron_next(&c, 1000), 4600);
 }
 
 static char *selector_errors(const char *json)

@@ -1,9 +1,12 @@
-/* test_ctrl_cron.c — cron schedules (parsing, errors, the next time in UTC
- * and across DST in Europe/Berlin), TZif time zones, and the CronJob
- * controller driven by the harness clock. */
+/* test_ctrl_cron.c — when cron schedules fire (ctrl_cron_next on what
+ * api_cron_parse gives, with its bit layout and robfig's errors as the
+ * controller sees them; the next time in UTC and across DST in
+ * Europe/Berlin; @every), TZif time zones, and the CronJob controller driven
+ * by the harness clock. */
 #include "ctrl_fixtures.h"
 
 #include <errno.h>
+#include <time.h>
 
 #define T2026 1767225600LL /* 2026-01-01T00:00:00Z, a Thursday */
 
@@ -14,89 +17,111 @@ static int64_t ts(const char *rfc3339)
   return ns / S_NS;
 }
 
-static ctrl_cron_t C(const char *expr)
+static api_cron_t C(const char *expr)
 {
-  ctrl_cron_t c;
+  api_cron_t c;
   berr_t err = BERR_INIT;
-  cr_assert_eq(ctrl_cron_parse(expr, &c, &err), 0, "%s: %s", expr, err.msg);
+  cr_assert_eq(api_cron_parse(expr, &c, &err), 0, "%s: %s", expr, err.msg);
   return c;
 }
 
 static void next_is(const char *expr, const ctrl_tz_t *tz, const char *after, const char *want)
 {
-  ctrl_cron_t c = C(expr);
+  api_cron_t c = C(expr);
   int64_t n = ctrl_cron_next(&c, tz, ts(after));
   char *got = time_rfc3339_sec(n * S_NS);
   cr_assert_str_eq(got, want, "%s after %s", expr, after);
   free(got);
 }
 
+#define STAR API_CRON_STAR
+
+/* The bit layout ctrl_cron_next reads from api_cron_parse. */
 Test(ctrl_cron, parse_fields)
 {
-  ctrl_cron_t c = C("*/15 0-6,22 1 JAN-mar mon-FRI");
+  api_cron_t c = C("*/15 0-6,22 1 JAN-mar mon-FRI");
   cr_assert_eq(c.minute, 1ULL << 0 | 1ULL << 15 | 1ULL << 30 | 1ULL << 45);
   cr_assert_eq(c.hour, 0x7fu | 1u << 22);
   cr_assert_eq(c.dom, 1u << 1);
   cr_assert_eq(c.month, 1u << 1 | 1u << 2 | 1u << 3);
-  cr_assert_eq(c.dow, 0x3eu);
-  cr_assert(!c.dom_star && !c.dow_star);
-  c = C("  5/20 * ? * 7 ");
+  cr_assert_eq(c.dow, 0x3eu); /* no star bit in either day field */
+  cr_assert_eq(c.every_s, 0);
+  c = C("  5/20 * ? * 0 ");
   cr_assert_eq(c.minute, 1ULL << 5 | 1ULL << 25 | 1ULL << 45);
-  cr_assert_eq(c.dow, 1u); /* 7 is Sunday */
-  cr_assert(c.dom_star && !c.dow_star);
+  cr_assert_eq(c.dow, 1u); /* 0 is Sunday (7 is refused, as in Kubernetes) */
+  cr_assert_eq(c.dom, 0xfffffffeULL | STAR);
   c = C("0 0 */2 * *");
-  cr_assert(!c.dom_star, "a step larger than 1 is not a star (as Kubernetes' parser)");
+  cr_assert(!(c.dom & STAR), "a step larger than 1 is not a star (as Kubernetes' parser)");
   cr_assert_eq(c.dom & 0x7, 1u << 1);
-  c = C("0 0 * * 5-7");
+  c = C("0 0 * * 5-6,0");
   cr_assert_eq(c.dow, 1u | 1u << 5 | 1u << 6);
-  ctrl_cron_t h = C("@hourly"), h5 = C("0 * * * *");
+  c = C("* * * * *");
+  cr_assert_eq(c.minute, ((1ULL << 60) - 1) | STAR);
+  cr_assert_eq(c.hour, ((1ULL << 24) - 1) | STAR);
+  cr_assert_eq(c.month, 0x1ffeULL | STAR);
+  cr_assert_eq(c.dow, 0x7fULL | STAR);
+  api_cron_t h = C("@hourly"), h5 = C("0 * * * *");
   cr_assert(!memcmp(&h, &h5, sizeof h));
   const char *descr[][2]
       = { { "@yearly", "0 0 1 1 *" }, { "@annually", "0 0 1 1 *" }, { "@monthly", "0 0 1 * *" },
-          { "@weekly", "0 0 * * 0" }, { "@daily", "0 0 * * *" },    { "@MIDNIGHT", "0 0 * * *" } };
+          { "@weekly", "0 0 * * 0" }, { "@daily", "0 0 * * *" },    { "@midnight", "0 0 * * *" } };
   for (size_t i = 0; i < ARRAY_SIZE(descr); i++) {
-    ctrl_cron_t a = C(descr[i][0]), b = C(descr[i][1]);
+    api_cron_t a = C(descr[i][0]), b = C(descr[i][1]);
     cr_assert(!memcmp(&a, &b, sizeof a), "%s", descr[i][0]);
   }
+  cr_assert_eq(C("@every 5m").every_s, 300);
+  c = C("1,,2 * * * *"); /* robfig drops empty list items */
+  cr_assert_eq(c.minute, 1ULL << 1 | 1ULL << 2);
 }
 
+/* What the controller's parser refuses, in robfig/cron's words. */
 Test(ctrl_cron, parse_errors)
 {
   static const struct {
     const char *expr, *msg;
   } cases[] = {
-    { "", "empty schedule" },
-    { "* * * *", "\"* * * *\": expected exactly 5 fields, found 4" },
-    { "* * * * * *", "expected exactly 5 fields, found more" },
-    { "60 * * * *", "minute: \"60\": out of range 0-59" },
-    { "* 24 * * *", "hour: \"24\": out of range 0-23" },
-    { "* * 0 * *", "day of month: \"0\": out of range 1-31" },
-    { "* * * 13 *", "month: \"13\": out of range 1-12" },
-    { "* * * * 8", "day of week: \"8\": out of range 0-7" },
-    { "* * * foo *", "month: \"foo\": not a number or a name" },
-    { "x * * * *", "minute: \"x\": not a number" },
-    { "*/0 * * * *", "minute: \"*/0\": the step must be a positive number" },
-    { "*/ * * * *", "minute: \"*/\": missing step" },
-    { "1/x * * * *", "minute: \"1/x\": the step must be a positive number" },
-    { "5-1 * * * *", "minute: \"5-1\": the range starts after it ends" },
-    { "1,,2 * * * *", "minute: \"1,,2\": empty list item" },
-    { "- * * * *", "minute: \"-\": missing value" },
-    { "99999999999 * * * *", "minute: \"99999999999\": not a number" },
-    { "@every 5m", "unknown descriptor" },
-    { "@hourly 5", "unknown descriptor" },
-    { "TZ=UTC 0 * * * *", "TZ and CRON_TZ are not supported, use spec.timeZone" },
+    { "", "empty spec string" },
+    { "* * * *", "expected exactly 5 fields, found 4: [* * * *]" },
+    { "* * * * * *", "expected exactly 5 fields, found 6: [* * * * * *]" },
+    { "60 * * * *", "end of range (60) above maximum (59): 60" },
+    { "* 24 * * *", "end of range (24) above maximum (23): 24" },
+    { "* * 0 * *", "beginning of range (0) below minimum (1): 0" },
+    { "* * * 13 *", "end of range (13) above maximum (12): 13" },
+    { "* * * * 8", "end of range (8) above maximum (6): 8" },
+    { "* * * * 7", "end of range (7) above maximum (6): 7" },
+    { "0 0 * * 5-7", "end of range (7) above maximum (6): 5-7" },
+    { "* * * foo *",
+      "failed to parse int from foo: strconv.Atoi: parsing \"foo\": invalid syntax" },
+    { "x * * * *", "failed to parse int from x: strconv.Atoi: parsing \"x\": invalid syntax" },
+    { "*/0 * * * *", "step of range should be a positive number: */0" },
+    { "*/ * * * *", "failed to parse int from : strconv.Atoi: parsing \"\": invalid syntax" },
+    { "1/x * * * *", "failed to parse int from x: strconv.Atoi: parsing \"x\": invalid syntax" },
+    { "5-1 * * * *", "beginning of range (5) beyond end of range (1): 5-1" },
+    { "- * * * *", "failed to parse int from : strconv.Atoi: parsing \"\": invalid syntax" },
+    { "99999999999 * * * *", "end of range (99999999999) above maximum (59): 99999999999" },
+    { "@every 5d",
+      "failed to parse duration @every 5d: time: unknown unit \"d\" in duration \"5d\"" },
+    { "@hourly 5", "unrecognized descriptor: @hourly 5" },
+    { "@MIDNIGHT", "unrecognized descriptor: @MIDNIGHT" },
   };
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-    ctrl_cron_t c;
+    api_cron_t c;
     berr_t err = BERR_INIT;
-    cr_assert_eq(ctrl_cron_parse(cases[i].expr, &c, &err), -1, "%s", cases[i].expr);
-    cr_assert(err.msg && strstr(err.msg, cases[i].msg), "%s: got \"%s\", want \"%s\"",
-              cases[i].expr, err.msg, cases[i].msg);
+    cr_assert_eq(api_cron_parse(cases[i].expr, &c, &err), -1, "%s", cases[i].expr);
+    cr_assert_str_eq(err.msg, cases[i].msg, "%s", cases[i].expr);
     cr_assert_eq(err.code, EINVAL);
     berr_clear(&err);
   }
-  ctrl_cron_t c;
-  cr_assert_eq(ctrl_cron_parse(NULL, &c, NULL), -1);
+  api_cron_t c;
+  cr_assert_eq(api_cron_parse(NULL, &c, NULL), -1);
+}
+
+/* Unix seconds of a UTC wall-clock time. */
+static int64_t utc(int y, int mo, int d, int h, int mi)
+{
+  struct tm tm
+      = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi };
+  return (int64_t)timegm(&tm);
 }
 
 Test(ctrl_cron, next_utc)
@@ -114,8 +139,31 @@ Test(ctrl_cron, next_utc)
   /* AND when one is "*": Friday the 13th is only "13 * fri" with both set... */
   next_is("0 0 * * 5", NULL, "2026-01-02T00:00:00Z", "2026-01-09T00:00:00Z");
   next_is("59 23 31 12 *", NULL, "2026-12-31T23:59:00Z", "2027-12-31T23:59:00Z");
-  ctrl_cron_t never = C("0 0 30 2 *");
+  api_cron_t never = C("0 0 30 2 *");
   cr_assert_eq(ctrl_cron_next(&never, NULL, T2026), -1);
+  /* (these were api_cron_next's) Friday 2024-03-01 17:50 → Monday 09:00 */
+  api_cron_t c = C("*/15 9-17 * * mon-fri");
+  cr_assert_eq(ctrl_cron_next(&c, NULL, utc(2024, 3, 1, 17, 50)), utc(2024, 3, 4, 9, 0));
+  cr_assert_eq(ctrl_cron_next(&c, NULL, utc(2024, 3, 4, 9, 0)), utc(2024, 3, 4, 9, 15));
+  c = C("@monthly");
+  cr_assert_eq(ctrl_cron_next(&c, NULL, utc(2024, 1, 31, 12, 0)), utc(2024, 2, 1, 0, 0));
+  c = C("0 0 29 2 *"); /* leap day */
+  cr_assert_eq(ctrl_cron_next(&c, NULL, utc(2024, 3, 1, 0, 0)), utc(2028, 2, 29, 0, 0));
+  c = C("0 0 30 2 *");
+  cr_assert_eq(ctrl_cron_next(&c, NULL, utc(2024, 1, 1, 0, 0)), -1);
+  /* Both day fields restricted: either matches (1st of the month or a Sunday). */
+  c = C("0 12 1 * sun");
+  cr_assert_eq(ctrl_cron_next(&c, NULL, utc(2024, 3, 1, 13, 0)), utc(2024, 3, 3, 12, 0));
+  cr_assert_eq(ctrl_cron_next(&c, NULL, utc(2024, 3, 1, 11, 59)), utc(2024, 3, 1, 12, 0));
+  /* A day field of "*" makes the other one decide alone: not Friday the 1st. */
+  c = C("0 12 * * sun");
+  cr_assert_eq(ctrl_cron_next(&c, NULL, utc(2024, 3, 1, 11, 59)), utc(2024, 3, 3, 12, 0));
+  /* @every: the time plus the interval, in any zone, to the second */
+  c = C("@every 1h");
+  cr_assert_eq(ctrl_cron_next(&c, NULL, 1000), 4600);
+  c = C("@every 90s");
+  next_is("@every 90s", NULL, "2026-01-01T00:00:07Z", "2026-01-01T00:01:37Z");
+  cr_assert_eq(ctrl_cron_next(&c, NULL, INT64_MAX - 10), -1);
 }
 
 Test(ctrl_cron, next_across_dst_berlin)
@@ -362,6 +410,57 @@ Test(ctrl_cron, fires_at_the_right_minute)
   ctrl_h_free(&h);
 }
 
+static const char *created_name(ctrl_h *h)
+{
+  return json_str(json_object_get(ctrl_h_action(h, CTRL_CREATE, "jobs", 0)->obj, "metadata"),
+                  "name");
+}
+
+/* @every (which the API server accepts, as Kubernetes does) counts from the
+ * last scheduled time, else the creation. */
+Test(ctrl_cron, every)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_cronjob(&h, "ev", "@every 90m", NULL);
+  ctrl_h_sync(&h, "cronjob", "default", "ev");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "jobs"), 0);
+  cr_assert_eq(ctrl_f_pending_events(&h, "UnparseableSchedule"), 0);
+  cr_assert_eq(h.requeue_ns, 90 * 60 * S_NS);
+  h.now += 90 * 60 * S_NS;
+  ctrl_h_sync(&h, "cronjob", "default", "ev");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "jobs"), 1);
+  cr_assert_str_eq(created_name(&h), "ev-29453850"); /* 01:30 */
+  cr_assert_eq(h.requeue_ns, 90 * 60 * S_NS);
+  ctrl_h_apply(&h);
+  /* a late sync runs the time the series reached (03:00), not now */
+  h.now += 100 * 60 * S_NS;
+  ctrl_h_sync(&h, "cronjob", "default", "ev");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "jobs"), 1);
+  cr_assert_str_eq(created_name(&h), "ev-29453940");
+  cr_assert_eq(h.requeue_ns, 80 * 60 * S_NS); /* 04:30 */
+  ctrl_h_apply(&h);
+  cr_assert_str_eq(json_str(ctrl_f_status(&h, "cronjobs", "default", "ev"), "lastScheduleTime"),
+                   "2026-01-01T03:00:00Z");
+  /* with a deadline shorter than the interval it still runs, on time */
+  put_cronjob(&h, "evd", "@every 1h", ",'startingDeadlineSeconds':100");
+  int64_t t0 = h.now;
+  h.now = t0 + 3600 * S_NS;
+  ctrl_h_sync(&h, "cronjob", "default", "evd");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "jobs"), 1);
+  ctrl_h_apply(&h);
+  /* ...and a time older than the deadline is not run; the next one is */
+  h.now = t0 + (11 * 3600 + 1800) * S_NS;
+  ctrl_h_sync(&h, "cronjob", "default", "evd");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "jobs"), 0);
+  cr_assert_eq(h.requeue_ns, 1800 * S_NS);
+  ctrl_h_apply(&h);
+  h.now = t0 + 12 * 3600 * S_NS;
+  ctrl_h_sync(&h, "cronjob", "default", "evd");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "jobs"), 1);
+  ctrl_h_free(&h);
+}
+
 Test(ctrl_cron, time_zone_and_suspend)
 {
   ctrl_h h;
@@ -391,7 +490,19 @@ Test(ctrl_cron, time_zone_and_suspend)
   put_cronjob(&h, "badsched", "61 * * * *", NULL);
   ctrl_h_sync(&h, "cronjob", "default", "badsched");
   cr_assert_eq(ctrl_f_pending_events(&h, "UnparseableSchedule"), 1);
-  cr_assert(strstr(ctrl_h_action(&h, CTRL_EVENT, NULL, 0)->message, "minute: \"61\""));
+  cr_assert_str_eq(
+      ctrl_h_action(&h, CTRL_EVENT, NULL, 0)->message,
+      "unparseable schedule: \"61 * * * *\" : end of range (61) above maximum (59): 61");
+  ctrl_h_apply(&h);
+  /* a TZ= prefix passes the parser but not the controller, as not the API server */
+  put_cronjob(&h, "tzsched", "TZ=UTC 0 9 * * *", NULL);
+  ctrl_h_sync(&h, "cronjob", "default", "tzsched");
+  cr_assert_eq(ctrl_f_pending_events(&h, "UnparseableSchedule"), 1);
+  cr_assert_str_eq(ctrl_h_action(&h, CTRL_EVENT, NULL, 0)->message,
+                   "unparseable schedule: \"TZ=UTC 0 9 * * *\" : cannot use TZ or CRON_TZ in "
+                   "schedule, use timeZone field instead");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, NULL), 0);
+  cr_assert_eq(h.requeue_ns, 0);
   ctrl_h_free(&h);
 }
 
@@ -584,9 +695,9 @@ Test(ctrl_cron, fuzz)
     for (size_t i = 0; i < len; i++)
       expr[i] = alphabet[xorshift(&seed) % (sizeof alphabet - 1)];
     expr[len] = '\0';
-    ctrl_cron_t c;
+    api_cron_t c;
     berr_t err = BERR_INIT;
-    if (ctrl_cron_parse(expr, &c, &err) == 0) {
+    if (api_cron_parse(expr, &c, &err) == 0) {
       int64_t n = ctrl_cron_next(&c, NULL, T2026);
       cr_assert(n == -1 || n > T2026, "%s", expr);
     } else {
@@ -604,7 +715,7 @@ Test(ctrl_cron, fuzz)
       copy[xorshift(&seed) % len] = (unsigned char)xorshift(&seed);
     ctrl_tz_t *tz = ctrl_tz_parse("fuzz", copy, len, NULL);
     if (tz) {
-      ctrl_cron_t c = C("0 3 * * *");
+      api_cron_t c = C("0 3 * * *");
       for (int64_t t = T2026 - 3000000000LL; t < T2026 + 3000000000LL; t += 300000000)
         (void)ctrl_cron_next(&c, tz, t);
     }

@@ -28,6 +28,7 @@
 #include <inttypes.h>
 #include "net/mnl_dl.h"
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/nsfs.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -503,6 +504,21 @@ static int route_default(nl_t *nl, int oif, uint32_t gw)
   return nl_talk(nl, nlh, NULL, NULL);
 }
 
+/* Forgets the host's neighbour entry (ARP) for addr on the bridge: the
+ * address may have been another pod's a moment ago, and until the stale
+ * entry expired (tens of seconds) the host would send the new pod's
+ * packets to the old veth's MAC — probes from the node time out. */
+static int neigh_forget(nl_t *nl, int bridge, uint32_t addr)
+{
+  struct nlmsghdr *nlh = nl_msg(nl, RTM_DELNEIGH, 0);
+  struct ndmsg *nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+  nd->ndm_family = AF_INET;
+  nd->ndm_ifindex = bridge;
+  mnl_attr_put_u32(nlh, NDA_DST, htonl(addr));
+  int r = nl_talk(nl, nlh, NULL, NULL);
+  return r == -ENOENT || r == -ESRCH ? 0 : r;
+}
+
 /* ---- the bridge ------------------------------------------------------------ */
 
 static int bridge_create(nl_t *nl, const char *name)
@@ -685,6 +701,8 @@ static int pod_wire(const pod_wire_t *w, berr_t *err)
     return nl_fail(p, err, -r, "set eth0 up in %s", w->ns_path);
   if ((r = route_default(p, eth0.index, w->cidr.net + 1)) < 0)
     return nl_fail(p, err, -r, "add default route via %s in %s", gw, w->ns_path);
+  if ((r = neigh_forget(h, w->bridge, w->addr)) < 0)
+    return nl_fail(h, err, -r, "forget the stale neighbour entry of %s", ip);
   return 0;
 }
 

@@ -425,7 +425,8 @@ static void count_pods(job_t *j, json_t *pods)
   }
 }
 
-static void suspend_condition(job_t *j, json_t *st, bool suspended)
+/* The Suspended condition; true when the Job is resumed now. */
+static bool suspend_condition(job_t *j, json_t *st, bool suspended)
 {
   json_t *c = ctrl_condition(j->obj, "Suspended");
   bool was = c && !strcmp(json_str(c, "status") ?: "", "True");
@@ -435,7 +436,9 @@ static void suspend_condition(job_t *j, json_t *st, bool suspended)
   } else if (!suspended && was) {
     ctrl_set_condition(st, "Suspended", "False", "JobResumed", "Job resumed", j->x->now);
     ctrl_act_event(j->x->out, j->obj, "Normal", "Resumed", "Job resumed");
+    return true;
   }
+  return false;
 }
 
 static void sync_job(job_t *j, json_t *st)
@@ -446,11 +449,13 @@ static void sync_job(job_t *j, json_t *st)
     sync_finished(j, st, how);
     return;
   }
+  /* As Kubernetes: a Job gets its startTime when it first runs and keeps
+   * it while suspended (so that its template stays immutable: the API lets
+   * only a suspended Job that never started change where its pods go); a
+   * resume sets it to now, which restarts activeDeadlineSeconds. */
   bool suspended = json_is_true(json_object_get(j->spec, "suspend"));
-  suspend_condition(j, st, suspended);
-  if (suspended)
-    json_object_del(st, "startTime");
-  else if (!ctrl_time_parse(json_str(st, "startTime"))) {
+  bool resumed = suspend_condition(j, st, suspended);
+  if (resumed || (!suspended && !ctrl_time_parse(json_str(st, "startTime")))) {
     cleanup_free char *ts = time_rfc3339_sec(j->x->now);
     json_object_set_new(st, "startTime", json_string(ts));
   }

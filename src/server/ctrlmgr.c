@@ -20,6 +20,7 @@
 #include "server/internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -47,6 +48,7 @@ typedef struct srv_ctrlmgr {
   bool watched[64];   /* per kind index: a controller reads it */
   json_t *due;        /* "def\tns\tname" → due time (monotonic ns) */
   json_t *event_caps; /* "uid\treason" → [count, window start] */
+  int64_t event_last; /* the time in the last event's name: each name is new */
 } srv_ctrlmgr_t;
 
 /* ---- requests through the API code ------------------------------------------ */
@@ -330,12 +332,17 @@ static void send_event(srv_ctrlmgr_t *m, const char *component, ctrl_action_t *a
   const char *ns = json_str(md, "namespace") ?: "default";
   if (!event_allowed(m, json_str(md, "uid"), a->reason))
     return;
-  cleanup_free char *ts = time_rfc3339_sec(time_now_ns());
-  cleanup_free char *gen = xasprintf("%s.", json_str(md, "name") ?: "event");
+  int64_t now = time_now_ns();
+  cleanup_free char *ts = time_rfc3339_sec(now);
+  /* Named as Kubernetes' event recorder names them: OBJECT.<ns in hex> (a
+   * generateName "OBJECT." is no valid prefix: it ends with a dot). */
+  m->event_last = now > m->event_last ? now : m->event_last + 1;
+  cleanup_free char *ename
+      = xasprintf("%s.%" PRIx64, json_str(md, "name") ?: "event", (uint64_t)m->event_last);
   json_t *ev = json_pack(
       "{s:s,s:s,s:{s:s,s:s},s:{s:s?,s:s?,s:s,s:s?,s:s?,s:s?},s:s,s:s,s:s,s:{s:s},s:s,s:s,s:i,"
       "s:s}",
-      "apiVersion", "v1", "kind", "Event", "metadata", "generateName", gen, "namespace", ns,
+      "apiVersion", "v1", "kind", "Event", "metadata", "name", ename, "namespace", ns,
       "involvedObject", "apiVersion", json_str(inv, "apiVersion"), "kind", json_str(inv, "kind"),
       "namespace", ns, "name", json_str(md, "name"), "uid", json_str(md, "uid"), "resourceVersion",
       json_str(md, "resourceVersion"), "reason", a->reason, "message", a->message, "type", a->type,
@@ -344,7 +351,7 @@ static void send_event(srv_ctrlmgr_t *m, const char *component, ctrl_action_t *a
   cleanup_free char *path = obj_path("events", ns, NULL, NULL);
   int code = local_request(m->srv, "POST", path, NULL, ev, NULL);
   if (code != 201)
-    log_debug("msg=\"controller event not written\" code=%d reason=%s", code, a->reason);
+    log_warn("msg=\"controller event not written\" code=%d reason=%s", code, a->reason);
   json_decref(ev);
 }
 

@@ -6,8 +6,10 @@
 # -l, -A, --show-labels, -w), client-side apply (created → unchanged →
 # configured, the last-applied annotation kept, multi-document files and
 # directories), create -f twice (AlreadyExists, rc 1), delete and
-# --ignore-not-found, describe of a configmap, a Pending pod and a node
-# created with curl, and the errors a user can cause: an unknown type, a
+# --ignore-not-found, describe of a configmap, a Pending pod and nodes
+# created with curl (one with a fresh heartbeat and lease, one long silent
+# that the node lifecycle controller turns NotReady and taints unreachable),
+# and the errors a user can cause: an unknown type, a
 # missing kubeconfig, malformed YAML (line and column, nothing created), bad
 # flags (rc 2). As root, an agent joins and logs/exec go through it: output,
 # stdin, the command's exit code.
@@ -255,7 +257,12 @@ expect_eq "events in an empty namespace" '|No events found in empty namespace.|0
 out=$(b describe cm web)
 expect_match "describe configmap" $'^Name: +web\nNamespace: +default\nLabels: +app=web\n +tier=fe\nAnnotations: +<none>\n\nData\n====\ncolor:\n----\nblue\n\nsize:\n----\n2\n\n\nBinaryData\n====\n\nEvents: +<none>$' "$out"
 expect_match "describe by prefix" '^Name: +web' "$(b describe cm we)"
-"${C[@]}" -X POST "$URL/api/v1/nodes" -d '{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1","labels":{"node-role.kubernetes.io/worker":""}},"spec":{"taints":[{"key":"k","value":"v","effect":"NoSchedule"}]},"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"addresses":[{"type":"InternalIP","address":"10.0.0.9"}],"conditions":[{"type":"Ready","status":"True","lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2026-01-01T00:00:00Z","reason":"KubeletReady","message":"ready"}],"nodeInfo":{"kernelVersion":"6.1","osImage":"Debian","operatingSystem":"linux","architecture":"amd64","containerRuntimeVersion":"berth://0.1","kubeletVersion":"v1.33.1"}}}' >/dev/null
+# A node as an agent posts it, its heartbeat fresh: the node lifecycle controller
+# leaves it Ready for its grace period (20 s). Its taint keeps the binder off it.
+node_json() { # NAME HEARTBEAT
+  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"node-role.kubernetes.io/worker":""}},"spec":{"taints":[{"key":"k","value":"v","effect":"NoSchedule"}]},"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"addresses":[{"type":"InternalIP","address":"10.0.0.9"}],"conditions":[{"type":"Ready","status":"True","lastHeartbeatTime":"%s","lastTransitionTime":"2026-01-01T00:00:00Z","reason":"KubeletReady","message":"ready"}],"nodeInfo":{"kernelVersion":"6.1","osImage":"Debian","operatingSystem":"linux","architecture":"amd64","containerRuntimeVersion":"berth://0.1","kubeletVersion":"v1.33.1"}}}' "$1" "$2"
+}
+"${C[@]}" -X POST "$URL/api/v1/nodes" -d "$(node_json n1 "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" >/dev/null
 expect_match "nodes = get nodes" $'^NAME +STATUS +ROLES +AGE +VERSION\nn1 +Ready +worker +[0-9]+s +v1.33.1$' "$(b nodes)"
 out=$(b describe node n1)
 expect_match "describe node: head" $'^Name: +n1\nRoles: +worker\nLabels: +node-role.kubernetes.io/worker=\nAnnotations: +<none>\nCreationTimestamp: .*\nTaints: +k=v:NoSchedule\nUnschedulable: +false\n' "$out"
@@ -263,6 +270,19 @@ expect_match "describe node: no lease yet" 'Lease: +Failed to get lease: leases.
 expect_match "describe node: conditions table" $'Conditions:\n  Type +Status +LastHeartbeatTime +LastTransitionTime +Reason +Message\n  -+ +-+ +-+ +-+ +-+ +-+\n  Ready +True +.* +KubeletReady +ready\n' "$out"
 expect_match "describe node: addresses, capacity, system info" $'Addresses:\n  InternalIP: +10.0.0.9\nCapacity:\n  cpu: +4\n  memory: +8Gi\n  pods: +110\n(.*\n)*System Info:\n(.*\n)*  Kernel Version: +6.1\n' "$out"
 expect_match "describe node: pods and allocated resources" $'Non-terminated Pods: +\\(0 in total\\)\n(.*\n)*Allocated resources:\n(.*\n)*  cpu +0 \\(0%\\) +0 \\(0%\\)\n' "$out"
+"${C[@]}" -X POST "$URL/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases" \
+  -d "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"holderIdentity\":\"n1\",\"leaseDurationSeconds\":40,\"renewTime\":\"$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)\"}}" >/dev/null
+expect_match "describe node: its lease, as an agent renews it" $'Unschedulable: +false\nLease:\n  HolderIdentity: +n1\n  AcquireTime: +<unset>\n  RenewTime: +[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} 20[0-9]{2} ' "$(b describe node n1)"
+# A node whose agent stopped long ago (an old heartbeat, no lease): the node lifecycle
+# controller marks it Unknown and taints it unreachable.
+"${C[@]}" -X POST "$URL/api/v1/nodes" -d "$(node_json n2 2026-01-01T00:00:00Z)" >/dev/null
+n2_not_ready() { b nodes | grep -Eq '^n2 +NotReady +worker '; }
+if wait_for 30 n2_not_ready; then ok "get nodes: a node that stopped posting is NotReady"; else not_ok "get nodes: a node that stopped posting is NotReady" "$(b nodes)"; fi
+n2_tainted() { b describe node n2 | grep -q 'node.kubernetes.io/unreachable:NoExecute'; }
+wait_for 30 n2_tainted # the taint comes on the sync after the status
+out=$(b describe node n2)
+expect_match "describe node: the unreachable taint (NoExecute) the controller added" $'\nTaints: +node.kubernetes.io/unreachable:NoExecute\n +k=v:NoSchedule\nUnschedulable: +false\n' "$out"
+expect_match "describe node: its conditions turned Unknown" $'\n  Ready +Unknown +.* +NodeStatusUnknown +Kubelet stopped posting node status.\n  MemoryPressure +Unknown +.* +NodeStatusNeverUpdated +Kubelet never posted node status.\n' "$out"
 expect_match "describe secret: sizes, not values" $'^Name: +two\nNamespace: +multi\nLabels: +<none>\nAnnotations: +<none>\n\nType: +Opaque\n\nData\n====\np: +1 bytes$' "$(b describe secret two -n multi)"
 "${C[@]}" -X POST "$URL/apis/coordination.k8s.io/v1/namespaces/default/leases" \
   -d '{"metadata":{"name":"l1"},"spec":{"holderIdentity":"me","leaseDurationSeconds":40}}' >/dev/null

@@ -271,15 +271,25 @@ Test(ctrl_job, suspend_and_resume)
   ctrl_h_init(&h);
   put_job(&h, "sus", ",'parallelism':2,'completions':4");
   sync_apply(&h, "sus");
-  put_job(&h, "sus", ",'parallelism':2,'completions':4,'suspend':true");
+  char *started = xstrdup(json_str(status(&h, "sus"), "startTime"));
+  h.now += 60 * S_NS;
+  json_t *copy = json_deep_copy(ctrl_cache_get(h.cache, "jobs", "default", "sus"));
+  json_object_set_new(json_object_get(copy, "spec"), "suspend", json_true());
+  ctrl_h_put(&h, "jobs", copy);
   ctrl_h_sync(&h, "job", "default", "sus");
   cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, "pods"), 2);
   ctrl_h_apply(&h);
   json_t *job = ctrl_cache_get(h.cache, "jobs", "default", "sus");
   cr_assert_str_eq(json_str(ctrl_condition(job, "Suspended"), "status"), "True");
-  cr_assert_null(json_object_get(status(&h, "sus"), "startTime"));
+  /* As Kubernetes: a Job that ran keeps its startTime while suspended (the
+   * API then keeps its template immutable) */
+  cr_assert_str_eq(json_str(status(&h, "sus"), "startTime"), started);
   cr_assert_eq(ctrl_f_events(&h, "Suspended"), 1);
-  json_t *copy = json_deep_copy(job);
+  sync_apply(&h, "sus");
+  cr_assert_str_eq(json_str(status(&h, "sus"), "startTime"), started);
+  /* a resume restarts the clock of activeDeadlineSeconds */
+  h.now += 60 * S_NS;
+  copy = json_deep_copy(job);
   json_object_set_new(json_object_get(copy, "spec"), "suspend", json_false());
   ctrl_h_put(&h, "jobs", copy);
   ctrl_h_sync(&h, "job", "default", "sus");
@@ -287,7 +297,19 @@ Test(ctrl_job, suspend_and_resume)
   ctrl_h_apply(&h);
   job = ctrl_cache_get(h.cache, "jobs", "default", "sus");
   cr_assert_str_eq(json_str(ctrl_condition(job, "Suspended"), "status"), "False");
-  cr_assert(json_str(status(&h, "sus"), "startTime"));
+  cr_assert_eq(ctrl_time_parse(json_str(status(&h, "sus"), "startTime")), h.now);
+  cr_assert_eq(ctrl_f_events(&h, "Resumed"), 1);
+  free(started);
+  /* a Job created suspended never started: no startTime, no pod */
+  put_job(&h, "later", ",'suspend':true");
+  ctrl_h_sync(&h, "job", "default", "later");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 0);
+  ctrl_h_apply(&h);
+  cr_assert_null(json_object_get(status(&h, "later"), "startTime"));
+  cr_assert_str_eq(
+      json_str(ctrl_condition(ctrl_cache_get(h.cache, "jobs", "default", "later"), "Suspended"),
+               "status"),
+      "True");
   ctrl_h_free(&h);
 }
 

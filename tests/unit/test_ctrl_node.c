@@ -332,6 +332,8 @@ static json_t *put_pdb(ctrl_h *h, const char *name, const char *budget)
   return o;
 }
 
+static void hostile_budgets(ctrl_h *h);
+
 static json_t *pdb_status(ctrl_h *h, const char *name)
 {
   ctrl_h_sync(h, "disruption", "default", name);
@@ -371,25 +373,44 @@ Test(ctrl_node, pdb_status)
   pdb = ctrl_cache_get(h.cache, "poddisruptionbudgets", "default", "min2");
   cr_assert_str_eq(json_str(ctrl_condition(pdb, "DisruptionAllowed"), "reason"),
                    "InsufficientPods");
-  /* percentages round up; maxUnavailable */
+  /* a percentage or maxUnavailable counts the scale of the pods'
+   * controllers; pods without one are left out (as Kubernetes, with an
+   * UnmanagedPods warning), and a budget that expects no pod allows nothing */
   put_pdb(&h, "pct", "'minAvailable':'50%'");
+  ctrl_h_sync(&h, "disruption", "default", "pct");
+  cr_assert_eq(ctrl_f_pending_events(&h, "UnmanagedPods"), 1);
   st = pdb_status(&h, "pct");
-  cr_assert_eq(json_int(st, "desiredHealthy", -1), 2);
+  cr_assert_eq(json_int(st, "expectedPods", -1), 0);
+  cr_assert_eq(json_int(st, "currentHealthy", -1), 2);
+  cr_assert_eq(json_int(st, "desiredHealthy", -1), 0);
   cr_assert_eq(json_int(st, "disruptionsAllowed", -1), 0);
   put_pdb(&h, "maxu", "'maxUnavailable':1");
   st = pdb_status(&h, "maxu");
-  cr_assert_eq(json_int(st, "expectedPods", -1), 3);
-  cr_assert_eq(json_int(st, "desiredHealthy", -1), 2);
-  /* a bad budget fails safe */
+  cr_assert_eq(json_int(st, "expectedPods", -1), 0);
+  cr_assert_eq(json_int(st, "desiredHealthy", -1), 0);
+  cr_assert_eq(json_int(st, "disruptionsAllowed", -1), 0);
+  /* a bad budget fails safe, and its generation is not observed */
   put_pdb(&h, "bad", "'minAvailable':'two'");
   ctrl_h_sync(&h, "disruption", "default", "bad");
   cr_assert_eq(ctrl_f_pending_events(&h, "CalculateExpectedPodCountFailed"), 1);
   ctrl_h_apply(&h);
   pdb = ctrl_cache_get(h.cache, "poddisruptionbudgets", "default", "bad");
   cr_assert_eq(json_int(json_object_get(pdb, "status"), "disruptionsAllowed", -1), 0);
+  cr_assert_null(json_object_get(json_object_get(pdb, "status"), "observedGeneration"));
   cr_assert_str_eq(json_str(ctrl_condition(pdb, "DisruptionAllowed"), "reason"), "SyncFailed");
   cr_assert(
       strstr(json_str(ctrl_condition(pdb, "DisruptionAllowed"), "message"), "spec.minAvailable"));
+  /* a budget that selects no pod */
+  put_pdb(&h, "none", "'minAvailable':1");
+  json_t *none = json_deep_copy(ctrl_cache_get(h.cache, "poddisruptionbudgets", "default", "none"));
+  json_object_set_new(json_object_get(none, "spec"), "selector", J("{'matchLabels':{'a':'b'}}"));
+  ctrl_h_put(&h, "poddisruptionbudgets", none);
+  ctrl_h_sync(&h, "disruption", "default", "none");
+  cr_assert_eq(ctrl_f_pending_events(&h, "NoPods"), 1);
+  st = pdb_status(&h, "none");
+  cr_assert_eq(json_int(st, "expectedPods", -1), 0);
+  cr_assert_eq(json_int(st, "disruptionsAllowed", -1), 0);
+  cr_assert_eq(json_int(st, "observedGeneration", -1), 2);
   /* keys: a pod change reaches the budgets that select it, before or after */
   size_t self = ctrl_h_def("disruption");
   ctrl_ctx_t x = { .cache = h.cache, .cfg = &h.cfg, .now = h.now, .out = &h.out };
@@ -439,6 +460,92 @@ Test(ctrl_node, pdb_counts_controllers_scale)
   st = pdb_status(&h, "half");
   cr_assert_null(json_object_get(st, "disruptedPods"));
   cr_assert_eq(json_int(st, "currentHealthy", -1), 3);
+  /* a Deployment's replicas count once across its ReplicaSets */
+  json_t *d = ctrl_h_put(&h, "deployments",
+                         J("{'metadata':{'name':'web','namespace':'default'},'spec':{"
+                           "'replicas':5}}"));
+  json_t *rs2 = json_deep_copy(rs);
+  json_object_set_new(json_object_get(rs2, "metadata"), "ownerReferences",
+                      json_pack("[o]", ctrl_owner_ref(d, "apps/v1", "Deployment")));
+  rs = ctrl_h_put(&h, "replicasets", rs2);
+  json_t *rs3 = ctrl_h_put(&h, "replicasets",
+                           J("{'metadata':{'name':'web-2','namespace':'default'},'spec':{"
+                             "'replicas':1}}"));
+  json_t *rs3c = json_deep_copy(rs3);
+  json_object_set_new(json_object_get(rs3c, "metadata"), "ownerReferences",
+                      json_pack("[o]", ctrl_owner_ref(d, "apps/v1", "Deployment")));
+  rs3 = ctrl_h_put(&h, "replicasets", rs3c);
+  put_pod(&h, "w9", "n1", NULL);
+  json_t *p9 = json_deep_copy(ctrl_cache_get(h.cache, "pods", "default", "w9"));
+  json_object_set_new(json_object_get(p9, "metadata"), "ownerReferences",
+                      json_pack("[o]", ctrl_owner_ref(rs3, "apps/v1", "ReplicaSet")));
+  ctrl_h_put(&h, "pods", p9);
+  st = pdb_status(&h, "half");
+  cr_assert_eq(json_int(st, "expectedPods", -1), 5);
+  cr_assert_eq(json_int(st, "desiredHealthy", -1), 2);
+  cr_assert_eq(json_int(st, "currentHealthy", -1), 4);
+  hostile_budgets(&h);
+  ctrl_h_free(&h);
+}
+
+/* As Kubernetes: a budget over pods whose controller has no scale (a Job)
+ * or is gone cannot be computed: disruptionsAllowed 0, SyncFailed, and
+ * observedGeneration stays behind the budget's generation. */
+Test(ctrl_node, pdb_without_scale_fails_safe)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  json_t *job = ctrl_h_put(&h, "jobs", J("{'metadata':{'name':'batch','namespace':'default'}}"));
+  put_pod(&h, "j1", "n1", NULL);
+  put_pod(&h, "w1", "n1", NULL);
+  put_pod(&h, "w2", "n1", NULL);
+  json_t *p = json_deep_copy(ctrl_cache_get(h.cache, "pods", "default", "j1"));
+  json_object_set_new(json_object_get(p, "metadata"), "ownerReferences",
+                      json_pack("[o]", ctrl_owner_ref(job, "batch/v1", "Job")));
+  ctrl_h_put(&h, "pods", p);
+  put_pdb(&h, "pb", "'maxUnavailable':1");
+  ctrl_h_sync(&h, "disruption", "default", "pb");
+  cr_assert_eq(ctrl_f_pending_events(&h, "CalculateExpectedPodCountFailed"), 1);
+  json_t *st = pdb_status(&h, "pb");
+  cr_assert_eq(json_int(st, "disruptionsAllowed", -1), 0);
+  cr_assert_null(json_object_get(st, "observedGeneration"));
+  json_t *pdb = ctrl_cache_get(h.cache, "poddisruptionbudgets", "default", "pb");
+  json_t *c = ctrl_condition(pdb, "DisruptionAllowed");
+  cr_assert_str_eq(json_str(c, "reason"), "SyncFailed");
+  cr_assert_str_eq(json_str(c, "message"), "jobs.batch does not implement the scale subresource");
+  /* nothing changed: no second write */
+  ctrl_h_sync(&h, "disruption", "default", "pb");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_UPDATE_STATUS, NULL), 0);
+  /* a number needs no scale: computed, generation 2 observed */
+  json_t *copy = json_deep_copy(pdb);
+  json_object_set_new(json_object_get(copy, "spec"), "maxUnavailable", json_null());
+  json_object_set_new(json_object_get(copy, "spec"), "minAvailable", json_integer(2));
+  ctrl_h_put(&h, "poddisruptionbudgets", copy);
+  st = pdb_status(&h, "pb");
+  cr_assert_eq(json_int(st, "observedGeneration", -1), 2);
+  cr_assert_eq(json_int(st, "expectedPods", -1), 3);
+  cr_assert_eq(json_int(st, "disruptionsAllowed", -1), 1);
+  c = ctrl_condition(ctrl_cache_get(h.cache, "poddisruptionbudgets", "default", "pb"),
+                     "DisruptionAllowed");
+  cr_assert_str_eq(json_str(c, "reason"), "SufficientPods");
+  cr_assert_eq(json_int(c, "observedGeneration", -1), 2);
+  /* a pod whose ReplicaSet is gone */
+  json_decref(ctrl_cache_remove(h.cache, "pods", "default", "j1"));
+  p = json_deep_copy(ctrl_cache_get(h.cache, "pods", "default", "w1"));
+  json_object_set_new(json_object_get(p, "metadata"), "ownerReferences",
+                      J("[{'apiVersion':'apps/v1','kind':'ReplicaSet','name':'gone','uid':'u-gone',"
+                        "'controller':true}]"));
+  ctrl_h_put(&h, "pods", p);
+  put_pdb(&h, "pg", "'maxUnavailable':'10%'");
+  pdb_status(&h, "pg");
+  c = ctrl_condition(ctrl_cache_get(h.cache, "poddisruptionbudgets", "default", "pg"),
+                     "DisruptionAllowed");
+  cr_assert_str_eq(json_str(c, "message"), "found no controllers for pod \"w1\"");
+  ctrl_h_free(&h);
+}
+
+static void hostile_budgets(ctrl_h *h)
+{
   /* hostile budgets */
   const char *bad[] = {
     "{'metadata':{'name':'b1','namespace':'default'},'spec':'x','status':5}",
@@ -452,8 +559,7 @@ Test(ctrl_node, pdb_counts_controllers_scale)
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     char name[32];
     snprintf(name, sizeof name, "b%zu", i + 1);
-    ctrl_h_put(&h, "poddisruptionbudgets", J(bad[i]));
-    pdb_status(&h, name);
+    ctrl_h_put(h, "poddisruptionbudgets", J(bad[i]));
+    pdb_status(h, name);
   }
-  ctrl_h_free(&h);
 }

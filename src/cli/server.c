@@ -13,6 +13,7 @@ static const char usage_text[]
       "                    [--history-retention DURATION] [--history-revisions N]\n"
       "                    [--node-monitor-grace-period DURATION] [--pod-eviction-timeout "
       "DURATION]\n"
+      "                    [--scheduler-strategy spread|binpack]\n"
       "                    [--with-agent [--node-name NAME] [--node-ip IP] [--agent-listen "
       "ADDR:PORT]\n"
       "                     [--pod-cidr CIDR] [--bridge NAME] [--agent-data-dir DIR]]\n"
@@ -35,6 +36,9 @@ static const char usage_text[]
       "                                  a node silent this long turns NotReady (default 20s)\n"
       "  --pod-eviction-timeout DURATION how long pods stay on a NotReady node before they are\n"
       "                                  evicted, unless they tolerate it longer (default 30s)\n"
+      "  --scheduler-strategy S          how the scheduler ranks the nodes a pod fits on:\n"
+      "                                  spread (the emptiest first, the default) or binpack\n"
+      "                                  (the fullest first, leaving whole nodes free)\n"
       "  --with-agent                    also run this machine's agent: a single-node cluster\n"
       "                                  (the agent's flags below are `berth agent`'s)\n"
       "  --node-name NAME                the node's name (default: the hostname)\n"
@@ -90,6 +94,7 @@ int cli_server(cli_ctx *ctx, int argc, char **argv)
     { "history-revisions", required_argument, NULL, 'n' },
     { "node-monitor-grace-period", required_argument, NULL, 'G' },
     { "pod-eviction-timeout", required_argument, NULL, 'E' },
+    { "scheduler-strategy", required_argument, NULL, 'S' },
     { "with-agent", no_argument, NULL, 'A' },
     { "node-name", required_argument, NULL, 'N' },
     { "node-ip", required_argument, NULL, 'I' },
@@ -146,6 +151,11 @@ int cli_server(cli_ctx *ctx, int argc, char **argv)
                                c == 'G' ? "--node-monitor-grace-period" : "--pod-eviction-timeout",
                                optarg);
       *(c == 'G' ? &so.node_grace_ns : &so.eviction_timeout_ns) = v;
+      break;
+    case 'S':
+      if (sched_strategy_parse(optarg, &so.scheduler_strategy) < 0)
+        return cli_usage_error(
+            "server", "invalid --scheduler-strategy \"%s\": want spread or binpack", optarg);
       break;
     case 'A':
       with_agent = true;

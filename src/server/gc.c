@@ -227,13 +227,33 @@ static bool owners_gone(srv_gc_t *g, const gc_obj_t *o)
 
 /* ---- objects ------------------------------------------------------------- */
 
-/* metadata.uid and the owner uids of a stored object; false without a uid. */
+static int metadata_span(void *arg, const char *key, size_t klen, const char *vs, const char *ve)
+{
+  const char **span = arg;
+  if (klen != 8 || memcmp(key, "metadata", 8))
+    return 0;
+  span[0] = vs;
+  span[1] = ve;
+  return 1;
+}
+
+/* metadata.uid and the owner uids of a stored object; false without a uid.
+ * Every write in the cluster comes here: only the metadata member is
+ * decoded (a pod is mostly spec), found in the stored bytes (rawjson.c). */
 static bool parse_obj(const char *value, size_t len, char **uid, char ***owners)
 {
   *uid = NULL;
   *owners = NULL;
-  cleanup_json json_t *o = json_loadb(value, len, JSON_DISABLE_EOF_CHECK, NULL);
-  json_t *meta = json_object_get(o, "metadata"), *ref;
+  const char *span[2] = { NULL, NULL };
+  cleanup_json json_t *o = NULL;
+  json_t *meta, *ref;
+  if (srv_rj_members(value, value + len, metadata_span, span) == 1) {
+    o = json_loadb(span[0], (size_t)(span[1] - span[0]), 0, NULL);
+    meta = o;
+  } else {
+    o = json_loadb(value, len, JSON_DISABLE_EOF_CHECK, NULL);
+    meta = json_object_get(o, "metadata");
+  }
   const char *u = json_str(meta, "uid");
   if (!u || !*u)
     return false;

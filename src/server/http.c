@@ -3,11 +3,12 @@
  * request bodies (bounded), authentication (auth.c says who is asking; the
  * bootstrap identity is confined to node registration here), the endpoints
  * that are not resources (/version, /cacerts, /api, /apis, /openapi,
- * /healthz, /berth/v1/register) and turning a srv_resp_t into an MHD
- * response: a buffer, a stream (watch, logs), or a protocol switch (exec's
- * WebSocket), whose socket goes to a thread of its own because MHD forwards
- * the TLS bytes of an upgraded connection on the connection's thread only
- * after the upgrade callback has returned. Resources live in resources.c. */
+ * /healthz, /berth/v1/register, /metrics for the admin) and turning a
+ * srv_resp_t into an MHD response: a buffer, a stream (watch, logs), or a
+ * protocol switch (exec's WebSocket), whose socket goes to a thread of its
+ * own because MHD forwards the TLS bytes of an upgraded connection on the
+ * connection's thread only after the upgrade callback has returned.
+ * Resources live in resources.c. */
 #include "ctrl/ctrl.h"
 #include "server/internal.h"
 #include "net/mhd_dl.h"
@@ -396,6 +397,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       forbid(&q, &r);
   } else if (id.bootstrap) {
     forbid(&q, &r);
+  } else if (!strcmp(url, "/metrics")) {
+    if (!id.admin)
+      forbid(&q, &r);
+    else if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+      srv_resp_status(&r, 405, "MethodNotAllowed", NULL, NULL, "%s is not supported here", method);
+    else
+      srv_sched_metrics(&q, &r);
   } else {
     dispatch(&q, &r);
   }
@@ -448,7 +456,7 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
   srv_t s = { 0 };
   http_t h = { .srv = &s };
   int ret = -1;
-  bool gc = false, binder = false, ctrl = false;
+  bool gc = false, sched = false, ctrl = false;
   cleanup_free char *db = path_join(opts->data_dir, "state.db");
   if (srv_pki_prepare(&s, opts->data_dir, port, err) < 0)
     goto out;
@@ -474,9 +482,9 @@ int srv_run(const srv_opts_t *opts, berr_t *err)
   if (srv_gc_start(&s, err) < 0)
     goto out;
   gc = true;
-  if (srv_binder_start(&s, err) < 0)
+  if (srv_sched_start(&s, opts->scheduler_strategy, err) < 0)
     goto out;
-  binder = true;
+  sched = true;
   ctrl_config_t cc = CTRL_CONFIG_DEFAULT;
   if (opts->node_grace_ns > 0)
     cc.node_grace_ns = opts->node_grace_ns;
@@ -525,8 +533,8 @@ out:
   atomic_store(&s.stopping, true);
   if (ctrl)
     srv_ctrlmgr_stop(&s);
-  if (binder)
-    srv_binder_stop(&s);
+  if (sched)
+    srv_sched_stop(&s);
   if (gc)
     srv_gc_stop(&s);
   store_close(s.store);

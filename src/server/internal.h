@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 
 struct srv_gc;
-struct srv_binder;
+struct srv_sched;
 struct srv_ctrlmgr;
 struct ctrl_config;
 
@@ -18,12 +18,12 @@ typedef struct srv {
   store_t *store;
   char *data_dir;
   char *admin_token;
-  char *node_token;            /* the join token (DATA/node-token) */
-  char *node_secret;           /* the key node credentials are derived with (DATA/node-secret) */
-  char *ca_pem, *ca_key_pem;   /* the cluster CA, to sign agents' serving certificates */
-  char *cert_pem, *key_pem;    /* the serving certificate and key, for the TLS layer */
-  struct srv_gc *gc;           /* the ownerReference garbage collector (gc.c) */
-  struct srv_binder *binder;   /* the placeholder scheduler (binder.c) */
+  char *node_token;          /* the join token (DATA/node-token) */
+  char *node_secret;         /* the key node credentials are derived with (DATA/node-secret) */
+  char *ca_pem, *ca_key_pem; /* the cluster CA, to sign agents' serving certificates */
+  char *cert_pem, *key_pem;  /* the serving certificate and key, for the TLS layer */
+  struct srv_gc *gc;         /* the ownerReference garbage collector (gc.c) */
+  struct srv_sched *sched;   /* the scheduler (schedule.c) */
   struct srv_ctrlmgr *ctrlmgr; /* the workload controllers (ctrlmgr.c) */
   int64_t pod_toleration_s;    /* default not-ready/unreachable tolerationSeconds of pods */
   atomic_bool stopping;
@@ -219,7 +219,7 @@ void srv_do_binding(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char
  * contents. */
 void srv_do_delete(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
                    const char *name);
-/* Binds pod ns/name to node (the binder's and the binding subresource's
+/* Binds pod ns/name to node (the scheduler's and the binding subresource's
  * write): ECONFLICT-like EBUSY when it is bound already. */
 int srv_bind_pod(srv_t *s, const char *ns, const char *name, const char *uid, const char *node,
                  berr_t *err);
@@ -230,13 +230,15 @@ int srv_ns_terminating(srv_t *s, const char *ns, bool *terminating, berr_t *err)
  * when nothing is left. */
 int srv_ns_finalize(srv_t *s, const char *ns, berr_t *err);
 
-/* ---- binder.c: the placeholder scheduler ----------------------------------- */
-/* Until src/sched/ lands: pods with no spec.nodeName and the default
- * scheduler go to the first Ready node they fit on (requests vs
- * allocatable, pod count, unschedulable, taints, nodeSelector); a thread
- * following the store's pods and nodes. */
-int srv_binder_start(srv_t *s, berr_t *err);
-void srv_binder_stop(srv_t *s);
+/* ---- schedule.c: the scheduler ----------------------------------------------- */
+/* Starts the scheduler (src/sched/ fed by store watches of nodes, pods and
+ * PodDisruptionBudgets; a pool of workers writes bindings, statuses, events
+ * and preemptions). */
+int srv_sched_start(srv_t *s, sched_strategy_t strategy, berr_t *err);
+void srv_sched_stop(srv_t *s);
+/* GET /metrics: the scheduler's decision latency histogram and counters in
+ * Prometheus' text format (http.c lets only the admin in). */
+void srv_sched_metrics(srv_req_t *q, srv_resp_t *r);
 
 /* ---- ctrlmgr.c: the controllers of src/ctrl/ -------------------------------- */
 int srv_ctrlmgr_start(srv_t *s, const struct ctrl_config *cfg, berr_t *err);

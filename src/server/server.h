@@ -11,6 +11,7 @@
 #define BERTH_SERVER_H
 
 #include "base/base.h"
+#include "sched/sched.h"
 
 #define SRV_DEFAULT_LISTEN   "0.0.0.0:6443"
 #define SRV_DEFAULT_DATA_DIR "/var/lib/berth/server"
@@ -30,6 +31,8 @@ typedef struct srv_opts {
    * are evicted eviction_timeout_ns later (the default tolerationSeconds).
    * 0: the defaults (20 s, 30 s). */
   int64_t node_grace_ns, eviction_timeout_ns;
+  /* How the scheduler ranks nodes: SCHED_SPREAD (the default) or SCHED_BINPACK. */
+  sched_strategy_t scheduler_strategy;
   /* Called once the server listens (url: "https://127.0.0.1:PORT"), and
    * before it stops: `berth server --with-agent` starts and stops the
    * machine's own agent with them. A failing on_ready stops the server. */

@@ -6,9 +6,10 @@
 # -l, -A, --show-labels, -w), client-side apply (created → unchanged →
 # configured, the last-applied annotation kept, multi-document files and
 # directories), create -f twice (AlreadyExists, rc 1), delete and
-# --ignore-not-found, describe of a configmap, a Pending pod and nodes
-# created with curl (one with a fresh heartbeat and lease, one long silent
-# that the node lifecycle controller turns NotReady and taints unreachable),
+# --ignore-not-found, describe of a configmap, a Pending pod (with the
+# scheduler's FailedScheduling event: no node yet) and nodes created with
+# curl (one with a fresh heartbeat and lease, one long silent that the node
+# lifecycle controller turns NotReady and taints unreachable),
 # and the errors a user can cause: an unknown type, a
 # missing kubeconfig, malformed YAML (line and column, nothing created), bad
 # flags (rc 2). As root, an agent joins and logs/exec go through it: output,
@@ -242,16 +243,19 @@ expect_eq "run: label run=web, the args, the env" "web ['sleep', '3600'] A=1 bus
   "$(jq_ 'd["metadata"]["labels"]["run"]+" "+str(d["spec"]["containers"][0]["args"])+" "+d["spec"]["containers"][0]["env"][0]["name"]+"="+d["spec"]["containers"][0]["env"][0]["value"]+" "+d["spec"]["containers"][0]["image"]' <<<"$pod")"
 expect_match "get pods: kubectl's columns" $'^NAME +READY +STATUS +RESTARTS +AGE\nweb +0/1 +Pending +0 +[0-9]+s$' "$(b get po)"
 expect_match "get pods -o wide: the wide columns" $'^NAME +READY +STATUS +RESTARTS +AGE +IP +NODE +NOMINATED NODE +READINESS GATES\n' "$(b get pods -o wide)"
+# No node yet: the scheduler says so in an event (as kube-scheduler does).
+no_nodes_event() { "${C[@]}" "$URL/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dweb,reason%3DFailedScheduling" | grep -q 'no nodes available to schedule pods'; }
+wait_for 15 no_nodes_event
 out=$(b describe pod web)
 expect_match "describe pod: the head, aligned" $'^Name: +web\nNamespace: +default\n(.*\n)*Node: +<none>\nLabels: +run=web\nAnnotations: +<none>\nStatus: +Pending\n' "$out"
 expect_match "describe pod: the container" $'Containers:\n  web:\n    Image: +busybox\n    Port: +<none>\n    Host Port: +<none>\n    Args:\n      sleep\n      3600\n' "$out"
 expect_match "describe pod: environment, mounts" $'    Environment:\n      A: +1\n    Mounts: ' "$out"
-expect_match "describe pod: QoS, no events" $'QoS Class: +BestEffort\nNode-Selectors: +<none>\n(.*\n)*Events: +<none>$' "$out"
+expect_match "describe pod: QoS, the scheduler's event" $'QoS Class: +BestEffort\nNode-Selectors: +<none>\n(.*\n)*Events:\n  Type +Reason +Age +From +Message\n  ---- +------ +---- +---- +-------\n  Warning +FailedScheduling +[0-9a-z]+ +default-scheduler +no nodes available to schedule pods$' "$out"
 uid=$(jq_ 'd["metadata"]["uid"]' <<<"$pod")
 "${C[@]}" -X POST "$URL/api/v1/namespaces/default/events" -d "{\"metadata\":{\"name\":\"web.1\"},\"involvedObject\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"name\":\"web\",\"namespace\":\"default\",\"uid\":\"$uid\"},\"reason\":\"Scheduled\",\"message\":\"Successfully assigned default/web\",\"type\":\"Normal\",\"source\":{\"component\":\"default-scheduler\"},\"count\":1,\"firstTimestamp\":\"2026-01-01T00:00:00Z\",\"lastTimestamp\":\"2026-01-01T00:00:00Z\"}" >/dev/null
-expect_match "describe pod: its events" $'Events:\n  Type +Reason +Age +From +Message\n  ---- +------ +---- +---- +-------\n  Normal +Scheduled +[0-9a-z]+ +default-scheduler +Successfully assigned default/web$' \
+expect_match "describe pod: its events, oldest first" $'Events:\n  Type +Reason +Age +From +Message\n  ---- +------ +---- +---- +-------\n  Normal +Scheduled +[0-9a-z]+ +default-scheduler +Successfully assigned default/web\n  Warning +FailedScheduling +[0-9a-z]+ +default-scheduler +no nodes available to schedule pods$' \
   "$(b describe pod web)"
-expect_match "events: kubectl events' table" $'^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE\n[0-9a-z]+ +Normal +Scheduled +Pod/web +Successfully assigned default/web$' "$(b events)"
+expect_match "events: kubectl events' table" $'^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE\n[0-9a-z]+ +Normal +Scheduled +Pod/web +Successfully assigned default/web\n[0-9a-z]+ +Warning +FailedScheduling +Pod/web +no nodes available to schedule pods$' "$(b events)"
 expect_match "events --for" 'Pod/web' "$(b events --for pod/web)"
 expect_eq "events in an empty namespace" '|No events found in empty namespace.|0' "$(out_err b events -n empty)"
 out=$(b describe cm web)

@@ -4,7 +4,8 @@
 # field), fieldValidation Strict and Warn, the status subresource (writes to
 # the pod keep its status; writes to /status change nothing else), what a
 # pod update may change, generation, the binding subresource and the
-# placeholder binder (first Ready node that fits), field selectors on
+# scheduler placing pods on Ready nodes that fit (t_sched.sh tests it in
+# depth), field selectors on
 # spec.nodeName and status.phase, graceful deletion (deletionTimestamp,
 # grace 0 finishes it), finalizers, a namespace that turns Terminating, and
 # kubectl get/describe of pods and nodes.
@@ -56,7 +57,7 @@ expect_eq "defaults: restartPolicy, dnsPolicy, grace period, schedulerName, pull
   "Always ClusterFirst 30 default-scheduler IfNotPresent BestEffort Pending 1" \
   "$(jq_ 'd["spec"]["restartPolicy"],d["spec"]["dnsPolicy"],d["spec"]["terminationGracePeriodSeconds"],d["spec"]["schedulerName"],d["spec"]["containers"][0]["imagePullPolicy"],d["status"]["qosClass"],d["status"]["phase"],d["metadata"]["generation"]' <<<"$out" | tr -d "()',")"
 
-# ---- nodes, the binder, binding -------------------------------------------------
+# ---- nodes, the scheduler, binding ----------------------------------------------
 node() { # NAME CPU MEMORY READY
   req POST $N -d "{\"metadata\":{\"name\":\"$1\",\"labels\":{\"disk\":\"$1\"}},\"status\":{\"capacity\":{\"cpu\":\"$2\",\"memory\":\"$3\",\"pods\":\"110\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"$4\"}],\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.0.0.1\"}],\"nodeInfo\":{\"kubeletVersion\":\"v1.33.1-berth\",\"osImage\":\"Debian\",\"kernelVersion\":\"6.1\",\"containerRuntimeVersion\":\"berth://0.1.0\"}}}"
 }
@@ -66,7 +67,7 @@ node n-big 8 16Gi True >/dev/null
 node n-down 64 64Gi False >/dev/null
 bound() { [ "$(req GET "$P/$1" | jq_ 'd["spec"].get("nodeName","")')" == "$2" ]; }
 req POST $P -d '{"metadata":{"name":"fits-small"},"spec":{"containers":[{"name":"c","image":"busybox","resources":{"requests":{"cpu":"500m","memory":"100Mi"}}}]}}' >/dev/null
-if wait_for 10 bound fits-small n-big || wait_for 1 bound fits-small n-small; then ok "the binder binds a pod to a Ready node"; else not_ok "the binder binds a pod" "$(req GET $P/fits-small)"; fi
+if wait_for 10 bound fits-small n-big || wait_for 1 bound fits-small n-small; then ok "the scheduler binds a pod to a Ready node"; else not_ok "the scheduler binds a pod" "$(req GET $P/fits-small)"; fi
 req POST $P -d '{"metadata":{"name":"needs-4"},"spec":{"containers":[{"name":"c","image":"busybox","resources":{"requests":{"cpu":"4"}}}]}}' >/dev/null
 if wait_for 10 bound needs-4 n-big; then ok "a pod needing 4 CPUs goes to the 8-CPU node, never the NotReady one"; else not_ok "4-CPU pod bound to n-big" "$(req GET $P/needs-4)"; fi
 req POST $P -d '{"metadata":{"name":"too-big"},"spec":{"containers":[{"name":"c","image":"busybox","resources":{"requests":{"memory":"100Gi"}}}]}}' >/dev/null

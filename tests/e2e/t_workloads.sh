@@ -44,6 +44,7 @@ cleanup() {
   done
   ip link del "bw1$$" 2>/dev/null
   ip link del "bw2$$" 2>/dev/null
+  ip link del "bw3$$" 2>/dev/null
   cleanup_root
 }
 trap cleanup EXIT
@@ -233,6 +234,11 @@ ds_ready() { kc get ds agentd 2>/dev/null | grep -Eq 'agentd +2 +2 +2 +2 +2 '; }
 if wait_for 60 ds_ready; then ok "a daemonset runs one pod on each node (DESIRED 2 … AVAILABLE 2)"
 else not_ok "daemonset" "$(kc get ds agentd 2>&1; pods_of app=agentd)"; fi
 expect_eq "one on each node" "w1 w2" "$(pods_of app=agentd | awk '{print $4}' | sort | xargs)"
+start_agent w3 3
+ds_three() { kc get ds agentd 2>/dev/null | grep -Eq 'agentd +3 +3 +3 +3 +3 '; }
+if wait_for 60 ds_three; then ok "a node that joins gets its daemon pod (DESIRED 3 … AVAILABLE 3)"
+else not_ok "daemonset on node join" "$(kc get ds agentd 2>&1; pods_of app=agentd)"; fi
+expect_eq "... on w3" "w1 w2 w3" "$(pods_of app=agentd | awk '$5=="live"{print $4}' | sort | xargs)"
 
 # ---- PodDisruptionBudget and drain ----------------------------------------------------
 kc scale deploy/web --replicas=2 >/dev/null 2>&1
@@ -275,8 +281,8 @@ unset 'APID[w2]'
 not_ready() { kc get node w2 2>/dev/null | grep -q NotReady; }
 if wait_for 30 not_ready; then ok "the dead agent's node turns NotReady after the grace period"; else not_ok "NotReady" "$(kc get nodes 2>&1)"; fi
 expect_match "it is tainted unreachable" 'node.kubernetes.io/unreachable' "$(kc get node w2 -o jsonpath='{.spec.taints}' 2>&1)"
-moved() { [ "$(pods_of app=web | awk '$2=="Running" && $3=="ready" && $4=="w1" && $5=="live"' | wc -l)" = 4 ]; }
-if wait_for 60 moved; then ok "all 4 pods run on the other node $((SECONDS - t0)) s after the agent died (≤ 60 s)"
+moved() { [ "$(pods_of app=web | awk '$2=="Running" && $3=="ready" && $4!="w2" && $5=="live"' | wc -l)" = 4 ]; }
+if wait_for 60 moved; then ok "all 4 pods run on the other nodes $((SECONDS - t0)) s after the agent died (≤ 60 s)"
 else not_ok "pods replaced" "$(pods_of app=web)"; fi
 
 for f in "$T/server.log" "$T"/agent-*.log; do

@@ -192,18 +192,24 @@ static json_t *slim_pod(json_t *pod)
       = { "nodeName", "tolerations", "priority", "affinity", "schedulerName", "hostname" };
   for (size_t i = 0; i < ARRAY_SIZE(spec_keys); i++)
     keep(sp, spec, spec_keys[i]);
-  static const char *const st_keys[] = { "phase", "conditions", "startTime", "reason" };
+  static const char *const st_keys[] = { "phase", "startTime", "reason" };
   for (size_t i = 0; i < ARRAY_SIZE(st_keys); i++)
     keep(s, st, st_keys[i]);
-  json_t *cs = json_object_get(st, "containerStatuses"), *c;
+  /* Of the conditions, Ready; of the containers, their restarts. */
+  json_t *conds = json_object_get(st, "conditions"), *c;
   size_t i;
+  json_array_foreach(conds, i, c)
+  {
+    const char *t = json_str(c, "type");
+    if (t && !strcmp(t, "Ready"))
+      json_object_set_new(s, "conditions", json_pack("[O]", c));
+  }
+  json_t *cs = json_object_get(st, "containerStatuses");
   if (json_is_array(cs)) {
     json_t *out = json_array();
     json_array_foreach(cs, i, c)
     {
       json_t *x = json_object();
-      keep(x, c, "name");
-      keep(x, c, "ready");
       keep(x, c, "restartCount");
       json_array_append_new(out, x);
     }
@@ -213,6 +219,77 @@ static json_t *slim_pod(json_t *pod)
                            m, "spec", sp, "status", s);
   json_decref(pod);
   return slim;
+}
+
+/* ---- pods from the stored bytes, decoding only what slim_pod keeps ---------- */
+
+typedef struct pick {
+  const char *const *keys; /* the members to decode (NULL: every one) */
+  size_t n;
+  json_t *into;
+  const char *meta_vs, *meta_ve, *spec_vs, *spec_ve, *status_vs, *status_ve;
+} pick_t;
+
+static int pick_member(void *arg, const char *key, size_t klen, const char *vs, const char *ve)
+{
+  pick_t *p = arg;
+  for (size_t i = 0; i < p->n; i++) {
+    if (strlen(p->keys[i]) != klen || strncmp(p->keys[i], key, klen))
+      continue;
+    json_t *v = json_loadb(vs, (size_t)(ve - vs), JSON_DECODE_ANY, NULL);
+    if (v) {
+      char *k = xstrndup(key, klen);
+      json_object_set_new(p->into, k, v);
+      free(k);
+    }
+  }
+  return 0;
+}
+
+static int top_member(void *arg, const char *key, size_t klen, const char *vs, const char *ve)
+{
+  pick_t *p = arg;
+  if (klen == 8 && !strncmp(key, "metadata", 8)) {
+    p->meta_vs = vs;
+    p->meta_ve = ve;
+  } else if (klen == 4 && !strncmp(key, "spec", 4)) {
+    p->spec_vs = vs;
+    p->spec_ve = ve;
+  } else if (klen == 6 && !strncmp(key, "status", 6)) {
+    p->status_vs = vs;
+    p->status_ve = ve;
+  }
+  return 0;
+}
+
+/* A stored pod, trimmed as slim_pod trims it, without decoding what it
+ * drops (the containers, volumes… most of a pod's bytes); NULL when the
+ * bytes are not a pod object. */
+static json_t *load_pod(const char *value, size_t len, int64_t rev)
+{
+  static const char *const spec_keys[]
+      = { "nodeName", "tolerations", "priority", "affinity", "schedulerName", "hostname" };
+  static const char *const st_keys[]
+      = { "phase", "startTime", "reason", "conditions", "containerStatuses" };
+  pick_t top = { 0 };
+  if (srv_rj_members(value, value + len, top_member, &top) < 0 || !top.meta_vs)
+    return NULL;
+  json_t *md = json_loadb(top.meta_vs, (size_t)(top.meta_ve - top.meta_vs), 0, NULL);
+  if (!json_is_object(md)) {
+    json_decref(md);
+    return NULL;
+  }
+  json_object_set_new(md, "resourceVersion", json_sprintf("%lld", (long long)rev));
+  json_t *pod = json_pack("{s:s,s:s,s:o,s:{},s:{}}", "apiVersion", "v1", "kind", "Pod", "metadata",
+                          md, "spec", "status");
+  pick_t sp
+      = { .keys = spec_keys, .n = ARRAY_SIZE(spec_keys), .into = json_object_get(pod, "spec") };
+  if (top.spec_vs)
+    srv_rj_members(top.spec_vs, top.spec_ve, pick_member, &sp);
+  pick_t st = { .keys = st_keys, .n = ARRAY_SIZE(st_keys), .into = json_object_get(pod, "status") };
+  if (top.status_vs)
+    srv_rj_members(top.status_vs, top.status_ve, pick_member, &st);
+  return slim_pod(pod);
 }
 
 /* An object as a write or the watch returned it (stolen). */
@@ -355,6 +432,77 @@ static void send_event(srv_ctrlmgr_t *m, const char *component, ctrl_action_t *a
   json_decref(ev);
 }
 
+/* A controller's write of a pod it read trimmed (slim_pod), carried onto
+ * the whole stored pod: what controllers change on pods (labels,
+ * ownerReferences, finalizers, their own annotations, status conditions)
+ * is taken from want, everything else from the store. NULL with *code set
+ * (404 gone, 409 changed since the controller read it). */
+static json_t *pod_whole(srv_t *s, json_t *want, int *code)
+{
+  json_t *wmd = json_object_get(want, "metadata");
+  const srv_kind_t *k = srv_kind_find("", "pods");
+  json_t *full = NULL;
+  int64_t rev = 0;
+  srv_resp_t r = { 0 };
+  if (srv_obj_get(s, k, json_str(wmd, "namespace"), json_str(wmd, "name"), &full, &rev, &r) < 0) {
+    *code = r.code;
+    free(r.body);
+    return NULL;
+  }
+  json_t *md = json_object_get(full, "metadata");
+  const char *rv = json_str(md, "resourceVersion"), *wrv = json_str(wmd, "resourceVersion");
+  if (!rv || !wrv || strcmp(rv, wrv)) {
+    json_decref(full);
+    *code = 409;
+    return NULL;
+  }
+  static const char *const whole[] = { "labels", "ownerReferences", "finalizers" };
+  for (size_t i = 0; i < ARRAY_SIZE(whole); i++) {
+    json_t *v = json_object_get(wmd, whole[i]);
+    if (v)
+      json_object_set(md, whole[i], v);
+    else
+      json_object_del(md, whole[i]);
+  }
+  json_t *ann = json_object_get(md, "annotations"), *wann = json_object_get(wmd, "annotations"), *v;
+  const char *key;
+  void *tmp;
+  json_object_foreach_safe(ann, tmp, key, v)
+  {
+    if ((str_has_prefix(key, "batch.kubernetes.io/")
+         || str_has_prefix(key, "controller.kubernetes.io/"))
+        && !json_object_get(wann, key))
+      json_object_del(ann, key);
+  }
+  json_object_foreach(wann, key, v)
+  {
+    json_object_set(sub_object(md, "annotations"), key, v);
+  }
+  json_t *st = sub_object(full, "status"), *c;
+  size_t i;
+  json_array_foreach(json_object_get(json_object_get(want, "status"), "conditions"), i, c)
+  {
+    json_t *conds = json_object_get(st, "conditions"), *x;
+    if (!json_is_array(conds)) {
+      conds = json_array();
+      json_object_set_new(st, "conditions", conds);
+    }
+    size_t j;
+    bool found = false;
+    json_array_foreach(conds, j, x)
+    {
+      if (!strcmp(json_str(x, "type") ?: "", json_str(c, "type") ?: "-")) {
+        json_array_set(conds, j, c);
+        found = true;
+        break;
+      }
+    }
+    if (!found)
+      json_array_append(conds, c);
+  }
+  return full;
+}
+
 /* Executes one sync's actions; true when one of them met a conflict (the
  * key must be synced again). */
 static bool execute(srv_ctrlmgr_t *m, const ctrl_def_t *def, ctrl_actions_t *acts)
@@ -386,10 +534,21 @@ static bool execute(srv_ctrlmgr_t *m, const ctrl_def_t *def, ctrl_actions_t *act
       if (moved && rv && !strcmp(rv, json_string_value(json_array_get(moved, 0))))
         json_object_set(md, "resourceVersion", json_array_get(moved, 1));
       cleanup_free char *sent_rv = xstrdup(json_str(md, "resourceVersion") ?: "");
+      cleanup_json json_t *whole = NULL;
+      if (!strcmp(a->resource, "pods")) { /* the cache's pods are trimmed */
+        whole = pod_whole(s, a->obj, &code);
+        if (!whole) {
+          if (code == 409)
+            conflict = true;
+          else
+            removed(m, a->resource, json_str(md, "namespace") ?: "", json_str(md, "name"));
+          break;
+        }
+      }
       cleanup_free char *path
           = obj_path(a->resource, json_str(md, "namespace"), json_str(md, "name"),
                      a->op == CTRL_UPDATE_STATUS ? "status" : NULL);
-      code = path ? local_request(s, "PUT", path, NULL, a->obj, &out) : 404;
+      code = path ? local_request(s, "PUT", path, NULL, whole ? whole : a->obj, &out) : 404;
       if (code == 200 && out) {
         const char *nrv = json_str(json_object_get(out, "metadata"), "resourceVersion");
         if (nrv)
@@ -525,7 +684,9 @@ static void on_put(srv_ctrlmgr_t *m, const char *key, const char *value, size_t 
   const char *res = watched_resource(m, key);
   if (!res)
     return;
-  json_t *o = srv_obj_load(value, len, rev);
+  json_t *o = !strcmp(res, "pods") ? load_pod(value, len, rev) : NULL;
+  if (!o)
+    o = srv_obj_load(value, len, rev);
   if (o)
     put(m, res, o);
 }
@@ -557,7 +718,11 @@ static int relist(srv_ctrlmgr_t *m, int64_t *rev, berr_t *err)
       return -1;
     for (size_t i = 0; i < l.n; i++) {
       const char *res = watched_resource(m, l.items[i].key);
-      json_t *o = res ? srv_obj_load(l.items[i].value, l.items[i].len, l.items[i].mod_rev) : NULL;
+      json_t *o = res && !strcmp(res, "pods")
+                      ? load_pod(l.items[i].value, l.items[i].len, l.items[i].mod_rev)
+                      : NULL;
+      if (!o && res)
+        o = srv_obj_load(l.items[i].value, l.items[i].len, l.items[i].mod_rev);
       if (o && !strcmp(res, "pods"))
         o = slim_pod(o);
       if (o) {

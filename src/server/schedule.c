@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WORKERS   64   /* bindings in flight */
@@ -45,10 +46,17 @@
  * is not slowed by its events (they are written once it is over); beyond
  * this many waiting, more are dropped and counted (events are best effort,
  * as Kubernetes' event broadcaster drops when its queue is full). */
-#define EVENTS_MAX   100000
-#define COMPONENT    "default-scheduler"
-#define PODS_PREFIX  "/registry/pods/"
-#define NODES_PREFIX "/registry/nodes/"
+#define EVENTS_MAX 100000
+/* What the scheduler writes about pods that fit nowhere (their PodScheduled
+ * condition and FailedScheduling event) is information, not progress: it
+ * is written at most this often, one pod at a time, behind everything else,
+ * so that a burst of pods nothing can run yet (no node, all full) does not
+ * halve the rate the API takes them in. kube-scheduler's API client is
+ * rate-limited the same way (50 requests/s by default). */
+#define UNSCHED_PER_S 100
+#define COMPONENT     "default-scheduler"
+#define PODS_PREFIX   "/registry/pods/"
+#define NODES_PREFIX  "/registry/nodes/"
 
 /* Upper bounds (seconds) of the decision latency histogram. */
 static const double buckets[]
@@ -79,6 +87,9 @@ typedef struct srv_sched {
   pthread_cond_t cond, idle;
   job_t *head, *tail, *failed;
   job_t *ev_head, *ev_tail; /* Scheduled events: after the bindings */
+  job_t *un_head, *un_tail; /* unschedulable pods' status and events: paced, last */
+  int64_t un_next;          /* when the next of those may be written (monotonic ns) */
+  bool un_busy;             /* a worker is writing one */
   size_t queued, busy, ev_queued;
   bool stopping, want_room;
   atomic_uint_fast64_t events; /* makes event names unique */
@@ -259,30 +270,55 @@ static bool do_bind(srv_sched_t *ss, job_t *j)
 }
 
 /* Takes the next job: decisions first, then the events of bindings done
- * (a binding does not wait for its event's commit). NULL when stopping. */
+ * (a binding does not wait for its event's commit), then, paced, what is
+ * written about unschedulable pods. NULL when stopping. */
 static job_t *next_job(srv_sched_t *ss)
 {
-  while (!ss->head && !ss->ev_head && !ss->stopping)
-    pthread_cond_wait(&ss->cond, &ss->lock);
-  if (ss->stopping)
-    return NULL;
-  job_t *j;
-  if (ss->head) {
-    j = ss->head;
-    ss->head = j->next;
-    if (!ss->head)
-      ss->tail = NULL;
-    ss->queued--;
-  } else {
-    j = ss->ev_head;
-    ss->ev_head = j->next;
-    if (!ss->ev_head)
-      ss->ev_tail = NULL;
-    ss->ev_queued--;
+  for (;;) {
+    if (ss->stopping)
+      return NULL;
+    job_t *j = NULL;
+    if (ss->head) {
+      j = ss->head;
+      ss->head = j->next;
+      if (!ss->head)
+        ss->tail = NULL;
+      ss->queued--;
+    } else if (ss->ev_head) {
+      j = ss->ev_head;
+      ss->ev_head = j->next;
+      if (!ss->ev_head)
+        ss->ev_tail = NULL;
+      ss->ev_queued--;
+    } else if (ss->un_head && !ss->un_busy && time_mono_ns() >= ss->un_next) {
+      j = ss->un_head;
+      ss->un_head = j->next;
+      if (!ss->un_head)
+        ss->un_tail = NULL;
+      ss->un_busy = true;
+      ss->un_next = time_mono_ns() + 1000000000LL / UNSCHED_PER_S;
+    }
+    if (j) {
+      j->next = NULL;
+      ss->busy++;
+      return j;
+    }
+    if (ss->un_head && !ss->un_busy) { /* one is waiting for its turn */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      int64_t wait = ss->un_next - time_mono_ns();
+      wait = wait < 1000000 ? 1000000 : wait;
+      ts.tv_sec += (time_t)(wait / 1000000000LL);
+      ts.tv_nsec += (long)(wait % 1000000000LL);
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&ss->cond, &ss->lock, &ts);
+    } else {
+      pthread_cond_wait(&ss->cond, &ss->lock);
+    }
   }
-  j->next = NULL;
-  ss->busy++;
-  return j;
 }
 
 static void *worker_main(void *arg)
@@ -308,6 +344,10 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_lock(&ss->lock);
     ss->busy--;
+    if (!j->node && !j->event && !j->n_victims) {
+      ss->un_busy = false;
+      pthread_cond_signal(&ss->cond);
+    }
     bool wake = false;
     if (failed) {
       j->next = ss->failed;
@@ -382,12 +422,20 @@ static void dispatch(srv_sched_t *ss, sched_result_t *r)
     log_debug("msg=\"pod unschedulable\" pod=%s/%s message=\"%s\"", j->ns, j->name, j->message);
   }
   pthread_mutex_lock(&ss->lock);
-  if (ss->tail)
-    ss->tail->next = j;
-  else
-    ss->head = j;
-  ss->tail = j;
-  ss->queued++;
+  if (!j->node && !j->n_victims) { /* information only: paced, last */
+    if (ss->un_tail)
+      ss->un_tail->next = j;
+    else
+      ss->un_head = j;
+    ss->un_tail = j;
+  } else {
+    if (ss->tail)
+      ss->tail->next = j;
+    else
+      ss->head = j;
+    ss->tail = j;
+    ss->queued++;
+  }
   pthread_cond_signal(&ss->cond);
   pthread_mutex_unlock(&ss->lock);
 }
@@ -717,6 +765,10 @@ void srv_sched_stop(srv_t *s)
     job_free(j);
   }
   for (job_t *j = ss->ev_head, *next; j; j = next) {
+    next = j->next;
+    job_free(j);
+  }
+  for (job_t *j = ss->un_head, *next; j; j = next) {
     next = j->next;
     job_free(j);
   }

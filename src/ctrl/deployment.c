@@ -111,30 +111,11 @@ int64_t dp_max_unavailable(const dp_t *dp)
 
 /* ---- the spec ------------------------------------------------------------------- */
 
-/* An IntOrString of maxSurge/maxUnavailable against total: an int as is, "N%"
- * of total rounded up or down; missing: 25%. */
+/* maxSurge/maxUnavailable against total (ctrl_intstr_scaled); missing: 25%. */
 static bool scaled_value(json_t *v, int64_t total, bool round_up, int64_t *out)
 {
-  if (!v || json_is_null(v)) {
-    *out = round_up ? (25 * total + 99) / 100 : 25 * total / 100;
-    return true;
-  }
-  if (json_is_integer(v)) {
-    *out = json_integer_value(v);
-    return *out >= 0 && *out <= INT32_MAX;
-  }
-  const char *s = json_string_value(v);
-  size_t len = s ? strlen(s) : 0;
-  if (len < 2 || len > 8 || s[len - 1] != '%')
-    return false;
-  int64_t pct = 0;
-  for (size_t i = 0; i + 1 < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-    pct = pct * 10 + (s[i] - '0');
-  }
-  *out = round_up ? (pct * total + 99) / 100 : pct * total / 100;
-  return true;
+  cleanup_json json_t *dflt = json_string("25%");
+  return ctrl_intstr_scaled(v && !json_is_null(v) ? v : dflt, total, round_up, out, NULL) == 0;
 }
 
 /* false: a spec no validation would accept; the sync does nothing. */

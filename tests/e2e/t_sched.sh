@@ -244,6 +244,32 @@ if wait_for 60 gone; then ok "... deleted gracefully: the agent stopped it"; els
 if wait_for 30 bound_to vip $AGENT && wait_for 60 running vip; then ok "the high-priority pod is bound there and runs"; else
   not_ok "vip running" "$(get "$P/vip")"; fi
 
+# ---- preemption honours a PodDisruptionBudget -----------------------------------------------
+# Two low-priority pods fill a node's two pod slots (a tainted node, so that
+# no other pending pod of this file lands there); a budget guards one
+# (minAvailable 1, so no disruption is allowed). The preemptor must take
+# the other one.
+req POST /api/v1/nodes -d '{"metadata":{"name":"n-pdb","labels":{"role":"pdb"}},"spec":{"taints":[{"key":"only","value":"pdb","effect":"NoSchedule"}]},"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"2"},"conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null
+req POST /apis/policy/v1/namespaces/default/poddisruptionbudgets \
+  -d '{"metadata":{"name":"guard"},"spec":{"minAvailable":1,"selector":{"matchLabels":{"name":"guarded"}}}}' >/dev/null
+pod guarded 0 '"nodeSelector":{"role":"pdb"},"tolerations":[{"key":"only","value":"pdb","effect":"NoSchedule"}]' >/dev/null
+pod spare 0 '"nodeSelector":{"role":"pdb"},"tolerations":[{"key":"only","value":"pdb","effect":"NoSchedule"}]' >/dev/null
+if wait_for 15 bound_to guarded n-pdb && wait_for 15 bound_to spare n-pdb; then ok "two low-priority pods fill n-pdb"
+else not_ok "guarded and spare on n-pdb" "$(node_of guarded) $(node_of spare): $(sched_cond spare) on n-pdb: $(get "$P?fieldSelector=spec.nodeName%3Dn-pdb" | jq_ '" ".join(p["metadata"]["name"] for p in d["items"])')"; fi
+pdb_seen() { [ "$(get /apis/policy/v1/namespaces/default/poddisruptionbudgets/guard | jq_ 'str(d["status"].get("disruptionsAllowed","-"))+" "+str(d["status"].get("expectedPods","-"))')" = "0 1" ]; }
+if wait_for 15 pdb_seen; then ok "the budget allows no disruption of the guarded pod"
+else not_ok "PDB status" "$(get /apis/policy/v1/namespaces/default/poddisruptionbudgets/guard)"; fi
+pod urgent 1000 '"nodeSelector":{"role":"pdb"},"tolerations":[{"key":"only","value":"pdb","effect":"NoSchedule"}]' >/dev/null
+if wait_for 15 test -n "$(events_of spare Preempted)"; then ok "the preemptor evicts the pod no budget guards"
+else not_ok "spare preempted" "$(get "$P/spare")"; fi
+deleting() { [ -n "$(get "$P/$1" | jq_ 'd["metadata"].get("deletionTimestamp","")')" ]; }
+if ! deleting guarded && [ -z "$(events_of guarded Preempted)" ]; then ok "... and leaves the guarded one alone"
+else not_ok "guarded kept" "$(get "$P/guarded")"; fi
+# nothing runs on n-pdb: finish the victims' deletion as an agent would
+req DELETE "$P/spare" -d '{"gracePeriodSeconds":0}' >/dev/null
+for x in guarded urgent; do req DELETE "$P/$x" -d '{"gracePeriodSeconds":0}' >/dev/null; done
+req DELETE /api/v1/nodes/n-pdb >/dev/null
+
 # ---- metrics --------------------------------------------------------------------------------
 m=$(admin "$URL/metrics")
 expect_match "GET /metrics: the decision latency histogram" 'berth_scheduler_decision_duration_seconds_bucket\{le="0.001"\} [0-9]+' "$m"

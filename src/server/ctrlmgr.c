@@ -26,7 +26,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define PREFIX           "/registry/"
@@ -41,8 +40,7 @@
 
 typedef struct srv_ctrlmgr {
   srv_t *srv;
-  pthread_t thread;
-  int stop_fd;
+  srv_bg_t bg;
   ctrl_config_t cfg;
   ctrl_cache_t *cache;
   bool watched[64];   /* per kind index: a controller reads it */
@@ -754,8 +752,7 @@ static int relist(srv_ctrlmgr_t *m, int64_t *rev, berr_t *err)
 
 static bool stopped(srv_ctrlmgr_t *m, int timeout_ms)
 {
-  struct pollfd p = { .fd = m->stop_fd, .events = POLLIN };
-  return poll(&p, 1, timeout_ms) > 0;
+  return srv_bg_stopped(&m->bg, timeout_ms);
 }
 
 static void *ctrlmgr_main(void *arg)
@@ -777,7 +774,7 @@ static void *ctrlmgr_main(void *arg)
     while (!stop && !relist_now) {
       int timeout = run_due(m);
       struct pollfd p[2] = { { .fd = store_watch_fd(w), .events = POLLIN },
-                             { .fd = m->stop_fd, .events = POLLIN } };
+                             { .fd = m->bg.stop_fd, .events = POLLIN } };
       if (poll(p, 2, timeout) < 0 && errno != EINTR)
         break;
       if (p[1].revents) {
@@ -823,16 +820,12 @@ int srv_ctrlmgr_start(srv_t *s, const ctrl_config_t *cfg, berr_t *err)
     if (k && (size_t)(k - ks) < ARRAY_SIZE(m->watched))
       m->watched[k - ks] = true;
   }
-  m->stop_fd = eventfd(0, EFD_CLOEXEC);
-  int rc = m->stop_fd < 0 ? errno : pthread_create(&m->thread, NULL, ctrlmgr_main, m);
-  if (rc != 0) {
-    if (m->stop_fd >= 0)
-      close(m->stop_fd);
+  if (srv_bg_start(&m->bg, "controller manager", ctrlmgr_main, m, err) < 0) {
     json_decref(m->due);
     json_decref(m->event_caps);
     ctrl_cache_free(m->cache);
     free(m);
-    return berr_set(err, rc, "start the controller manager");
+    return -1;
   }
   s->ctrlmgr = m;
   return 0;
@@ -843,11 +836,7 @@ void srv_ctrlmgr_stop(srv_t *s)
   srv_ctrlmgr_t *m = s->ctrlmgr;
   if (!m)
     return;
-  uint64_t one = 1;
-  if (write(m->stop_fd, &one, sizeof one) < 0)
-    abort(); /* an eventfd write of 1 cannot fail */
-  pthread_join(m->thread, NULL);
-  close(m->stop_fd);
+  srv_bg_stop(&m->bg);
   json_decref(m->due);
   json_decref(m->event_caps);
   ctrl_cache_free(m->cache);

@@ -22,7 +22,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define GC_PREFIX     "/registry/"
@@ -43,8 +42,7 @@ typedef struct gc_obj {
 
 typedef struct srv_gc {
   srv_t *srv;
-  pthread_t thread;
-  int stop_fd; /* eventfd: readable once srv_gc_stop is called */
+  srv_bg_t bg;
   gc_obj_t **buckets;
   size_t n_buckets, n;
 } srv_gc_t;
@@ -400,8 +398,7 @@ static void check(srv_gc_t *g, const char *uid)
 
 static bool stopped(srv_gc_t *g, int timeout_ms)
 {
-  struct pollfd p = { .fd = g->stop_fd, .events = POLLIN };
-  return poll(&p, 1, timeout_ms) > 0;
+  return srv_bg_stopped(&g->bg, timeout_ms);
 }
 
 static void on_put(srv_gc_t *g, const char *key, const char *value, size_t len)
@@ -482,8 +479,8 @@ static int follow(srv_gc_t *g, int64_t rev)
     goto out;
   }
   for (;;) {
-    struct pollfd p[2]
-        = { { .fd = store_watch_fd(w), .events = POLLIN }, { .fd = g->stop_fd, .events = POLLIN } };
+    struct pollfd p[2] = { { .fd = store_watch_fd(w), .events = POLLIN },
+                           { .fd = g->bg.stop_fd, .events = POLLIN } };
     if (poll(p, 2, -1) < 0 && errno != EINTR) {
       ret = -1;
       break;
@@ -543,18 +540,10 @@ int srv_gc_start(srv_t *s, berr_t *err)
   g->srv = s;
   g->n_buckets = GC_MIN_BUCKET;
   g->buckets = xcalloc(g->n_buckets, sizeof *g->buckets);
-  g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (g->stop_fd < 0) {
+  if (srv_bg_start(&g->bg, "garbage collector", gc_main, g, err) < 0) {
     free(g->buckets);
     free(g);
-    return berr_set(err, errno, "gc: eventfd");
-  }
-  int rc = pthread_create(&g->thread, NULL, gc_main, g);
-  if (rc != 0) {
-    close(g->stop_fd);
-    free(g->buckets);
-    free(g);
-    return berr_set(err, rc, "gc: start thread");
+    return -1;
   }
   s->gc = g;
   return 0;
@@ -565,13 +554,9 @@ void srv_gc_stop(srv_t *s)
   srv_gc_t *g = s->gc;
   if (!g)
     return;
-  uint64_t one = 1;
-  if (write(g->stop_fd, &one, sizeof one) < 0)
-    log_warn("msg=\"gc: cannot signal the thread\"");
-  pthread_join(g->thread, NULL);
+  srv_bg_stop(&g->bg);
   idx_clear(g);
   free(g->buckets);
-  close(g->stop_fd);
   free(g);
   s->gc = NULL;
 }

@@ -6,6 +6,7 @@
 #include "server/server.h"
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 struct srv_gc;
@@ -18,12 +19,12 @@ typedef struct srv {
   store_t *store;
   char *data_dir;
   char *admin_token;
-  char *node_token;          /* the join token (DATA/node-token) */
-  char *node_secret;         /* the key node credentials are derived with (DATA/node-secret) */
-  char *ca_pem, *ca_key_pem; /* the cluster CA, to sign agents' serving certificates */
-  char *cert_pem, *key_pem;  /* the serving certificate and key, for the TLS layer */
-  struct srv_gc *gc;         /* the ownerReference garbage collector (gc.c) */
-  struct srv_sched *sched;   /* the scheduler (schedule.c) */
+  char *node_token;            /* the join token (DATA/node-token) */
+  char *node_secret;           /* the key node credentials are derived with (DATA/node-secret) */
+  char *ca_pem, *ca_key_pem;   /* the cluster CA, to sign agents' serving certificates */
+  char *cert_pem, *key_pem;    /* the serving certificate and key, for the TLS layer */
+  struct srv_gc *gc;           /* the ownerReference garbage collector (gc.c) */
+  struct srv_sched *sched;     /* the scheduler (schedule.c) */
   struct srv_ctrlmgr *ctrlmgr; /* the workload controllers (ctrlmgr.c) */
   int64_t pod_toleration_s;    /* default not-ready/unreachable tolerationSeconds of pods */
   atomic_bool stopping;
@@ -239,6 +240,18 @@ void srv_sched_stop(srv_t *s);
 /* GET /metrics: the scheduler's decision latency histogram and counters in
  * Prometheus' text format (http.c lets only the admin in). */
 void srv_sched_metrics(srv_req_t *q, srv_resp_t *r);
+
+/* ---- bgthread.c: a background thread and its stop signal ------------------ */
+typedef struct srv_bg {
+  pthread_t thread;
+  int stop_fd; /* eventfd: readable once srv_bg_stop is called (poll it) */
+} srv_bg_t;
+/* Starts fn(arg); what names it in errors ("garbage collector"). */
+int srv_bg_start(srv_bg_t *b, const char *what, void *(*fn)(void *), void *arg, berr_t *err);
+/* Whether the thread was told to stop, waiting up to timeout_ms for it. */
+bool srv_bg_stopped(srv_bg_t *b, int timeout_ms);
+/* Tells the thread to stop and waits for it. */
+void srv_bg_stop(srv_bg_t *b);
 
 /* ---- ctrlmgr.c: the controllers of src/ctrl/ -------------------------------- */
 int srv_ctrlmgr_start(srv_t *s, const struct ctrl_config *cfg, berr_t *err);

@@ -102,6 +102,12 @@ static int wr_fn(void *arg, const store_kv_t *cur, char **out, size_t *out_len, 
   if (w->patch_type < 0) {
     o = json_deep_copy(w->body);
   } else {
+    /* A patch sees the object as a GET shows it, resourceVersion included
+     * (kubectl's JSON patches test it); a patch that changes it asks for a
+     * version the object no longer has: 409, as Kubernetes answers. */
+    cleanup_free char *rv = xasprintf("%lld", (long long)cur->mod_rev);
+    json_t *dmeta = json_object_get(doc, "metadata");
+    json_object_set_new(dmeta, "resourceVersion", json_string(rv));
     berr_t perr = BERR_INIT;
     if (w->patch_type == 0)
       o = api_patch_merge(doc, w->body);
@@ -109,10 +115,21 @@ static int wr_fn(void *arg, const store_kv_t *cur, char **out, size_t *out_len, 
       o = api_patch_strategic(doc, w->body, k->kind, &perr);
     else
       o = api_patch_json(doc, w->body, &perr);
+    json_object_del(dmeta, "resourceVersion");
     if (!o) {
       srv_resp_status(w->r, 422, "Invalid", k->resource, w->name, "%s",
                       perr.msg ? perr.msg : "the patch does not apply");
       berr_clear(&perr);
+      return wr_fail(w, err);
+    }
+    const char *prv = json_str(json_object_get(o, "metadata"), "resourceVersion");
+    if (prv && strcmp(prv, rv)) {
+      json_decref(o);
+      cleanup_free char *what = srv_kind_qualified(k);
+      srv_resp_status(w->r, 409, "Conflict", k->resource, w->name,
+                      "Operation cannot be fulfilled on %s \"%s\": the object has been "
+                      "modified; please apply your changes to the latest version and try again",
+                      what, w->name);
       return wr_fail(w, err);
     }
   }

@@ -82,6 +82,18 @@ out=$(req PATCH $CM/c1 "${A[@]}" -H 'Content-Type: application/merge-patch+json'
 expect_match "merge patch" '"m":"1".* 200$' "$out"
 out=$(req PATCH $CM/c1 "${A[@]}" -H 'Content-Type: application/json-patch+json' -d '[{"op":"remove","path":"/data/m"}]')
 expect_match "json patch" '"data":\{"k":"v2"\}.* 200$' "$out"
+rv=$(req GET $CM/c1 "${A[@]}" | sed -E 's/.*"resourceVersion":"([0-9]+)".*/\1/')
+out=$(req PATCH $CM/c1 "${A[@]}" -H 'Content-Type: application/json-patch+json' \
+  -d "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$rv\"},{\"op\":\"add\",\"path\":\"/data/t\",\"value\":\"1\"}]")
+expect_match "json patch testing the current resourceVersion: applied" '"t":"1".* 200$' "$out"
+out=$(req PATCH $CM/c1 "${A[@]}" -H 'Content-Type: application/json-patch+json' \
+  -d "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$rv\"},{\"op\":\"remove\",\"path\":\"/data/t\"}]")
+expect_match "... testing a stale one: 422, nothing changed" '"reason":"Invalid".* 422$' "$out"
+out=$(req PATCH $CM/c1 "${A[@]}" -H 'Content-Type: application/merge-patch+json' \
+  -d "{\"metadata\":{\"resourceVersion\":\"$rv\"},\"data\":{\"t\":\"2\"}}")
+expect_match "merge patch naming a stale resourceVersion: 409 Conflict" '"reason":"Conflict".* 409$' "$out"
+expect_match "... the object kept its data" '"t":"1"' "$(req GET $CM/c1 "${A[@]}")"
+req PATCH $CM/c1 "${A[@]}" -H 'Content-Type: application/json-patch+json' -d '[{"op":"remove","path":"/data/t"}]' >/dev/null
 head -c $((4 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/big"
 expect_match "body over 3 MiB: 413" ' 413$' "$(req POST $CM "${A[@]}" --data-binary @"$T/big")"
 expect_match "delete: 200" '"name":"c1".* 200$' "$(req DELETE $CM/c1 "${A[@]}")"

@@ -131,6 +131,9 @@ expect_eq "kubectl rollout undo" "deployment.apps/web rolled back" "$(kc rollout
 kc rollout status deploy/web --timeout=120s >/dev/null 2>&1
 expect_eq "after the undo every pod runs the first template again" 3 "$(for p in $(pods_of app=web | awk '$5=="live"{print $1}'); do kc exec "$p" -- cat /www/index.html; done 2>/dev/null | grep -c v1)"
 expect_match "the undo reused revision 1's replicaset as revision 3" $'\n2 +<none>\n3 +<none>' "$(kc rollout history deploy/web 2>&1)"
+expect_eq "berth rollout undo (to the second template again)" "deployment.apps/web rolled back" "$(bc rollout undo deploy/web 2>&1)"
+kc rollout status deploy/web --timeout=120s >/dev/null 2>&1
+expect_eq "... every pod runs it" 3 "$(for p in $(pods_of app=web | awk '$5=="live"{print $1}'); do kc exec "$p" -- cat /www/index.html; done 2>/dev/null | grep -c v2)"
 expect_eq "kubectl scale" "deployment.apps/web scaled" "$(kc scale deploy/web --replicas=5 2>&1)"
 five() { [ "$(ready_count app=web)" = 5 ]; }
 if wait_for 60 five; then ok "five ready pods after scaling up"; else not_ok "scale up" "$(pods_of app=web)"; fi

@@ -128,6 +128,8 @@ ${bold}berth is running in the background${plain} (pid $(cat "$PIDFILE"); log: $
 Try next (berth's CLI reads ~/.berth/config; copy $B onto your PATH to type just "berth"):
   $B get pods -w                      watch pods change (Ctrl-C to stop)
   $B apply -f examples/web.yaml       a config map and two pods, from YAML
+  $B apply -f examples/deployment.yaml   a Deployment of 3 pods with readiness probes
+  $B rollout status deploy/hello-web  follow it until every pod is ready (then scale, undo…)
   $B describe pod hello               everything about a pod, with its events
   $B logs -f hello                    follow its output
   $B exec -it hello -- sh             a shell inside it

@@ -213,6 +213,12 @@ void srv_do_scale(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *
 /* POST pods/NAME/eviction (evict.c). */
 void srv_do_evict(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
                   const char *name);
+/* A PATCH request's body and its type (0 merge, 1 strategic merge, 2 JSON
+ * patch) from its Content-Type; NULL with r filled (415, 400). */
+json_t *srv_patch_body(srv_req_t *q, srv_resp_t *r, int *patch_type);
+/* doc with patch of that type applied (kind: for strategic merge keys); NULL
+ * with err set. */
+json_t *srv_patch_apply(json_t *doc, json_t *patch, int patch_type, const char *kind, berr_t *err);
 /* POST pods/NAME/binding. */
 void srv_do_binding(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *ns,
                     const char *name);

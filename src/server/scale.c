@@ -84,12 +84,8 @@ static int scale_fn(void *arg, const store_kv_t *cur, char **out, size_t *out_le
   berr_t perr = BERR_INIT;
   if (w->patch_type < 0)
     n = json_deep_copy(w->body);
-  else if (w->patch_type == 0)
-    n = api_patch_merge(scale, w->body);
-  else if (w->patch_type == 1)
-    n = api_patch_strategic(scale, w->body, "Scale", &perr);
   else
-    n = api_patch_json(scale, w->body, &perr);
+    n = srv_patch_apply(scale, w->body, w->patch_type, "Scale", &perr);
   if (!n || !json_is_object(n)) {
     srv_resp_status(w->r, 422, "Invalid", "Scale", w->name, "%s",
                     perr.msg ? perr.msg : "the patch does not apply");
@@ -159,24 +155,8 @@ void srv_do_scale(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *
   if (!strcmp(q->method, "PUT")) {
     if (!(w.body = srv_decode_body(q, r)))
       return;
-  } else {
-    const char *ct = q->content_type ? q->content_type : "";
-    if (str_has_prefix(ct, "application/merge-patch+json"))
-      w.patch_type = 0;
-    else if (str_has_prefix(ct, "application/strategic-merge-patch+json"))
-      w.patch_type = 1;
-    else if (str_has_prefix(ct, "application/json-patch+json"))
-      w.patch_type = 2;
-    else
-      return srv_resp_status(r, 415, "UnsupportedMediaType", NULL, NULL,
-                             "the body of the request was in an unknown format - accepted media "
-                             "types include: application/json-patch+json, "
-                             "application/merge-patch+json, "
-                             "application/strategic-merge-patch+json");
-    json_error_t je;
-    if (!(w.body = json_loadb(q->body, q->body_len, 0, &je)))
-      return srv_resp_status(r, 400, "BadRequest", NULL, NULL, "the patch is not valid JSON: %s",
-                             je.text);
+  } else if (!(w.body = srv_patch_body(q, r, &w.patch_type))) {
+    return;
   }
   cleanup_free char *key = srv_obj_key(k, ns, name);
   store_kv_t kv = { 0 };

@@ -89,6 +89,40 @@ static int wr_fail(wr_t *w, berr_t *err)
   return berr_setc(err, EBADMSG, "answered");
 }
 
+/* A PATCH request's body and its type (0 merge, 1 strategic, 2 JSON patch,
+ * from Content-Type); NULL with r filled (415, 400). */
+json_t *srv_patch_body(srv_req_t *q, srv_resp_t *r, int *patch_type)
+{
+  const char *ct = q->content_type ? q->content_type : "";
+  if (str_has_prefix(ct, "application/merge-patch+json"))
+    *patch_type = 0;
+  else if (str_has_prefix(ct, "application/strategic-merge-patch+json"))
+    *patch_type = 1;
+  else if (str_has_prefix(ct, "application/json-patch+json"))
+    *patch_type = 2;
+  else {
+    srv_resp_status(r, 415, "UnsupportedMediaType", NULL, NULL,
+                    "the body of the request was in an unknown format - accepted media types "
+                    "include: application/json-patch+json, application/merge-patch+json, "
+                    "application/strategic-merge-patch+json");
+    return NULL;
+  }
+  json_error_t je;
+  json_t *body = json_loadb(q->body, q->body_len, 0, &je);
+  if (!body)
+    srv_resp_status(r, 400, "BadRequest", NULL, NULL, "the patch is not valid JSON: %s", je.text);
+  return body;
+}
+
+json_t *srv_patch_apply(json_t *doc, json_t *patch, int patch_type, const char *kind, berr_t *err)
+{
+  if (patch_type == 0)
+    return api_patch_merge(doc, patch);
+  if (patch_type == 1)
+    return api_patch_strategic(doc, patch, kind, err);
+  return api_patch_json(doc, patch, err);
+}
+
 static int wr_fn(void *arg, const store_kv_t *cur, char **out, size_t *out_len, berr_t *err)
 {
   wr_t *w = arg;
@@ -109,12 +143,7 @@ static int wr_fn(void *arg, const store_kv_t *cur, char **out, size_t *out_len, 
     json_t *dmeta = json_object_get(doc, "metadata");
     json_object_set_new(dmeta, "resourceVersion", json_string(rv));
     berr_t perr = BERR_INIT;
-    if (w->patch_type == 0)
-      o = api_patch_merge(doc, w->body);
-    else if (w->patch_type == 1)
-      o = api_patch_strategic(doc, w->body, k->kind, &perr);
-    else
-      o = api_patch_json(doc, w->body, &perr);
+    o = srv_patch_apply(doc, w->body, w->patch_type, k->kind, &perr);
     json_object_del(dmeta, "resourceVersion");
     if (!o) {
       srv_resp_status(w->r, 422, "Invalid", k->resource, w->name, "%s",
@@ -207,7 +236,6 @@ void srv_do_write(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *
                   const char *name, const char *sub)
 {
   wr_t w = { .q = q, .r = r, .k = k, .ns = ns, .name = name, .sub = sub, .patch_type = -1 };
-  json_error_t je;
   if (!strcmp(q->method, "PUT")) {
     w.body = srv_decode_body(q, r);
     if (!w.body)
@@ -226,24 +254,8 @@ void srv_do_write(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const char *
     }
     if (!srv_prepare(w.body, k, ns, r))
       goto out;
-  } else {
-    const char *ct = q->content_type ? q->content_type : "";
-    if (str_has_prefix(ct, "application/merge-patch+json"))
-      w.patch_type = 0;
-    else if (str_has_prefix(ct, "application/strategic-merge-patch+json"))
-      w.patch_type = 1;
-    else if (str_has_prefix(ct, "application/json-patch+json"))
-      w.patch_type = 2;
-    else
-      return srv_resp_status(r, 415, "UnsupportedMediaType", NULL, NULL,
-                             "the body of the request was in an unknown format - accepted media "
-                             "types include: application/json-patch+json, "
-                             "application/merge-patch+json, "
-                             "application/strategic-merge-patch+json");
-    w.body = json_loadb(q->body, q->body_len, 0, &je);
-    if (!w.body)
-      return srv_resp_status(r, 400, "BadRequest", NULL, NULL, "the patch is not valid JSON: %s",
-                             je.text);
+  } else if (!(w.body = srv_patch_body(q, r, &w.patch_type))) {
+    return;
   }
   cleanup_free char *key = srv_obj_key(k, ns, name);
   store_kv_t kv = { 0 };

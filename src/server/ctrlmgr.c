@@ -45,6 +45,7 @@ typedef struct srv_ctrlmgr {
   ctrl_cache_t *cache;
   bool watched[64];   /* per kind index: a controller reads it */
   json_t *due;        /* "def\tns\tname" → due time (monotonic ns) */
+  int64_t next_due;   /* no key is due before this (INT64_MAX: none queued) */
   json_t *event_caps; /* "uid\treason" → [count, window start] */
   int64_t event_last; /* the time in the last event's name: each name is new */
 } srv_ctrlmgr_t;
@@ -123,6 +124,8 @@ static void enqueue(srv_ctrlmgr_t *m, size_t def, const char *ns, const char *na
   if (cur && json_integer_value(cur) <= at)
     return;
   json_object_set_new(m->due, key, json_integer(at));
+  if (at < m->next_due)
+    m->next_due = at;
 }
 
 /* Asks every controller which keys a change of an object of resource
@@ -600,20 +603,31 @@ static bool execute(srv_ctrlmgr_t *m, const ctrl_def_t *def, ctrl_actions_t *act
   return conflict;
 }
 
+/* poll()'s timeout until monotonic time t (-1: never). */
+static int until(int64_t t)
+{
+  if (t == INT64_MAX)
+    return -1;
+  int64_t ms = (t - time_mono_ns()) / 1000000;
+  return ms < 0 ? 0 : ms > RETRY_MS * 60 ? RETRY_MS * 60 : (int)ms + 1;
+}
+
 /* Syncs every key that is due; returns the time until the next one (ms,
  * -1: none). */
 static int run_due(srv_ctrlmgr_t *m)
 {
-  int64_t now = time_mono_ns(), next = -1;
-  json_t *ready = json_array();
+  int64_t now = time_mono_ns();
   const char *key;
   json_t *at;
+  /* Most wake-ups are watch events with nothing due yet: the keys (one per
+   * node, waiting for its heartbeat deadline) are walked only when one is. */
+  if (now < m->next_due)
+    return until(m->next_due);
+  json_t *ready = json_array();
   json_object_foreach(m->due, key, at)
   {
     if (json_integer_value(at) <= now)
       json_array_append_new(ready, json_string(key));
-    else if (next < 0 || json_integer_value(at) < next)
-      next = json_integer_value(at);
   }
   size_t i;
   json_t *k;
@@ -645,16 +659,13 @@ static int run_due(srv_ctrlmgr_t *m)
       break;
   }
   json_decref(ready);
-  next = -1;
+  m->next_due = INT64_MAX;
   json_object_foreach(m->due, key, at)
   {
-    if (next < 0 || json_integer_value(at) < next)
-      next = json_integer_value(at);
+    if (json_integer_value(at) < m->next_due)
+      m->next_due = json_integer_value(at);
   }
-  if (next < 0)
-    return -1;
-  int64_t ms = (next - time_mono_ns()) / 1000000;
-  return ms < 0 ? 0 : ms > RETRY_MS * 60 ? RETRY_MS * 60 : (int)ms + 1;
+  return until(m->next_due);
 }
 
 /* ---- following the store ------------------------------------------------------ */
@@ -707,6 +718,7 @@ static int relist(srv_ctrlmgr_t *m, int64_t *rev, berr_t *err)
   ctrl_cache_free(m->cache);
   m->cache = ctrl_cache_new();
   json_object_clear(m->due);
+  m->next_due = INT64_MAX;
   store_list_req_t lr = { .prefix = PREFIX, .limit = LIST_PAGE };
   cleanup_free char *after = NULL;
   for (;;) {
@@ -809,6 +821,7 @@ int srv_ctrlmgr_start(srv_t *s, const ctrl_config_t *cfg, berr_t *err)
   m->srv = s;
   m->cfg = *cfg;
   m->due = json_object();
+  m->next_due = INT64_MAX;
   m->event_caps = json_object();
   m->cache = ctrl_cache_new();
   size_t n;

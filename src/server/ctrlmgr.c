@@ -263,9 +263,9 @@ static int top_member(void *arg, const char *key, size_t klen, const char *vs, c
   return 0;
 }
 
-/* A stored pod, trimmed as slim_pod trims it, without decoding what it
- * drops (the containers, volumes… most of a pod's bytes); NULL when the
- * bytes are not a pod object. */
+/* A stored pod with only the members slim_pod keeps decoded (not the
+ * containers, volumes… most of a pod's bytes); slim_pod finishes it. NULL
+ * when the bytes are not a pod object. */
 static json_t *load_pod(const char *value, size_t len, int64_t rev)
 {
   static const char *const spec_keys[]
@@ -290,7 +290,7 @@ static json_t *load_pod(const char *value, size_t len, int64_t rev)
   pick_t st = { .keys = st_keys, .n = ARRAY_SIZE(st_keys), .into = json_object_get(pod, "status") };
   if (top.status_vs)
     srv_rj_members(top.status_vs, top.status_ve, pick_member, &st);
-  return slim_pod(pod);
+  return pod;
 }
 
 /* An object as a write or the watch returned it (stolen). */

@@ -142,6 +142,8 @@ static json_t *pods_per_node(ctrl_ctx_t *x, json_t *rs, json_t *own)
   return counts;
 }
 
+/* Deletes n of the pods, the least valuable first (Kubernetes' order), and
+ * takes them out of pods. */
 static void delete_surplus(ctrl_ctx_t *x, json_t *rs, json_t *pods, size_t n)
 {
   size_t total = json_array_size(pods);
@@ -162,12 +164,22 @@ static void delete_surplus(ctrl_ctx_t *x, json_t *rs, json_t *pods, size_t n)
   }
   if (n < total)
     qsort(v, total, sizeof *v, rs_pod_cmp);
+  cleanup_json json_t *doomed = json_object();
   for (size_t i = 0; i < n && i < total; i++) {
     json_t *md = json_object_get(v[i].pod, "metadata");
     ctrl_act_delete(x->out, "pods", json_str(md, "namespace"), v[i].name, json_str(md, "uid"), -1);
     ctrl_act_event(x->out, rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", v[i].name);
+    json_object_set_new(doomed, v[i].name, json_true());
   }
   free(v);
+  /* The status written after this sync counts the pods that stay: a
+   * deleted pod reported available a moment longer would let a Deployment
+   * scale its old sets down below maxUnavailable. */
+  for (size_t i = json_array_size(pods); i-- > 0;) {
+    const char *pn = json_str(json_object_get(json_array_get(pods, i), "metadata"), "name");
+    if (pn && json_object_get(doomed, pn))
+      json_array_remove(pods, i);
+  }
 }
 
 static void create_missing(ctrl_ctx_t *x, json_t *rs, json_t *tmpl, size_t n)

@@ -178,6 +178,12 @@ Test(ctrl_rs, scale_down_deletes_least_useful_first)
     cr_assert_str_eq(ev->message, want);
     free(want);
   }
+  /* the status says what stays, not the pods on their way out: one pod,
+   * ready and available */
+  json_t *st = json_object_get(ctrl_h_action(&h, CTRL_UPDATE_STATUS, NULL, 0)->obj, "status");
+  cr_assert_eq(json_int(st, "replicas", -1), 1);
+  cr_assert_eq(json_int(st, "readyReplicas", -1), 1);
+  cr_assert_eq(json_int(st, "availableReplicas", -1), 1);
   ctrl_h_apply(&h);
   cr_assert_not_null(ctrl_cache_get(h.cache, "pods", "default", "old"));
   cr_assert_not_null(ctrl_cache_get(h.cache, "pods", "default", "failed"));

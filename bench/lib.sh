@@ -4,7 +4,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BERTH=${BERTH:-$TOP/build/berth}
 OUT=${OUT:-$TOP/bench/out}
 mkdir -p "$OUT"
-W=$(mktemp -d /tmp/berth-bench.XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-bench.XXXXXX")
 bench_cleanup() { umount -R "$W" 2>/dev/null || true; rm -rf "$W"; }
 trap bench_cleanup EXIT
 

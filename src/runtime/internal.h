@@ -11,6 +11,9 @@
 /* ROOT/ID, after checking that id is a valid container id. */
 int rt_state_dir(const char *root, const char *id, char **out, berr_t *err);
 
+/* Hashes the embedded monitor program once for the process (rt_preload). */
+void rt_monitor_preload(void);
+
 /* ---- resources and cgroups (cgroup.c) --------------------------------------- */
 
 /* linux.resources of the OCI config, as the kernel knobs need them. */

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,13 @@ static size_t monitor_size(void)
   return (size_t)(rt_monitor_end - rt_monitor_start);
 }
 
-/* A 64-bit hash of the embedded program, a word at a time (~0.1 ms). */
-static uint64_t monitor_hash(void)
+/* A 64-bit hash of the embedded program, a word at a time (~0.1 ms), once
+ * per process: rt_preload computes it in the spawner, whose forks make the
+ * containers. */
+static pthread_once_t monitor_hash_once = PTHREAD_ONCE_INIT;
+static uint64_t monitor_hash_value;
+
+static void monitor_hash_compute(void)
 {
   const unsigned char *p = rt_monitor_start;
   size_t n = monitor_size();
@@ -65,7 +71,18 @@ static uint64_t monitor_hash(void)
   }
   for (; n > 0; p++, n--)
     h = (h ^ *p) * 0x100000001b3ULL;
-  return h;
+  monitor_hash_value = h;
+}
+
+static uint64_t monitor_hash(void)
+{
+  pthread_once(&monitor_hash_once, monitor_hash_compute);
+  return monitor_hash_value;
+}
+
+void rt_monitor_preload(void)
+{
+  monitor_hash();
 }
 
 static int write_all_fd(int fd, const void *data, size_t len)

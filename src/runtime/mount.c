@@ -96,6 +96,7 @@ int rt_preload(berr_t *err)
 {
   pthread_once(&cg_lines_once, cg_lines_load);
   cg_info();
+  rt_monitor_preload();
   if (cg_lines_errno)
     return berr_set(err, cg_lines_errno, "open /proc/self/mounts");
   return 0;

@@ -36,7 +36,7 @@ cleanup_all() {
   for n in "${!AROOT[@]}"; do
     BERTH_ROOT=${AROOT[$n]} "$BERTH" container rm -f \
       $(BERTH_ROOT=${AROOT[$n]} "$BERTH" container ls -aq 2>/dev/null) >/dev/null 2>&1 || true
-    umount -l "$W/agent-$n/pods" 2>/dev/null || true
+    umount -l "$W/agent-$n/run" 2>/dev/null || true
   done
   ip link del "bwl1$$" 2>/dev/null || true
   ip link del "bwl2$$" 2>/dev/null || true

@@ -182,6 +182,7 @@ static pod_t *pod_new(pod_mgr_t *m, json_t *obj)
   p->ns = xstrdup(json_str(md, "namespace") ? json_str(md, "namespace") : "default");
   p->spec = json_object_get(p->obj, "spec");
   p->dir = path_join(m->pods_dir, p->uid);
+  p->vols = path_join(m->vols_dir, p->uid);
   const char *h = json_str(p->spec, "hostname");
   p->hostname = xstrndup(h && *h ? h : p->name, 63);
   /* cut like the kubelet: no '-' or '.' left at the end */
@@ -362,13 +363,40 @@ static void adopt_containers(pod_mgr_t *m, pod_t *p, engine_info *infos, size_t 
 /* A pod directory without pod.json: a start that never got far. */
 static void drop_stray_dir(pod_mgr_t *m, const char *uid)
 {
-  pod_t tmp = { .uid = (char *)uid, .dir = path_join(m->pods_dir, uid) };
+  pod_t tmp = { .uid = (char *)uid,
+                .dir = path_join(m->pods_dir, uid),
+                .vols = path_join(m->vols_dir, uid) };
   berr_t err = BERR_INIT;
   pod_volumes_down(&tmp);
-  if (pod_sandbox_down(m, &tmp, &err) < 0 || fs_rm_rf(tmp.dir, &err) < 0)
+  if (pod_sandbox_down(m, &tmp, &err) < 0 || fs_rm_rf(tmp.dir, &err) < 0
+      || fs_rm_rf(tmp.vols, &err) < 0)
     log_warn("msg=\"cannot remove stray pod directory\" dir=%s err=\"%s\"", tmp.dir, err.msg);
   berr_clear(&err);
   free(tmp.dir);
+  free(tmp.vols);
+}
+
+/* emptyDir volumes of pods the tmpfs no longer knows (a reboot emptied it). */
+static void drop_stray_volumes(pod_mgr_t *m)
+{
+  cleanup_dir DIR *d = opendir(m->vols_dir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (de->d_name[0] == '.')
+      continue;
+    pthread_mutex_lock(&m->lock);
+    bool known = pod_find_locked(m, de->d_name) != NULL;
+    pthread_mutex_unlock(&m->lock);
+    if (known)
+      continue;
+    cleanup_free char *dir = path_join(m->vols_dir, de->d_name);
+    berr_t err = BERR_INIT;
+    if (fs_rm_rf(dir, &err) < 0)
+      log_warn("msg=\"cannot remove stray volumes\" dir=%s err=\"%s\"", dir, err.msg);
+    else
+      log_info("msg=\"volumes of a pod no longer here removed\" dir=%s", dir);
+    berr_clear(&err);
+  }
 }
 
 static int adopt(pod_mgr_t *m, berr_t *err)
@@ -405,6 +433,7 @@ static int adopt(pod_mgr_t *m, berr_t *err)
     pod_enqueue_locked(m, p);
     pthread_mutex_unlock(&m->lock);
   }
+  drop_stray_volumes(m);
   /* Containers of pods this node no longer has. */
   for (size_t i = 0; i < n; i++)
     if (!used[i] && engine_info_label(&infos[i], POD_LABEL_UID))
@@ -424,13 +453,15 @@ int pod_mgr_open(const pod_mgr_opts_t *o, pod_mgr_t **out, berr_t *err)
   m->ifd = m->efd = m->epfd = -1;
   m->o = *o;
   m->root = xstrdup(o->root);
-  m->pods_dir = path_join(o->root, "pods");
+  m->run_dir = path_join(o->root, "run");
+  m->pods_dir = path_join(m->run_dir, "pods");
+  m->vols_dir = path_join(o->root, "volumes");
   m->engine_root = xstrdup(o->engine_root);
   m->node_name = xstrdup(o->node_name ? o->node_name : "");
   m->host_ip = xstrdup(o->host_ip ? o->host_ip : "127.0.0.1");
   m->net_bridge = o->net.bridge ? xstrdup(o->net.bridge) : NULL;
   m->net_cidr = o->net.cidr ? xstrdup(o->net.cidr) : NULL;
-  m->net_state = o->net.state_dir ? xstrdup(o->net.state_dir) : path_join(o->root, "ipam");
+  m->net_state = o->net.state_dir ? xstrdup(o->net.state_dir) : path_join(m->run_dir, "ipam");
   m->o.root = m->root;
   m->o.engine_root = m->engine_root;
   m->o.node_name = m->node_name;
@@ -448,9 +479,9 @@ int pod_mgr_open(const pod_mgr_opts_t *o, pod_mgr_t **out, berr_t *err)
   pthread_mutex_init(&m->prober_lock, NULL);
 
   /* Containers are made by the engine's spawner: see engine_spawner_start. */
-  if (podnet_check(&m->o.net, err) < 0 || engine_open(m->engine_root, &m->eng, err) < 0
-      || engine_spawner_start(m->eng, err) < 0 || fs_mkdir_p(m->pods_dir, 0700, err) < 0
-      || pod_root_prepare(m, err) < 0 || pw_open(m, err) < 0 || adopt(m, err) < 0) {
+  if (pod_root_prepare(m, err) < 0 || fs_mkdir_p(m->pods_dir, 0700, err) < 0
+      || podnet_check(&m->o.net, err) < 0 || engine_open(m->engine_root, &m->eng, err) < 0
+      || engine_spawner_start(m->eng, err) < 0 || pw_open(m, err) < 0 || adopt(m, err) < 0) {
     berr_wrap(err, "open the pod manager in %s", o->root);
     pod_mgr_close(m);
     return -1;
@@ -490,7 +521,9 @@ void pod_mgr_close(pod_mgr_t *m)
   pthread_cond_destroy(&m->cond);
   pthread_mutex_destroy(&m->prober_lock);
   free(m->root);
+  free(m->run_dir);
   free(m->pods_dir);
+  free(m->vols_dir);
   free(m->engine_root);
   free(m->node_name);
   free(m->host_ip);

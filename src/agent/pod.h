@@ -5,8 +5,8 @@
  * A pod is a sandbox plus containers:
  *  - The sandbox is the pod's shared network, IPC and UTS namespaces, made
  *    by one short-lived child (unshare, sethostname to the pod's hostname)
- *    and kept alive by bind-mounting its nsfs files at ROOT/pods/UID/ns/
- *    {net,ipc,uts}: no pause process. The network is podnet.h's (none for
+ *    and kept alive by bind-mounting its nsfs files at ROOT/run/pods/UID/
+ *    ns/{net,ipc,uts}: no pause process. The network is podnet.h's (none for
  *    hostNetwork pods, which share the node's namespaces).
  *  - Containers are engine containers joining those namespaces (each with
  *    its own PID namespace), in the pod's cgroup parent
@@ -16,12 +16,18 @@
  *    forwards signals, so a command without a SIGTERM handler still stops
  *    on SIGTERM. Init containers run one at a time, in order, before the
  *    others start; a failed one is retried by restartPolicy.
- *  - ROOT/pods/UID/pod.json is the last spec seen (with status.podIP and
- *    status.startTime): on start-up the manager re-adopts what is there
- *    without restarting running containers; a sandbox whose namespace files
- *    are no longer mounted (a reboot) gets new namespaces and its containers
- *    are made again. ROOT/pods is made a private bind mount of itself, left
- *    in place by pod_mgr_close (containers keep running).
+ *  - ROOT/run/pods/UID/pod.json is the last spec seen (with status.podIP
+ *    and status.startTime): on start-up the manager re-adopts what is there
+ *    without restarting running containers.
+ *  - ROOT/run is a private tmpfs, mounted at open and left in place by
+ *    pod_mgr_close (containers keep running): what lives there (pod.json,
+ *    /etc/hosts, the namespace files, configMap/secret/downwardAPI files,
+ *    the address book of podnet) describes pods that die with the machine,
+ *    and making it costs no disk (on ext4 without a journal every new
+ *    inode costs a scan of the recently deleted ones). After a reboot it is
+ *    empty: the API server's pods are started afresh. emptyDir volumes
+ *    (medium "") are on disk, ROOT/volumes/UID/NAME, removed with the pod
+ *    or, after a reboot, when the manager opens.
  *
  * Restarts follow restartPolicy (Always, OnFailure, Never) with the
  * kubelet's back-off: the first restart at once, then base, doubling per
@@ -53,7 +59,7 @@
 typedef struct pod_mgr pod_mgr_t;
 
 typedef struct pod_mgr_opts {
-  const char *root;        /* the agent's state: ROOT/pods/UID/… (required) */
+  const char *root;        /* the agent's state: ROOT/run, ROOT/volumes (required) */
   const char *engine_root; /* the engine's root (images, containers) (required) */
   const char *node_name;   /* for events and status.hostIP's owner */
   const char *host_ip;     /* status.hostIP, and podIP of hostNetwork pods */
@@ -84,7 +90,7 @@ typedef struct pod_mgr_opts {
   void *arg;
 } pod_mgr_opts_t;
 
-/* Opens the manager and re-adopts the pods found under ROOT/pods (their
+/* Opens the manager and re-adopts the pods found under ROOT/run/pods (their
  * running containers are left running; their status is reported again). */
 int pod_mgr_open(const pod_mgr_opts_t *o, pod_mgr_t **out, berr_t *err);
 /* Stops the manager's threads; containers keep running (an agent restart

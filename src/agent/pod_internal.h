@@ -121,7 +121,8 @@ typedef struct pod {
   char *uid, *ns, *name;
   json_t *obj;  /* the pod (a copy); its spec never changes */
   json_t *spec; /* borrowed from obj */
-  char *dir;    /* ROOT/pods/UID */
+  char *dir;    /* ROOT/run/pods/UID (tmpfs) */
+  char *vols;   /* ROOT/volumes/UID: emptyDir volumes on disk, made when needed */
   pthread_mutex_t mu;
 
   /* (m->lock) */
@@ -160,7 +161,7 @@ typedef struct pod {
 } pod_t;
 
 struct pod_mgr {
-  char *root, *pods_dir, *engine_root, *node_name, *host_ip;
+  char *root, *run_dir, *pods_dir, *vols_dir, *engine_root, *node_name, *host_ip;
   char *net_bridge, *net_cidr, *net_state;
   pod_mgr_opts_t o; /* the caller's, strings pointing at the copies above */
   engine *eng;
@@ -216,7 +217,7 @@ void pw_kick(pod_mgr_t *m);
 
 /* ---- pod_sandbox.c ---------------------------------------------------------- */
 
-/* ROOT/pods made a private mount of its own (once per boot). */
+/* ROOT/run: a private tmpfs, mounted when it is not one yet. */
 int pod_root_prepare(pod_mgr_t *m, berr_t *err);
 /* Namespaces (made, or adopted when alive) and the pod's address. */
 int pod_sandbox_up(pod_mgr_t *m, pod_t *p, berr_t *err);
@@ -224,7 +225,7 @@ int pod_sandbox_up(pod_mgr_t *m, pod_t *p, berr_t *err);
 bool pod_sandbox_alive(pod_t *p);
 /* Address released, namespaces unmounted; idempotent. */
 int pod_sandbox_down(pod_mgr_t *m, pod_t *p, berr_t *err);
-/* ROOT/pods/UID/FILE. */
+/* ROOT/run/pods/UID/FILE. */
 char *pod_path(pod_t *p, const char *file);
 char *pod_ns_path(pod_t *p, const char *ns);
 /* pod.json: the pod with what adoption needs in its status (podIP,

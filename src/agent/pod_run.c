@@ -73,6 +73,7 @@ void pod_free(pod_t *p)
   free(p->ns);
   free(p->name);
   free(p->dir);
+  free(p->vols);
   free(p->ip);
   free(p->hostname);
   free(p->setup_error);
@@ -645,9 +646,12 @@ static void tear_down(pod_mgr_t *m, pod_t *p)
   if (engine_cgroup_parent_remove(m->eng, cg, &err) < 0)
     log_warn("msg=\"cannot remove pod cgroup\" pod=%s/%s err=\"%s\"", p->ns, p->name, err.msg);
   berr_clear(&err);
-  if (fs_rm_rf(p->dir, &err) < 0)
-    log_warn("msg=\"cannot remove pod directory\" dir=%s err=\"%s\"", p->dir, err.msg);
-  berr_clear(&err);
+  const char *dirs[] = { p->dir, p->vols };
+  for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+    if (fs_rm_rf(dirs[i], &err) < 0)
+      log_warn("msg=\"cannot remove pod directory\" dir=%s err=\"%s\"", dirs[i], err.msg);
+    berr_clear(&err);
+  }
   log_info("msg=\"pod removed\" pod=%s/%s uid=%s", p->ns, p->name, p->uid);
 }
 

@@ -1,18 +1,18 @@
 /* pod_sandbox.c — a pod's sandbox: the network, IPC and UTS namespaces its
- * containers share, its address, and its files under ROOT/pods/UID/.
+ * containers share, its address, and its files under ROOT/run/pods/UID/.
  *
  * No pause process holds the namespaces. A short-lived thread unshares
  * them (net, ipc and uts are per-thread in Linux, so the agent's other
  * threads are untouched and nothing is forked), sets the pod's hostname and
  * bind-mounts its /proc/thread-self/ns/{net,ipc,uts} onto the files
- * ROOT/pods/UID/ns/{net,ipc,uts}; when the thread ends, the mounts keep the
- * namespaces alive, as `ip netns add` does. Containers join them by path.
- * ROOT/pods is a private mount of its own, so these mounts neither
- * propagate to nor come from anywhere else. A hostNetwork pod gets only the
- * ipc and uts ones (keeping the node's hostname) and the node's address.
+ * ROOT/run/pods/UID/ns/{net,ipc,uts}; when the thread ends, the mounts keep
+ * the namespaces alive, as `ip netns add` does. Containers join them by
+ * path. ROOT/run is a private tmpfs, so these mounts neither propagate to
+ * nor come from anywhere else. A hostNetwork pod gets only the ipc and uts
+ * ones (keeping the node's hostname) and the node's address.
  *
- * After a reboot the files are there but no longer mounted: a sandbox is
- * alive only when all of them are nsfs mounts (pod_sandbox_alive). */
+ * A sandbox is alive only when all of its files are nsfs mounts
+ * (pod_sandbox_alive): one unmounted by hand is made again. */
 #include "agent/pod_internal.h"
 
 #include <errno.h>
@@ -100,7 +100,7 @@ void pod_state_from(pod_t *p, json_t *status)
   }
 }
 
-/* ---- ROOT/pods as a private mount ------------------------------------------------ */
+/* ---- ROOT/run: a private tmpfs ------------------------------------------------------ */
 
 static bool is_mount_root(const char *path)
 {
@@ -111,12 +111,17 @@ static bool is_mount_root(const char *path)
          && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+/* Mounted once and kept: a restarted agent finds its pods there. Private,
+ * so that the namespace files bound in it propagate nowhere. */
 int pod_root_prepare(pod_mgr_t *m, berr_t *err)
 {
-  if (!is_mount_root(m->pods_dir) && mount(m->pods_dir, m->pods_dir, NULL, MS_BIND, NULL) < 0)
-    return berr_set(err, errno, "bind-mount %s onto itself", m->pods_dir);
-  if (mount(NULL, m->pods_dir, NULL, MS_PRIVATE, NULL) < 0)
-    return berr_set(err, errno, "make %s a private mount", m->pods_dir);
+  if (fs_mkdir_p(m->run_dir, 0700, err) < 0)
+    return -1;
+  if (!is_mount_root(m->run_dir)
+      && mount("tmpfs", m->run_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+    return berr_set(err, errno, "mount a tmpfs on %s", m->run_dir);
+  if (mount(NULL, m->run_dir, NULL, MS_PRIVATE, NULL) < 0)
+    return berr_set(err, errno, "make %s a private mount", m->run_dir);
   return 0;
 }
 

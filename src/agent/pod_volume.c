@@ -1,7 +1,9 @@
 /* pod_volume.c — a pod's volumes and how its containers mount them.
  *
- * Every volume berth makes lives in ROOT/pods/UID/volumes/NAME and is
- * bind-mounted into the containers that name it in volumeMounts:
+ * Every volume berth makes lives in ROOT/run/pods/UID/volumes/NAME (the
+ * agent's tmpfs, as the kubelet keeps secrets off the disk) except an
+ * emptyDir on the disk, ROOT/volumes/UID/NAME; each is bind-mounted into
+ * the containers that name it in volumeMounts:
  *
  *   emptyDir     an empty directory (mode 0777) shared by the pod's
  *                containers; medium Memory is a tmpfs (sizeLimit = its size)
@@ -51,8 +53,15 @@ static bool is_file_kind(const char *kind)
   return false;
 }
 
-static char *vol_dir(pod_t *p, const char *name)
+/* Where volume v's files are: an emptyDir on the disk (ROOT/volumes/UID),
+ * the others (and a Memory emptyDir's mount point) in the pod's directory
+ * on the agent's tmpfs. */
+static char *vol_dir(pod_t *p, json_t *v)
 {
+  const char *name = json_str(v, "name") ?: "";
+  json_t *ed = json_object_get(v, "emptyDir");
+  if (ed && strcmp(json_str(ed, "medium") ?: "", "Memory"))
+    return path_join(p->vols, name);
   return xasprintf("%s/volumes/%s", p->dir, name);
 }
 
@@ -318,7 +327,7 @@ int pod_volumes_up(pod_mgr_t *m, pod_t *p, berr_t *err)
       return berr_setc(err, EINVAL, "invalid volume name \"%s\"", name);
     const char *kind = vol_kind(v);
     json_t *src = json_object_get(v, kind);
-    cleanup_free char *dir = vol_dir(p, name);
+    cleanup_free char *dir = vol_dir(p, v);
     int r;
     if (!strcmp(kind, "emptyDir"))
       r = empty_dir(src, dir, err);
@@ -377,7 +386,7 @@ int pod_volume_binds(pod_t *p, json_t *ctr, engine_bind **binds, size_t *n, berr
     }
     const char *kind = vol_kind(v);
     char *host = !strcmp(kind, "hostPath") ? xstrdup(json_str(json_object_get(v, kind), "path"))
-                                           : vol_dir(p, name);
+                                           : vol_dir(p, v);
     const char *sub = json_str(vm, "subPath");
     if (sub && *sub) {
       if (!rel_path_ok(sub)) {

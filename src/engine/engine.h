@@ -73,7 +73,7 @@ typedef struct engine_create_opts {
   bool auto_remove; /* the container's monitor removes it once it has ended */
 
   /* For the containers of a pod (src/agent/pod.h). Namespaces to join, by
-   * path (a bind-mounted nsfs file such as ROOT/pods/UID/ns/net); NULL = a
+   * path (a bind-mounted nsfs file such as ROOT/run/pods/UID/ns/net); NULL = a
    * new one. With utsns the namespace's hostname stays (OCI allows a
    * hostname only with a new uts namespace): hostname then only sets
    * $HOSTNAME. */

@@ -40,7 +40,7 @@ finish() {
     wait_for 15 no_pods
   fi
   stop_agent KILL
-  umount -R "$ADATA/pods" 2>/dev/null
+  umount -R "$ADATA/run" 2>/dev/null
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
   cleanup_root
   ip link del "$BR" 2>/dev/null || true

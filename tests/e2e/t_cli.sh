@@ -30,7 +30,7 @@ finish() {
     kill -9 "$AG_PID" 2>/dev/null && wait "$AG_PID" 2>/dev/null
   fi
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-  umount -R "$T/agent/pods" 2>/dev/null # the agent makes its pods directory a mount point
+  umount -R "$T/agent/run" 2>/dev/null # the agent makes its run directory a tmpfs
   cleanup_root
   ip link del "$BR" 2>/dev/null || true
 }

@@ -24,7 +24,7 @@ SRV_PID=$!
 cleanup() {
   kill -TERM $SRV_PID 2>/dev/null
   wait $SRV_PID 2>/dev/null
-  umount -l "$T/agent/pods" 2>/dev/null
+  umount -l "$T/agent/run" 2>/dev/null
   ip link del "$BR" 2>/dev/null
   cleanup_root
 }

@@ -65,7 +65,7 @@ finish() {
     wait_for 20 test -z "$(on_agent 2>/dev/null)"
   fi
   stop_agent KILL
-  umount -R "$ADATA/pods" 2>/dev/null
+  umount -R "$ADATA/run" 2>/dev/null
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
   cleanup_root
   ip link del "$BR" 2>/dev/null || true

@@ -40,7 +40,7 @@ cleanup() {
   wait 2>/dev/null
   for n in "${!AROOT[@]}"; do
     BERTH_ROOT=${AROOT[$n]} "$BERTH" container rm -f $(BERTH_ROOT=${AROOT[$n]} "$BERTH" container ls -aq 2>/dev/null) >/dev/null 2>&1
-    umount -l "$T/agent-$n/pods" 2>/dev/null
+    umount -l "$T/agent-$n/run" 2>/dev/null
   done
   ip link del "bw1$$" 2>/dev/null
   ip link del "bw2$$" 2>/dev/null

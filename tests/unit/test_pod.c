@@ -16,8 +16,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 /* ---- pure helpers -------------------------------------------------------------------- */
@@ -373,7 +375,7 @@ static void teardown(void)
     engine_infos_free(v, n);
     engine_close(e);
   }
-  char *pods = path_join(T.root, "pods");
+  char *pods = path_join(T.root, "run");
   umount2(pods, MNT_DETACH);
   free(pods);
   char cmd[64];
@@ -530,7 +532,7 @@ static void assert_gone(const char *uid)
     cr_assert_str_neq(engine_info_label(&v[i], POD_LABEL_UID) ?: "", uid,
                       "container %s of the pod is left", v[i].name);
   engine_infos_free(v, n);
-  char *dir = xasprintf("%s/pods/%s", T.root, uid);
+  char *dir = xasprintf("%s/run/pods/%s", T.root, uid);
   cr_assert_not(fs_exists(dir), "%s is left", dir);
   free(dir);
   char *ifname = podnet_host_ifname(uid);
@@ -542,7 +544,7 @@ static void assert_gone(const char *uid)
   if (fs_exists("/sys/fs/cgroup/memory"))
     cr_assert_not(fs_exists(cg), "cgroup %s is left", cg);
   free(cg);
-  char *ipam = xasprintf("%s/ipam", T.root);
+  char *ipam = xasprintf("%s/run/ipam", T.root);
   DIR *d = opendir(ipam);
   struct dirent *de;
   while (d && (de = readdir(d))) {
@@ -929,7 +931,7 @@ Test(pod_run, adopted_after_reopen)
   pthread_mutex_unlock(&T.mu);
   const char *nss[] = { "net", "ipc", "uts" };
   for (size_t i = 0; i < ARRAY_SIZE(nss); i++) {
-    char *f = xasprintf("%s/pods/%s/ns/%s", T.root, uid, nss[i]);
+    char *f = xasprintf("%s/run/pods/%s/ns/%s", T.root, uid, nss[i]);
     cr_assert_eq(umount2(f, MNT_DETACH), 0, "%s", f);
     free(f);
   }
@@ -956,6 +958,55 @@ Test(pod_run, adopted_after_reopen)
   json_decref(st2);
   json_decref(pod);
   free(uid);
+}
+
+/* A reboot empties the agent's tmpfs and kills every process: the manager
+ * then knows no pod, removes the dead pod's containers and its emptyDir
+ * left on the disk, and the pod, synced again from the API, starts anew. */
+Test(pod_run, after_a_reboot)
+{
+  char *uid = new_uid();
+  json_t *pod = mkpod("boot", uid,
+                      "{\"volumes\":[{\"name\":\"d\",\"emptyDir\":{}}],"
+                      "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\","
+                      "\"command\":[\"sh\",\"-c\",\"echo x > /d/f; exec sleep 3600\"],"
+                      "\"volumeMounts\":[{\"name\":\"d\",\"mountPath\":\"/d\"}]}]}");
+  sync_pod(pod);
+  json_decref(wait_phase(uid, "Running", 30));
+  /* the emptyDir is on the disk, the rest of the pod on the tmpfs */
+  char *vol = xasprintf("%s/volumes/%s/d", T.root, uid);
+  char *run = path_join(T.root, "run");
+  struct statfs sfs;
+  cr_assert_eq(statfs(run, &sfs), 0);
+  cr_assert_eq(sfs.f_type, TMPFS_MAGIC, "%s is not a tmpfs", run);
+  for (int i = 0; i < 100 && !fs_exists(vol); i++)
+    usleep(20000);
+  cr_assert(fs_exists(vol), "%s: no emptyDir on the disk", vol);
+  cr_assert_eq(statfs(vol, &sfs), 0);
+  cr_assert_neq(sfs.f_type, TMPFS_MAGIC, "the emptyDir is on the tmpfs");
+
+  pid_t pid = ctr_pid("boot", "c");
+  cr_assert_gt(pid, 0);
+  pod_mgr_close(T.m);
+  kill(pid, SIGKILL);
+  cr_assert_eq(umount2(run, MNT_DETACH), 0, "%s", run);
+  mgr_open();
+  char **uids = pod_mgr_uids(T.m);
+  cr_assert_eq(strv_len(uids), 0, "a pod adopted from an empty tmpfs");
+  strv_free(uids);
+  char *vols = xasprintf("%s/volumes/%s", T.root, uid);
+  cr_assert_not(fs_exists(vols), "%s is left", vols);
+  free(vols);
+
+  pthread_mutex_lock(&T.mu);
+  json_object_clear(T.status);
+  pthread_mutex_unlock(&T.mu);
+  sync_pod(pod);
+  json_decref(wait_phase(uid, "Running", 30));
+  cr_assert_neq(ctr_pid("boot", "c"), pid);
+  remove_pod(pod, uid);
+  free(vol);
+  free(run);
 }
 
 /* Many pods at once: how long each takes from sync to Running. */

@@ -638,13 +638,12 @@ static void *watch_main(void *arg)
 
 int agent_pods_open(agent_t *a, berr_t *err)
 {
-  cleanup_free char *ipam = path_join(a->data_dir, "ipam");
   pod_mgr_opts_t po = {
     .root = a->data_dir,
     .engine_root = a->engine_root,
     .node_name = a->node_name,
     .host_ip = a->node_ip,
-    .net = { .bridge = a->bridge, .cidr = a->pod_cidr, .state_dir = ipam },
+    .net = { .bridge = a->bridge, .cidr = a->pod_cidr }, /* addresses: DATA/run/ipam */
     .backoff_base_ms = a->backoff_base_ms,
     .backoff_max_ms = a->backoff_max_ms,
     .lookup = lookup,

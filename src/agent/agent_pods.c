@@ -10,7 +10,10 @@
  * the network, so they only queue work for one writer thread: status merge
  * patches (coalesced: a newer status for a pod replaces the queued one, and
  * one writer serialises them per pod), events, and the final DELETE with a
- * uid precondition. Failed writes that may succeed later (server down, 5xx)
+ * uid precondition. Statuses and deletes go first; an event waits while
+ * the pod manager is busy (up to EVENT_HOLD_NS), so that in a burst of pod
+ * starts the CPU goes to the pods and their statuses, and their events
+ * follow. Failed writes that may succeed later (server down, 5xx)
  * are retried; 404 means the pod is gone and the write is dropped. A status
  * for a uid that the watch says is no longer the pod of that name (a pod
  * deleted and created again with the same name) is dropped too.
@@ -27,12 +30,15 @@
 #include <nettle/base64.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WATCH_TIMEOUT_S 300
 #define WRITER_FLUSH_MS 2000
 #define MAX_QUEUED_OPS  4096
 #define EVENT_REPEAT_NS (600LL * 1000000000LL)
 #define EVENT_CACHE_MAX 4096
+#define EVENT_HOLD_NS   (1000 * 1000000LL)
+#define EVENT_POLL_NS   (10 * 1000000LL)
 
 enum op_kind { OP_STATUS, OP_DELETE, OP_EVENT };
 
@@ -43,6 +49,7 @@ struct agent_op {
   json_t *body;  /* the status (OP_STATUS) or the Event (OP_EVENT) */
   char *ev_name; /* OP_EVENT: the Event's name */
   bool repeat;   /* OP_EVENT: a repeat of one sent before: patched */
+  int64_t mono;  /* when it was queued */
 };
 
 static void op_free(agent_op_t *op)
@@ -135,6 +142,7 @@ static agent_op_t *new_op(enum op_kind kind, const char *ns, const char *name, c
   op->ns = xstrdup(ns ? ns : "");
   op->name = xstrdup(name ? name : "");
   op->uid = xstrdup(uid ? uid : "");
+  op->mono = time_mono_ns();
   return op;
 }
 
@@ -383,6 +391,32 @@ static int write_op(agent_t *a, kc_t *c, agent_op_t *op)
   return 0;
 }
 
+/* Unlinks the next op to write: the first status or delete, else the first
+ * event unless the pod manager is busy and it has waited less than
+ * EVENT_HOLD_NS (then NULL). (a->lock held) */
+static agent_op_t *take_op(agent_t *a, bool mgr_busy)
+{
+  agent_op_t **pp = &a->ops_head, **first_event = NULL;
+  for (; *pp && (*pp)->kind == OP_EVENT; pp = &(*pp)->next)
+    if (!first_event)
+      first_event = pp;
+  if (!*pp) {
+    if (!first_event
+        || (mgr_busy && !a->writer_stop && time_mono_ns() - (*first_event)->mono < EVENT_HOLD_NS))
+      return NULL;
+    pp = first_event;
+  }
+  agent_op_t *op = *pp;
+  *pp = op->next;
+  op->next = NULL;
+  if (a->ops_tail == op) {
+    a->ops_tail = NULL;
+    for (agent_op_t *o = a->ops_head; o; o = o->next)
+      a->ops_tail = o;
+  }
+  return op;
+}
+
 static void *writer_main(void *arg)
 {
   agent_t *a = arg;
@@ -392,19 +426,26 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&a->lock);
     while (!a->ops_head && !a->writer_stop)
       pthread_cond_wait(&a->cond, &a->lock);
+    pthread_mutex_unlock(&a->lock);
+    /* not under a->lock: the manager's comes first */
+    pthread_mutex_lock(&a->mgr_lock);
+    bool busy = a->mgr && pod_mgr_busy(a->mgr);
+    pthread_mutex_unlock(&a->mgr_lock);
+    pthread_mutex_lock(&a->lock);
     /* Stopping: what is queued gets a short while to go out. */
     if (a->writer_stop && !deadline)
       deadline = time_mono_ns() + WRITER_FLUSH_MS * 1000000LL;
-    agent_op_t *op = a->ops_head;
-    if (!op || (deadline && time_mono_ns() > deadline)) {
+    if (!a->ops_head || (deadline && time_mono_ns() > deadline)) {
       pthread_mutex_unlock(&a->lock);
       break;
     }
-    a->ops_head = op->next;
-    if (!a->ops_head)
-      a->ops_tail = NULL;
-    op->next = NULL;
+    agent_op_t *op = take_op(a, busy);
     pthread_mutex_unlock(&a->lock);
+    if (!op) { /* only events, held while pods are being worked on */
+      struct timespec ts = { 0, EVENT_POLL_NS };
+      nanosleep(&ts, NULL);
+      continue;
+    }
     if (write_op(a, c, op) == 0) {
       op_free(op);
       backoff = 0;

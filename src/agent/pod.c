@@ -99,11 +99,13 @@ static void *worker_main(void *arg)
       m->q_tail = NULL;
     p->queued = false;
     p->busy = true;
+    m->active++;
     pthread_mutex_unlock(&m->lock);
 
     pod_reconcile(m, p);
 
     pthread_mutex_lock(&m->lock);
+    m->active--;
     p->busy = false;
     if (p->removed) {
       pod_free(p); /* out of the map: nobody can reach it any more */
@@ -241,6 +243,14 @@ int pod_mgr_forget(pod_mgr_t *m, const char *uid, berr_t *err)
   }
   pthread_mutex_unlock(&m->lock);
   return 0;
+}
+
+bool pod_mgr_busy(pod_mgr_t *m)
+{
+  pthread_mutex_lock(&m->lock);
+  bool busy = m->q_head || m->active;
+  pthread_mutex_unlock(&m->lock);
+  return busy;
 }
 
 char **pod_mgr_uids(pod_mgr_t *m)

@@ -108,6 +108,9 @@ int pod_mgr_forget(pod_mgr_t *m, const char *uid, berr_t *err);
 /* The uids of every pod the manager knows (strv_free). After a re-list the
  * agent forgets those the API no longer has. */
 char **pod_mgr_uids(pod_mgr_t *m);
+/* Whether a pass over some pod is queued or running (pods being started,
+ * stopped or looked at). */
+bool pod_mgr_busy(pod_mgr_t *m);
 
 /* The engine container of a pod's container, for logs and exec: the
  * current one, or the one before it with previous (ENOENT "previous

@@ -175,6 +175,7 @@ struct pod_mgr {
   bool stopping;
   pthread_t *workers;
   int n_workers;
+  int active; /* workers in a pass */
 
   /* pod_watch.c */
   int ifd, efd, epfd;

@@ -7,7 +7,13 @@
  * timeout) and wakes every second to notice a server shutdown. resourceVersion
  * empty or 0 starts with a synthetic ADDED per current object, then follows
  * from the list's revision; a revision compacted away gets one 410 Expired
- * ERROR event and the end of the stream, which makes kubectl re-list. */
+ * ERROR event and the end of the stream, which makes kubectl re-list.
+ *
+ * Every watch sees every event under its prefix. A node's agent watches
+ * spec.nodeName=NODE, so with N nodes each pod event would be decoded N
+ * times to be dropped N-1 times: such a watch first looks for
+ * "nodeName":"NODE" in the stored bytes (compact JSON, as the server
+ * writes every object) and decodes only the events that have it. */
 #include "api/api.h"
 #include "server/internal.h"
 #include "net/mhd_dl.h"
@@ -30,11 +36,31 @@ typedef struct srv_watch {
   size_t sent; /* bytes of out already written */
   int64_t deadline_ns;
   int sock;
+  char *needle; /* bytes every matching object holds, or NULL */
 } srv_watch_t;
 
 void srv_watch_set_fd(srv_watch_t *w, int fd)
 {
   w->sock = fd;
+}
+
+/* Whether the stored object may match: false only when it cannot. */
+static bool may_match(srv_watch_t *w, const char *value, size_t len)
+{
+  return !w->needle || memmem(value, len, w->needle, strlen(w->needle));
+}
+
+/* The needle of a spec.nodeName=NODE selector, when NODE needs no escaping
+ * in JSON (a node name never does). */
+static char *node_needle(const api_field_selector_t *fs)
+{
+  const char *node = fs ? api_field_selector_equals(fs, "spec.nodeName") : NULL;
+  if (!node || !*node)
+    return NULL;
+  for (const char *c = node; *c; c++)
+    if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+      return NULL;
+  return xasprintf("\"nodeName\":\"%s\"", node);
 }
 
 static bool matches(srv_watch_t *w, json_t *o)
@@ -88,6 +114,7 @@ void srv_watch_start(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const cha
   w->k = k;
   w->ls = label_sel;
   w->fs = field_sel;
+  w->needle = node_needle(w->fs);
   w->table = table;
   w->sock = -1;
   int64_t timeout = WATCH_DEFAULT_TIMEOUT_S;
@@ -113,6 +140,8 @@ void srv_watch_start(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const cha
       return berr_clear(&err);
     }
     for (size_t i = 0; i < l.n; i++) {
+      if (!may_match(w, l.items[i].value, l.items[i].len))
+        continue;
       json_t *o = srv_obj_load(l.items[i].value, l.items[i].len, l.items[i].mod_rev);
       if (matches(w, o))
         emit(w, "ADDED", o, l.items[i].mod_rev);
@@ -147,6 +176,10 @@ static bool drain(srv_watch_t *w)
   int rc;
   while ((rc = store_watch_next(w->w, &ev, &err)) == 1) {
     const char *type = ev->type == STORE_DELETE ? "DELETED" : ev->prev_value ? "MODIFIED" : "ADDED";
+    if (!may_match(w, ev->value, ev->len)) {
+      store_event_release(ev);
+      continue;
+    }
     json_t *o = srv_obj_load(ev->value, ev->len, ev->mod_rev);
     if (matches(w, o))
       emit(w, type, o, ev->mod_rev);
@@ -198,6 +231,7 @@ void srv_watch_free(void *cls)
   store_watch_close(w->w);
   api_label_selector_free(w->ls);
   api_field_selector_free(w->fs);
+  free(w->needle);
   buf_free(&w->out);
   free(w);
 }

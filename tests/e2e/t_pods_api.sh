@@ -86,6 +86,17 @@ out=$(req GET "/api/v1/pods?fieldSelector=spec.nodeName%3Dn-small")
 expect_match "list pods with fieldSelector spec.nodeName" '"name":"manual"' "$out"
 expect_eq "... only that node's" 0 "$(grep -c '"name":"needs-4"' <<<"$out")"
 expect_match "fieldSelector status.phase=Pending" '"name":"too-big"' "$(req GET "$P?fieldSelector=status.phase%3DPending")"
+# what an agent watches: its node's pods, from the start and then as they come
+out=$(timeout 5 "${C[@]}" -N "$URL/api/v1/pods?watch=1&fieldSelector=spec.nodeName%3Dn-small&timeoutSeconds=2" &
+  sleep 0.5
+  req POST $P -d '{"metadata":{"name":"watched","annotations":{"note":"\"nodeName\":\"n-small\""}},"spec":{"nodeName":"n-small","containers":[{"name":"c","image":"busybox"}]}}' >/dev/null
+  req POST $P -d '{"metadata":{"name":"elsewhere","annotations":{"note":"nodeName n-small"}},"spec":{"nodeName":"n-big","containers":[{"name":"c","image":"busybox"}]}}' >/dev/null
+  wait)
+names=$(python3 -c 'import json,sys; print(" ".join(e["type"]+":"+e["object"]["metadata"]["name"] for e in map(json.loads, sys.stdin)))' <<<"$out")
+expect_match "watch with fieldSelector spec.nodeName: that node's pods, old and new" "ADDED:manual .*ADDED:watched" "$names"
+expect_eq "... none of another node's, whatever their annotations say" "" "$(grep -oE 'needs-4|elsewhere' <<<"$names")"
+req DELETE "$P/watched?gracePeriodSeconds=0" >/dev/null
+req DELETE "$P/elsewhere?gracePeriodSeconds=0" >/dev/null
 
 # ---- status subresource, updates, generation ------------------------------------
 out=$(req PATCH $P/manual/status "${MP[@]}" -d '{"status":{"phase":"Running","podIP":"10.88.0.9"},"spec":{"nodeName":"elsewhere"}}')

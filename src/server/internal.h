@@ -174,6 +174,13 @@ typedef int (*srv_rj_member_fn)(void *arg, const char *key, size_t klen, const c
 int srv_rj_members(const char *p, const char *end, srv_rj_member_fn fn, void *arg);
 /* The number of elements of the array at p (0 when it is no array). */
 size_t srv_rj_array_len(const char *p, const char *end);
+/* The value at a dotted path ("spec.nodeName") of the object at p: its
+ * bytes [*vs, *ve); false when a step is missing or no object. */
+bool srv_rj_path(const char *p, const char *end, const char *path, const char **vs,
+                 const char **ve);
+/* An object holding only the values at paths (decoded; missing ones
+ * absent), in the same places: what a selector needs to look at. */
+json_t *srv_rj_view(const char *value, size_t len, const char *const *paths, size_t n);
 
 /* Appends the stored JSON with metadata.resourceVersion = rev spliced in,
  * without decoding it (LIST's fast path). */

@@ -81,3 +81,63 @@ size_t srv_rj_array_len(const char *p, const char *end)
   }
   return n;
 }
+
+/* ---- a member at a dotted path ------------------------------------------------ */
+
+typedef struct rj_find {
+  const char *key;
+  size_t klen;
+  const char *vs, *ve;
+} rj_find_t;
+
+static int find_member(void *arg, const char *key, size_t klen, const char *vs, const char *ve)
+{
+  rj_find_t *f = arg;
+  if (klen != f->klen || memcmp(key, f->key, klen))
+    return 0;
+  f->vs = vs;
+  f->ve = ve;
+  return 1;
+}
+
+bool srv_rj_path(const char *p, const char *end, const char *path, const char **vs, const char **ve)
+{
+  while (*path) {
+    const char *dot = strchr(path, '.');
+    rj_find_t f = { .key = path, .klen = dot ? (size_t)(dot - path) : strlen(path) };
+    if (srv_rj_members(p, end, find_member, &f) != 1)
+      return false;
+    p = f.vs;
+    end = f.ve;
+    path = dot ? dot + 1 : path + f.klen;
+  }
+  *vs = p;
+  *ve = end;
+  return true;
+}
+
+json_t *srv_rj_view(const char *value, size_t len, const char *const *paths, size_t n)
+{
+  json_t *view = json_object();
+  for (size_t i = 0; i < n; i++) {
+    const char *vs, *ve;
+    if (!srv_rj_path(value, value + len, paths[i], &vs, &ve))
+      continue;
+    json_t *v = json_loadb(vs, (size_t)(ve - vs), JSON_DECODE_ANY, NULL);
+    if (!v)
+      continue;
+    /* the objects on the way, then the value */
+    json_t *cur = view;
+    const char *p = paths[i];
+    for (const char *dot; (dot = strchr(p, '.')); p = dot + 1) {
+      json_t *next = json_object_getn(cur, p, (size_t)(dot - p));
+      if (!json_is_object(next)) {
+        next = json_object();
+        json_object_setn_new(cur, p, (size_t)(dot - p), next);
+      }
+      cur = next;
+    }
+    json_object_set_new(cur, p, v);
+  }
+  return view;
+}

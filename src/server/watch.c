@@ -9,11 +9,16 @@
  * from the list's revision; a revision compacted away gets one 410 Expired
  * ERROR event and the end of the stream, which makes kubectl re-list.
  *
+ * Events are written from the stored bytes, resourceVersion spliced in
+ * (srv_obj_append, as LIST does): a selector decodes only the members it
+ * reads (srv_rj_view), and an object is never decoded whole, except for a
+ * Table (kubectl get -w).
+ *
  * Every watch sees every event under its prefix. A node's agent watches
- * spec.nodeName=NODE, so with N nodes each pod event would be decoded N
+ * spec.nodeName=NODE, so with N nodes each pod event would be looked at N
  * times to be dropped N-1 times: such a watch first looks for
  * "nodeName":"NODE" in the stored bytes (compact JSON, as the server
- * writes every object) and decodes only the events that have it. */
+ * writes every object) and reads further only the events that have it. */
 #include "api/api.h"
 #include "server/internal.h"
 #include "net/mhd_dl.h"
@@ -36,7 +41,9 @@ typedef struct srv_watch {
   size_t sent; /* bytes of out already written */
   int64_t deadline_ns;
   int sock;
-  char *needle; /* bytes every matching object holds, or NULL */
+  char *needle;       /* bytes every matching object holds, or NULL */
+  const char **paths; /* what the selectors read (not owned), */
+  size_t n_paths;     /* … decoded for them */
 } srv_watch_t;
 
 void srv_watch_set_fd(srv_watch_t *w, int fd)
@@ -70,6 +77,28 @@ static bool matches(srv_watch_t *w, json_t *o)
          && (!w->fs || api_field_selector_matches(w->fs, o));
 }
 
+/* Whether the stored object matches the selectors, decoding only what they
+ * read. */
+static bool raw_matches(srv_watch_t *w, const char *value, size_t len)
+{
+  if (!may_match(w, value, len))
+    return false;
+  if (!w->n_paths)
+    return true;
+  json_t *view = srv_rj_view(value, len, w->paths, w->n_paths);
+  bool ok = matches(w, view);
+  json_decref(view);
+  return ok;
+}
+
+/* Appends one event from the stored bytes. */
+static void emit_raw(srv_watch_t *w, const char *type, const char *value, size_t len, int64_t rev)
+{
+  buf_printf(&w->out, "{\"type\":\"%s\",\"object\":", type);
+  srv_obj_append(&w->out, value, len, rev);
+  buf_puts(&w->out, "}\n");
+}
+
 /* Appends one event; o is stolen. */
 static void emit(srv_watch_t *w, const char *type, json_t *o, int64_t rev)
 {
@@ -85,6 +114,24 @@ static void emit(srv_watch_t *w, const char *type, json_t *o, int64_t rev)
   buf_puts(&w->out, "\n");
   free(s);
   json_decref(ev);
+}
+
+/* Appends one stored object's event, if it matches. */
+static void emit_stored(srv_watch_t *w, const char *type, const char *value, size_t len,
+                        int64_t rev)
+{
+  if (!w->table) {
+    if (raw_matches(w, value, len))
+      emit_raw(w, type, value, len, rev);
+    return;
+  }
+  if (!may_match(w, value, len))
+    return;
+  json_t *o = srv_obj_load(value, len, rev);
+  if (matches(w, o))
+    emit(w, type, o, rev);
+  else
+    json_decref(o);
 }
 
 /* The 410 Expired ERROR event that ends the stream. rev is the revision the
@@ -115,6 +162,11 @@ void srv_watch_start(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const cha
   w->ls = label_sel;
   w->fs = field_sel;
   w->needle = node_needle(w->fs);
+  w->paths = xcalloc((w->fs ? w->fs->n : 0) + 2, sizeof *w->paths);
+  if (w->ls)
+    w->paths[w->n_paths++] = "metadata.labels";
+  for (size_t i = 0; w->fs && i < w->fs->n; i++)
+    w->paths[w->n_paths++] = w->fs->reqs[i].path;
   w->table = table;
   w->sock = -1;
   int64_t timeout = WATCH_DEFAULT_TIMEOUT_S;
@@ -139,15 +191,8 @@ void srv_watch_start(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const cha
       srv_resp_status(r, 500, "InternalError", NULL, NULL, "%s", err.msg);
       return berr_clear(&err);
     }
-    for (size_t i = 0; i < l.n; i++) {
-      if (!may_match(w, l.items[i].value, l.items[i].len))
-        continue;
-      json_t *o = srv_obj_load(l.items[i].value, l.items[i].len, l.items[i].mod_rev);
-      if (matches(w, o))
-        emit(w, "ADDED", o, l.items[i].mod_rev);
-      else
-        json_decref(o);
-    }
+    for (size_t i = 0; i < l.n; i++)
+      emit_stored(w, "ADDED", l.items[i].value, l.items[i].len, l.items[i].mod_rev);
     from = l.rev;
     store_list_free(&l);
   }
@@ -176,15 +221,7 @@ static bool drain(srv_watch_t *w)
   int rc;
   while ((rc = store_watch_next(w->w, &ev, &err)) == 1) {
     const char *type = ev->type == STORE_DELETE ? "DELETED" : ev->prev_value ? "MODIFIED" : "ADDED";
-    if (!may_match(w, ev->value, ev->len)) {
-      store_event_release(ev);
-      continue;
-    }
-    json_t *o = srv_obj_load(ev->value, ev->len, ev->mod_rev);
-    if (matches(w, o))
-      emit(w, type, o, ev->mod_rev);
-    else
-      json_decref(o);
+    emit_stored(w, type, ev->value, ev->len, ev->mod_rev);
     store_event_release(ev);
   }
   if (rc < 0) {
@@ -232,6 +269,7 @@ void srv_watch_free(void *cls)
   api_label_selector_free(w->ls);
   api_field_selector_free(w->fs);
   free(w->needle);
+  free(w->paths);
   buf_free(&w->out);
   free(w);
 }

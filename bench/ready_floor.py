@@ -3,7 +3,8 @@
 line) on stdin that starts at the LIST's resourceVersion, and keeps the
 number of Ready pods not being deleted after every event, i.e. at every
 revision of the store. Prints "LEAST EVENTS" when stdin ends (least over the
-LIST's state and every event after it). Used by bench/workloads.sh."""
+LIST's state and every event after it). Used by bench/workloads.sh and
+tests/e2e/t_workloads.sh."""
 import json
 import sys
 

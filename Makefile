@@ -44,7 +44,7 @@ build: build/berth build/asan/berth images build/bench-hollow
 # ---- dependencies (Debian packages; quiet when nothing is missing) --------
 DEB_PKGS := build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev \
             libcriterion-dev libzstd-dev zlib1g-dev nettle-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev libyaml-dev libmnl-dev busybox-static crun hyperfine skopeo etcd-server \
-            iproute2 zstd clang-format python3 procps psmisc util-linux
+            iproute2 zstd clang-format python3 procps psmisc util-linux openssl
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q '^install ok installed' || echo $$p; done); \

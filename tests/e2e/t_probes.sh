@@ -270,6 +270,36 @@ expect_match "... event: Readiness probe failed with the status code" \
   'Warning Unhealthy [0-9]+ Readiness probe failed: HTTP probe failed with statuscode: 404' "$(events web)"
 expect_eq "... the container is still running, not restarted" "0" "$(cstatus web web restartCount)"
 
+# httpGet with scheme HTTPS: the kubelet does not verify the certificate. A
+# hostNetwork pod probes the node's address, where a TLS server (openssl
+# s_server, a self-signed certificate) comes up after the pod runs.
+TLSPORT=$(free_port)
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=probe -days 1 -keyout "$T/tls.key" -out "$T/tls.crt" >/dev/null 2>&1
+kc apply -f - >/dev/null 2>&1 <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: tls}
+spec:
+  nodeName: $NODE
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: [sleep, "3600"]
+    readinessProbe:
+      httpGet: {path: /, port: $TLSPORT, scheme: HTTPS}
+      periodSeconds: 1
+Y
+if wait_for 20 is_ready tls False && sleep 2 && is_ready tls False; then ok "HTTPS readiness: not Ready while nothing serves TLS there"
+else not_ok "tls not ready" "$(ready tls) $(events tls)"; fi
+openssl s_server -quiet -www -accept "127.0.0.1:$TLSPORT" -cert "$T/tls.crt" -key "$T/tls.key" >/dev/null 2>&1 &
+TLS_PID=$!
+if wait_for 20 is_ready tls True; then ok "HTTPS readiness: Ready once a TLS server with a self-signed certificate answers"
+else not_ok "tls Ready" "$(ready tls) $(events tls)"; fi
+kill $TLS_PID 2>/dev/null; wait $TLS_PID 2>/dev/null
+kc delete pod tls --grace-period=0 >/dev/null 2>&1
+
 # exec liveness: healthy for 3 s, then failing twice: killed and restarted.
 restarted() { [ "$(cstatus live c restartCount)" -ge 1 ] 2>/dev/null; }
 if wait_for 30 restarted; then ok "exec liveness failing: the container is restarted (restartCount 1)"

@@ -13,11 +13,15 @@
  * required node affinity on metadata.name, as Kubernetes does since 1.12.
  *
  * Pods carry controller-revision-hash, a hash of the template: a pod with
- * another hash is old. RollingUpdate deletes old pods — unavailable ones at
- * once, available ones only while fewer than maxUnavailable daemon pods
- * are unavailable (missing, not yet available, or being replaced) — and
- * creates each replacement in the same sync (maxSurge is 0: the old pod
- * is deleted first). OnDelete leaves old pods until someone deletes them.
+ * another hash is old. RollingUpdate replaces old pods — unavailable ones
+ * at once (deleted, and the new one created in the same sync). Available
+ * ones, with maxSurge 0 (the default): deleted and replaced only while
+ * fewer than maxUnavailable daemon pods are unavailable (missing, not yet
+ * available, or being replaced). With maxSurge (maxUnavailable is then 0):
+ * the new pod starts beside the old one on at most maxSurge nodes at a
+ * time, and the old one goes once the new one is available, so the node
+ * never lacks an available daemon. OnDelete leaves old pods until someone
+ * deletes them.
  * Failed pods are deleted and replaced at once, without Kubernetes'
  * per-node back-off. */
 #include "ctrl/ctrl.h"
@@ -32,10 +36,11 @@
 typedef struct ds_node {
   json_t *node;
   const char *name;
-  bool run;     /* a daemon pod should run here */
-  bool keep;    /* a daemon pod that runs here may stay */
-  json_t *pods; /* its daemon pods not being deleted, oldest first */
-  json_t *kept; /* the running one left after manage(), or NULL */
+  bool run;      /* a daemon pod should run here */
+  bool keep;     /* a daemon pod that runs here may stay */
+  json_t *pods;  /* its daemon pods not being deleted, oldest first */
+  json_t *kept;  /* the running one left after manage(), or NULL */
+  json_t *surge; /* a current pod beside an old kept one (maxSurge), or NULL */
 } ds_node_t;
 
 typedef struct ds {
@@ -44,6 +49,7 @@ typedef struct ds {
   const char *ns, *name;
   char hash[16];
   int64_t min_ready_s;
+  bool surging;        /* RollingUpdate with maxSurge > 0 */
   json_t *tolerations; /* the template's plus the daemon ones */
   ds_node_t *nodes;
   size_t nnodes;
@@ -260,7 +266,14 @@ static bool pod_terminated(json_t *pod)
   return !strcmp(phase, "Failed") || !strcmp(phase, "Succeeded");
 }
 
-/* One pod on each node that should run one, none where none may stay. */
+static bool pod_is_current(ds_t *d, json_t *pod)
+{
+  const char *h = json_str(json_object_get(json_object_get(pod, "metadata"), "labels"), HASH_LABEL);
+  return h && !strcmp(h, d->hash);
+}
+
+/* One pod on each node that should run one (two while a surge replaces an
+ * old one), none where none may stay. */
 static void manage(ds_t *d)
 {
   for (size_t k = 0; k < d->nnodes; k++) {
@@ -269,27 +282,64 @@ static void manage(ds_t *d)
     size_t i;
     json_array_foreach(n->pods, i, pod)
     {
-      if (!n->keep || pod_terminated(pod) || n->kept) {
-        delete_pod(d, pod); /* failed (recreated below), extra, or misplaced */
-        continue;
+      if (!n->keep || pod_terminated(pod)) {
+        delete_pod(d, pod); /* failed (recreated below) or misplaced */
+      } else if (!n->kept) {
+        n->kept = pod;
+      } else if (d->surging && !n->surge && pod_is_current(d, n->kept) != pod_is_current(d, pod)) {
+        /* an old one kept, a current one beside it (whichever came first) */
+        if (pod_is_current(d, n->kept)) {
+          n->surge = n->kept;
+          n->kept = pod;
+        } else {
+          n->surge = pod;
+        }
+      } else {
+        delete_pod(d, pod); /* extra */
       }
-      n->kept = pod;
     }
     if (n->run && !n->kept)
       create_pod(d, n->name);
   }
 }
 
-static bool pod_is_current(ds_t *d, json_t *pod)
+/* maxSurge: the new pod beside each old available one, on at most max_surge
+ * nodes at a time; the old one goes when the new one is available. */
+static void surge_update(ds_t *d, int64_t max_surge)
 {
-  const char *h = json_str(json_object_get(json_object_get(pod, "metadata"), "labels"), HASH_LABEL);
-  return h && !strcmp(h, d->hash);
+  int64_t surging = 0;
+  ds_node_t **candidates = xcalloc(d->nnodes + 1, sizeof *candidates);
+  size_t ncand = 0;
+  for (size_t k = 0; k < d->nnodes; k++) {
+    ds_node_t *n = &d->nodes[k];
+    if (!n->run || !n->kept || pod_is_current(d, n->kept))
+      continue;
+    if (n->surge) {
+      if (ctrl_pod_available(n->surge, d->min_ready_s, d->x->now))
+        delete_pod(d, n->kept);
+      else
+        surging++;
+    } else if (!ctrl_pod_available(n->kept, d->min_ready_s, d->x->now)) {
+      delete_pod(d, n->kept); /* down anyway: replaced now */
+      create_pod(d, n->name);
+    } else {
+      candidates[ncand++] = n;
+    }
+  }
+  for (size_t i = 0; i < ncand && surging < max_surge; i++, surging++)
+    create_pod(d, candidates[i]->name);
+  free(candidates);
 }
 
 static void rolling_update(ds_t *d, int64_t desired)
 {
   json_t *ru = json_object_get(json_object_get(d->spec, "updateStrategy"), "rollingUpdate");
-  json_t *mu = json_object_get(ru, "maxUnavailable");
+  json_t *mu = json_object_get(ru, "maxUnavailable"), *ms = json_object_get(ru, "maxSurge");
+  int64_t max_surge = 0;
+  if (d->surging && ctrl_intstr_scaled(ms, desired, true, &max_surge, NULL) == 0 && max_surge > 0) {
+    surge_update(d, max_surge);
+    return;
+  }
   int64_t max_unavailable = 1;
   if (mu && ctrl_intstr_scaled(mu, desired, true, &max_unavailable, NULL) < 0)
     max_unavailable = 1;
@@ -336,15 +386,23 @@ static void update_status(ds_t *d)
     if (!pod)
       continue;
     current++;
-    int64_t since;
-    if (ctrl_pod_ready(pod, &since)) {
-      ready++;
-      if (ctrl_pod_available(pod, d->min_ready_s, d->x->now))
-        avail++;
+    /* during a surge a node has two pods: it is served while either is */
+    bool is_ready = false, is_avail = false, cur = false;
+    for (size_t i = 0; i < json_array_size(n->pods); i++) {
+      json_t *p = json_array_get(n->pods, i);
+      int64_t since;
+      cur |= pod_is_current(d, p);
+      if (!ctrl_pod_ready(p, &since))
+        continue;
+      is_ready = true;
+      if (ctrl_pod_available(p, d->min_ready_s, d->x->now))
+        is_avail = true;
       else if (since)
         ctrl_requeue_after(d->x, since + d->min_ready_s * NS_PER_S - d->x->now);
     }
-    updated += pod_is_current(d, pod);
+    ready += is_ready;
+    avail += is_avail;
+    updated += cur;
   }
   json_t *old = json_object_get(d->obj, "status");
   json_t *st = json_is_object(old) ? json_deep_copy(old) : json_object();
@@ -399,11 +457,16 @@ void ctrl_daemonset_sync(ctrl_ctx_t *x, const char *ns, const char *name)
   }
   d.nnodes = k;
   cleanup_json json_t *pods = ctrl_cache_owned(x->cache, "pods", json_str(md, "uid"));
+  const char *strategy = json_str(json_object_get(d.spec, "updateStrategy"), "type");
+  bool rolling = !strategy || !strcmp(strategy, "RollingUpdate");
+  json_t *ms = json_object_get(
+      json_object_get(json_object_get(d.spec, "updateStrategy"), "rollingUpdate"), "maxSurge");
+  int64_t surge = 0;
+  d.surging = rolling && ms && ctrl_intstr_scaled(ms, 100, true, &surge, NULL) == 0 && surge > 0;
   place_pods(&d, pods);
   update_status(&d);
   manage(&d);
-  const char *strategy = json_str(json_object_get(d.spec, "updateStrategy"), "type");
-  if (!strategy || !strcmp(strategy, "RollingUpdate")) {
+  if (rolling) {
     int64_t desired = 0;
     for (size_t i = 0; i < d.nnodes; i++)
       desired += d.nodes[i].run;

@@ -242,6 +242,25 @@ ds_three() { kc get ds agentd 2>/dev/null | grep -Eq 'agentd +3 +3 +3 +3 +3 '; }
 if wait_for 60 ds_three; then ok "a node that joins gets its daemon pod (DESIRED 3 … AVAILABLE 3)"
 else not_ok "daemonset on node join" "$(kc get ds agentd 2>&1; pods_of app=agentd)"; fi
 expect_eq "... on w3" "w1 w2 w3" "$(pods_of app=agentd | awk '$5=="live"{print $4}' | sort | xargs)"
+# A surge update: the new pod beside the old one, the old one gone once the
+# new one is available, so a node never lacks a ready daemon (watched at
+# every revision).
+api "/api/v1/namespaces/default/pods?labelSelector=app%3Dagentd" >"$T/ds-before.json"
+rv=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$T/ds-before.json")
+curl -sk -N -H "Authorization: Bearer $TOKEN" \
+  "$URL/api/v1/namespaces/default/pods?watch=1&labelSelector=app%3Dagentd&resourceVersion=$rv&timeoutSeconds=300" \
+  >"$T/ds.events" &
+WATCH=$!
+kc patch ds agentd --type=merge -p '{"spec":{"updateStrategy":{"rollingUpdate":{"maxUnavailable":0,"maxSurge":1}},"template":{"spec":{"containers":[{"name":"d","image":"busybox","command":["sleep","3601"]}]}}}}' >/dev/null 2>&1
+expect_match "kubectl rollout status ds (maxSurge 1, maxUnavailable 0)" 'successfully rolled out' \
+  "$(kc rollout status ds/agentd --timeout=120s 2>&1)"
+sleep 1
+kill $WATCH 2>/dev/null; wait $WATCH 2>/dev/null
+read -r min events < <(python3 "$TOP/bench/ready_floor.py" "$T/ds-before.json" <"$T/ds.events")
+if [ "${min:-0}" -ge 3 ] && [ "${events:-0}" -ge 9 ]; then ok "... never fewer than 3 ready daemon pods (at each of $events pod changes)"
+else not_ok "daemon pods during the surge" "fell to $min over $events pod changes"; fi
+expect_eq "... every node runs the new template" "3601 3601 3601" \
+  "$(kc get pods -l app=agentd -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}x{end}{range .items[*]}{.spec.containers[0].command[1]} {end}' 2>/dev/null | xargs)"
 
 # ---- PodDisruptionBudget and drain ----------------------------------------------------
 kc scale deploy/web --replicas=2 >/dev/null 2>&1

@@ -301,6 +301,77 @@ Test(ctrl_ds, rolling_update_respects_max_unavailable)
   ctrl_h_free(&h);
 }
 
+/* Ready daemon pods of ds not being deleted, and the most on one node. */
+static size_t available_pods(ctrl_h *h, const char *ds, size_t *most_on_a_node)
+{
+  json_t *pods = ds_pods(h, ds), *pod, *per = json_object();
+  size_t i, n = 0;
+  *most_on_a_node = 0;
+  json_array_foreach(pods, i, pod)
+  {
+    if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+      continue;
+    const char *node = pinned_node(pod);
+    size_t c = (size_t)json_integer_value(json_object_get(per, node)) + 1;
+    json_object_set_new(per, node, json_integer((json_int_t)c));
+    if (c > *most_on_a_node)
+      *most_on_a_node = c;
+    n += ctrl_pod_ready(pod, NULL);
+  }
+  json_decref(per);
+  json_decref(pods);
+  return n;
+}
+
+Test(ctrl_ds, rolling_update_with_max_surge_keeps_every_node_served)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  for (int i = 0; i < 5; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "n%d", i);
+    put_node(&h, name, NULL, NULL);
+  }
+  const char *strategy = ",'updateStrategy':{'rollingUpdate':{'maxUnavailable':0,'maxSurge':2}}";
+  put_ds(&h, "web", "web:1", strategy);
+  sync_apply(&h, "web");
+  run_all(&h, "web");
+  put_ds(&h, "web", "web:2", strategy);
+  int rounds = 0;
+  for (;; rounds++) {
+    ctrl_h_sync(&h, "daemonset", "kube-system", "web");
+    size_t cre = ctrl_h_count(&h, CTRL_CREATE, "pods"), del = ctrl_h_count(&h, CTRL_DELETE, "pods");
+    if (!cre && !del)
+      break;
+    cr_assert_leq(cre, 2, "round %d: %zu new pods at once (maxSurge 2)", rounds, cre);
+    ctrl_h_apply(&h);
+    size_t most, avail = available_pods(&h, "web", &most);
+    cr_assert_geq(avail, 5, "round %d: %zu available daemon pods (maxUnavailable 0)", rounds,
+                  avail);
+    cr_assert_leq(most, 2);
+    /* the new pods not Ready yet: no old one goes */
+    ctrl_h_sync(&h, "daemonset", "kube-system", "web");
+    cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, "pods"), 0, "round %d", rounds);
+    ctrl_h_apply(&h);
+    run_all(&h, "web");
+    cr_assert_lt(rounds, 10);
+  }
+  json_t *pods = ds_pods(&h, "web"), *p;
+  size_t i, live = 0;
+  json_array_foreach(pods, i, p)
+  {
+    if (json_object_get(json_object_get(p, "metadata"), "deletionTimestamp"))
+      continue;
+    live++;
+    cr_assert_str_eq(image_of(p), "web:2");
+  }
+  cr_assert_eq(live, 5);
+  json_decref(pods);
+  sync_apply(&h, "web");
+  cr_assert_eq(json_int(ds_status(&h, "web"), "updatedNumberScheduled", -1), 5);
+  ctrl_h_free(&h);
+}
+
 Test(ctrl_ds, on_delete_and_unavailable_old_pods)
 {
   ctrl_h h;

@@ -7,8 +7,8 @@
  * the last resourceVersion seen; 410 Expired (or an ERROR event) re-lists.
  *
  * Out: pod_mgr's callbacks run on its worker threads and must not wait for
- * the network, so they only queue work for one writer thread: status merge
- * patches (coalesced: a newer status for a pod replaces the queued one, and
+ * the network, so they only queue work for one writer thread: status
+ * strategic merge patches (coalesced: a newer status for a pod replaces the queued one, and
  * one writer serialises them per pod), events, and the final DELETE with a
  * uid precondition. Statuses and deletes go first; an event waits while
  * the pod manager is busy (up to EVENT_HOLD_NS), so that in a burst of pod
@@ -330,16 +330,25 @@ static int write_op(agent_t *a, kc_t *c, agent_op_t *op)
       log_debug("msg=\"stale pod status dropped\" pod=%s/%s uid=%s", op->ns, op->name, op->uid);
       return 0;
     }
-    /* A merge patch keeps what it does not mention: clear the fields a
-     * newer status may have dropped. */
+    /* A strategic merge patch, as the kubelet's: conditions merge by type,
+     * so that those others own (PodScheduled, readiness gates) stay as
+     * they are set; it keeps what it does not mention, so the fields a
+     * newer status may have dropped are cleared, and the address lists
+     * replaced. */
     json_t *st = json_deep_copy(op->body);
     const char *clear[] = { "message", "reason" };
     for (size_t i = 0; i < ARRAY_SIZE(clear); i++)
       if (!json_object_get(st, clear[i]))
         json_object_set_new(st, clear[i], json_null());
+    const char *lists[] = { "podIPs", "hostIPs" };
+    for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+      json_t *l = json_object_get(st, lists[i]);
+      if (json_is_array(l))
+        json_array_insert_new(l, 0, json_pack("{s:s}", "$patch", "replace"));
+    }
     body = json_pack("{s:o}", "status", st);
     method = "PATCH";
-    ctype = "application/merge-patch+json";
+    ctype = "application/strategic-merge-patch+json";
     path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", op->ns, op->name);
     what = "pod status";
   } else if (op->kind == OP_DELETE) {

@@ -161,22 +161,38 @@ static int pod_check(json_t *pod, berr_t *err)
   return 0;
 }
 
+/* The conditions of the pod's readinessGates as its status has them
+ * (conditionType → condition, or null while there is none). */
+static json_t *gate_conditions(json_t *pod)
+{
+  json_t *gates = json_object(), *g, *c;
+  size_t i, j;
+  json_array_foreach(json_object_get(json_object_get(pod, "spec"), "readinessGates"), i, g)
+  {
+    const char *type = json_str(g, "conditionType");
+    if (!type)
+      continue;
+    json_t *found = json_null();
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), j, c)
+    {
+      if (!strcmp(json_str(c, "type") ?: "", type)) {
+        json_decref(found);
+        found = json_pack("{s:s,s:s*,s:s*}", "status", json_str(c, "status") ?: "", "reason",
+                          json_str(c, "reason"), "message", json_str(c, "message"));
+      }
+    }
+    json_object_set_new(gates, type, found);
+  }
+  return gates;
+}
+
 static pod_t *pod_new(pod_mgr_t *m, json_t *obj)
 {
   pod_t *p = xcalloc(1, sizeof *p);
   p->obj = json_deep_copy(obj);
-  /* The status is ours now: only startTime and the conditions others own
-   * (PodScheduled…) are taken from it. */
-  p->ext_conds = json_array();
-  size_t i;
-  json_t *c;
-  json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i, c)
-  {
-    const char *t = json_str(c, "type") ?: "";
-    if (strcmp(t, "PodReadyToStartContainers") && strcmp(t, "Initialized") && strcmp(t, "Ready")
-        && strcmp(t, "ContainersReady"))
-      json_array_append(p->ext_conds, c);
-  }
+  /* The status is ours now, but for startTime and the conditions others own
+   * (PodScheduled, readiness gates…), which our patches leave alone. */
+  p->gates = gate_conditions(obj);
   json_object_del(p->obj, "status");
   json_t *md = json_object_get(p->obj, "metadata");
   p->uid = xstrdup(json_str(md, "uid"));
@@ -228,6 +244,17 @@ int pod_mgr_sync(pod_mgr_t *m, json_t *pod, berr_t *err)
     json_decref(p->pending);
     p->pending = json_deep_copy(pod);
     pod_enqueue_locked(m, p);
+  } else if (json_object_size(p->gates)) {
+    /* someone set a readiness gate's condition: Ready may change */
+    json_t *gates = gate_conditions(pod);
+    pthread_mutex_lock(&p->mu);
+    bool changed = !json_equal(gates, p->gates);
+    if (changed)
+      json_object_update(p->gates, gates);
+    pthread_mutex_unlock(&p->mu);
+    json_decref(gates);
+    if (changed)
+      pod_enqueue_locked(m, p);
   }
   pthread_mutex_unlock(&m->lock);
   return 0;

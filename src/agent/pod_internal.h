@@ -154,7 +154,7 @@ typedef struct pod {
   int64_t grace_s, kill_mono, settle_mono;
   char *last_status; /* JSON text last reported */
   json_t *conds;     /* type -> {"status","time"} of our conditions */
-  json_t *ext_conds; /* conditions others own (PodScheduled…), passed on */
+  json_t *gates; /* readinessGates: conditionType → the condition others set, or null (p->mu) */
   char *phase;
   bool evicted;        /* Failed, reason Evicted */
   char *evict_message; /* status.message of an evicted pod */

@@ -90,7 +90,7 @@ void pod_free(pod_t *p)
   json_decref(p->obj);
   json_decref(p->pending);
   json_decref(p->conds);
-  json_decref(p->ext_conds);
+  json_decref(p->gates);
   pthread_mutex_destroy(&p->mu);
   free(p);
 }

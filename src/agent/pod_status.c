@@ -190,6 +190,30 @@ static char *names_msg(const char *what, char **names)
   return buf_steal(&b);
 }
 
+/* NULL when every readiness gate's condition is True, else the kubelet's
+ * message for the first that is not. */
+static char *gates_not_ready(pod_t *p)
+{
+  char *msg = NULL;
+  const char *type;
+  json_t *c;
+  pthread_mutex_lock(&p->mu);
+  json_object_foreach(p->gates, type, c)
+  {
+    if (json_is_null(c)) {
+      msg = xasprintf("corresponding condition of pod readiness gate \"%s\" does not exist.", type);
+      break;
+    }
+    const char *st = json_str(c, "status") ?: "";
+    if (strcmp(st, "True")) {
+      msg = xasprintf("the status of pod readiness gate \"%s\" is not \"True\", but %s", type, st);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  return msg;
+}
+
 json_t *pod_status_build(pod_mgr_t *m, pod_t *p)
 {
   json_t *st = json_object();
@@ -231,15 +255,17 @@ json_t *pod_status_build(pod_mgr_t *m, pod_t *p)
   cleanup_free char *inc = incomplete ? names_msg("incomplete", incomplete) : NULL;
   condition(p, conds, "Initialized", init_done, init_done ? NULL : "ContainersNotInitialized", inc);
   cleanup_free char *unr = unready ? names_msg("unready", unready) : NULL;
-  bool ready = !unready && !done;
-  const char *why = ready ? NULL : done ? "PodCompleted" : "ContainersNotReady";
-  condition(p, conds, "Ready", ready, why, done ? NULL : unr);
-  condition(p, conds, "ContainersReady", ready, why, done ? NULL : unr);
-  size_t i;
-  json_t *c;
+  bool ctrs_ready = !unready && !done;
+  const char *why = ctrs_ready ? NULL : done ? "PodCompleted" : "ContainersNotReady";
+  cleanup_free char *gate_msg = ctrs_ready ? gates_not_ready(p) : NULL;
+  bool ready = ctrs_ready && !gate_msg;
+  condition(p, conds, "Ready", ready, gate_msg ? "ReadinessGatesNotReady" : why,
+            gate_msg ? gate_msg
+            : done   ? NULL
+                     : unr);
+  condition(p, conds, "ContainersReady", ctrs_ready, why, done ? NULL : unr);
   if (p->evicted) /* the kubelet's mark of a pod it ended itself */
     condition(p, conds, "DisruptionTarget", true, "TerminationByKubelet", p->evict_message);
-  json_array_foreach(p->ext_conds, i, c) json_array_append(conds, c);
 
   json_object_set_new(st, "phase", json_string(phase));
   if (p->evicted) {

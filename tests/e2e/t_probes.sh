@@ -270,6 +270,38 @@ expect_match "... event: Readiness probe failed with the status code" \
   'Warning Unhealthy [0-9]+ Readiness probe failed: HTTP probe failed with statuscode: 404' "$(events web)"
 expect_eq "... the container is still running, not restarted" "0" "$(cstatus web web restartCount)"
 
+# readinessGates: Ready also waits for conditions someone else sets; the
+# agent's own status writes (strategic merge patches) leave them alone.
+kc apply -f - >/dev/null 2>&1 <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: gated}
+spec:
+  nodeName: $NODE
+  terminationGracePeriodSeconds: 1
+  readinessGates: [{conditionType: example.com/lb-ready}]
+  containers:
+  - {name: c, image: busybox, command: [sleep, "3600"]}
+Y
+cond() { kc get pod gated -o jsonpath="{.status.conditions[?(@.type==\"$1\")].$2}" 2>/dev/null; }
+containers_ready() { [ "$(cond ContainersReady status)" = True ]; }
+wait_for 30 containers_ready
+expect_eq "readiness gate without its condition: containers ready, the pod not" \
+  "True False ReadinessGatesNotReady" "$(cond ContainersReady status) $(cond Ready status) $(cond Ready reason)"
+expect_eq "... with the kubelet's message" \
+  'corresponding condition of pod readiness gate "example.com/lb-ready" does not exist.' "$(cond Ready message)"
+gate() { kc patch pod gated --subresource=status --type=strategic \
+  -p "{\"status\":{\"conditions\":[{\"type\":\"example.com/lb-ready\",\"status\":\"$1\"}]}}" >/dev/null 2>&1; }
+gate True
+if wait_for 20 is_ready gated True; then ok "the gate's condition set True: Ready"
+else not_ok "gated Ready" "$(kc get pod gated -o jsonpath='{.status.conditions}')"; fi
+expect_eq "... the gate's condition kept beside the agent's own" True "$(cond example.com/lb-ready status)"
+gate False
+if wait_for 20 is_ready gated False; then ok "the gate's condition set False: not Ready"
+else not_ok "gated not Ready" "$(kc get pod gated -o jsonpath='{.status.conditions}')"; fi
+expect_eq "... saying why" 'the status of pod readiness gate "example.com/lb-ready" is not "True", but False' "$(cond Ready message)"
+kc delete pod gated --grace-period=0 >/dev/null 2>&1
+
 # httpGet with scheme HTTPS: the kubelet does not verify the certificate. A
 # hostNetwork pod probes the node's address, where a TLS server (openssl
 # s_server, a self-signed certificate) comes up after the pod runs.

@@ -340,6 +340,16 @@ static int write_op(agent_t *a, kc_t *c, agent_op_t *op)
     for (size_t i = 0; i < ARRAY_SIZE(clear); i++)
       if (!json_object_get(st, clear[i]))
         json_object_set_new(st, clear[i], json_null());
+    /* conditions merge by type, field by field: one that lost its reason
+     * or message says so */
+    size_t ci;
+    json_t *cond;
+    json_array_foreach(json_object_get(st, "conditions"), ci, cond)
+    {
+      for (size_t i = 0; i < ARRAY_SIZE(clear); i++)
+        if (!json_object_get(cond, clear[i]))
+          json_object_set_new(cond, clear[i], json_null());
+    }
     const char *lists[] = { "podIPs", "hostIPs" };
     for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
       json_t *l = json_object_get(st, lists[i]);

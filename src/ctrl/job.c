@@ -42,6 +42,8 @@ typedef struct job {
   unsigned char *done; /* Indexed: completed indexes */
   int64_t ndone;
   int64_t created, deleted, ready_deleted;
+  char *fail_job; /* a failed pod matched a FailJob rule: the condition's message */
+  json_t *taken;  /* names given to pods in this sync */
 } job_t;
 
 /* ---- pods ------------------------------------------------------------------------ */
@@ -143,7 +145,13 @@ static void create_pod(job_t *j, int64_t index)
   json_t *pod = ctrl_pod_from_template(json_object_get(j->spec, "template"), j->obj, "batch/v1",
                                        "Job", prefix);
   json_t *md = json_object_get(pod, "metadata");
-  cleanup_free char *name = api_generate_name(prefix);
+  /* 27^5 names: 500 at once would collide about once in a hundred syncs */
+  char *name = api_generate_name(prefix);
+  while (json_object_get(j->taken, name) || ctrl_cache_get(j->x->cache, "pods", j->ns, name)) {
+    free(name);
+    name = api_generate_name(prefix);
+  }
+  json_object_set_new(j->taken, name, json_true());
   json_object_set_new(md, "name", json_string(name));
   json_t *labels = json_object_get(md, "labels");
   if (!json_is_object(labels)) {
@@ -174,6 +182,7 @@ static void create_pod(job_t *j, int64_t index)
   }
   ctrl_act_create(j->x->out, "pods", pod);
   ctrl_act_event(j->x->out, j->obj, "Normal", "SuccessfulCreate", "Created pod: %s", name);
+  free(name);
   j->created++;
 }
 
@@ -400,6 +409,99 @@ static void manage_indexed(job_t *j)
   free(running);
 }
 
+/* ---- podFailurePolicy --------------------------------------------------------------- */
+
+typedef enum { PFP_COUNT, PFP_IGNORE, PFP_FAIL_JOB } pfp_action_t;
+
+/* The first terminated container (init containers after the others, as
+ * Kubernetes looks) that onExitCodes matches, or NULL; *code its exit code. */
+static const char *exit_code_match(json_t *pod, json_t *on, int64_t *code)
+{
+  if (!json_is_object(on))
+    return NULL;
+  const char *name = json_str(on, "containerName"), *op = json_str(on, "operator") ?: "";
+  bool in = !strcmp(op, "In");
+  json_t *st = json_object_get(pod, "status");
+  const char *lists[] = { "containerStatuses", "initContainerStatuses" };
+  for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+    size_t i;
+    json_t *cs;
+    json_array_foreach(json_object_get(st, lists[l]), i, cs)
+    {
+      if (name && strcmp(json_str(cs, "name") ?: "", name))
+        continue;
+      json_t *t = json_object_get(json_object_get(cs, "state"), "terminated");
+      if (!json_is_object(t))
+        continue;
+      int64_t c = json_int(t, "exitCode", 0);
+      if (c == 0)
+        continue; /* a success matches no rule */
+      bool listed = false;
+      size_t k;
+      json_t *v;
+      json_array_foreach(json_object_get(on, "values"), k, v) listed |= json_integer_value(v) == c;
+      if (listed == in) {
+        *code = c;
+        return json_str(cs, "name") ?: "";
+      }
+    }
+  }
+  return NULL;
+}
+
+/* The first of onPodConditions the pod has with that status, or NULL. */
+static const char *condition_match(json_t *pod, json_t *on)
+{
+  size_t i, k;
+  json_t *want, *c;
+  json_array_foreach(on, i, want)
+  {
+    const char *type = json_str(want, "type") ?: "", *status = json_str(want, "status") ?: "True";
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), k, c)
+    {
+      if (!strcmp(json_str(c, "type") ?: "", type) && !strcmp(json_str(c, "status") ?: "", status))
+        return type;
+    }
+  }
+  return NULL;
+}
+
+/* What the Job's podFailurePolicy says of a failed pod: the first rule that
+ * matches; no policy or no rule: Count. A FailJob match sets j->fail_job
+ * (the first one's message, Kubernetes' words). */
+static pfp_action_t failure_action(job_t *j, json_t *pod)
+{
+  json_t *rules = json_object_get(json_object_get(j->spec, "podFailurePolicy"), "rules"), *r;
+  size_t i;
+  json_array_foreach(rules, i, r)
+  {
+    const char *action = json_str(r, "action") ?: "";
+    json_t *md = json_object_get(pod, "metadata");
+    char *msg = NULL;
+    int64_t code = 0;
+    const char *what;
+    if ((what = exit_code_match(pod, json_object_get(r, "onExitCodes"), &code)))
+      msg = xasprintf("Container %s for pod %s/%s failed with exit code %lld matching %s rule at "
+                      "index %zu",
+                      what, json_str(md, "namespace") ?: "", json_str(md, "name") ?: "",
+                      (long long)code, action, i);
+    else if ((what = condition_match(pod, json_object_get(r, "onPodConditions"))))
+      msg = xasprintf("Pod %s/%s has condition %s matching %s rule at index %zu",
+                      json_str(md, "namespace") ?: "", json_str(md, "name") ?: "", what, action, i);
+    if (!msg)
+      continue;
+    pfp_action_t a = !strcmp(action, "Ignore")    ? PFP_IGNORE
+                     : !strcmp(action, "FailJob") ? PFP_FAIL_JOB
+                                                  : PFP_COUNT;
+    if (a == PFP_FAIL_JOB && !j->fail_job)
+      j->fail_job = msg;
+    else
+      free(msg);
+    return a;
+  }
+  return PFP_COUNT;
+}
+
 /* ---- sync ------------------------------------------------------------------------ */
 
 static void count_pods(job_t *j, json_t *pods)
@@ -415,6 +517,8 @@ static void count_pods(job_t *j, json_t *pods)
       if (j->indexed && idx >= 0 && idx < j->completions)
         j->done[idx] = 1;
     } else if (!strcmp(phase, "Failed")) {
+      if (failure_action(j, pod) == PFP_IGNORE)
+        continue; /* not counted against backoffLimit, replaced */
       j->nfail++;
       int64_t t = finish_time(pod);
       if (t > j->last_fail)
@@ -489,6 +593,8 @@ static void sync_job(job_t *j, json_t *st)
                                         : succeeded > 0 && active == 0;
   if (suspended) {
     delete_active(j, (size_t)active);
+  } else if (!complete && j->fail_job) {
+    finish(j, st, "Failed", "PodFailurePolicy", j->fail_job);
   } else if (!complete && failed > backoff) {
     finish(j, st, "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
   } else if (!complete && deadline_s > 0 && start && start + deadline_s * NS_PER_S <= j->x->now) {
@@ -524,6 +630,7 @@ void ctrl_job_sync(ctrl_ctx_t *x, const char *ns, const char *name)
     return; /* validation refuses it; nothing sensible to run */
   j.done = xcalloc((size_t)(j.indexed ? j.completions : 0) + 1, 1);
   j.active = json_array();
+  j.taken = json_object();
   cleanup_json json_t *pods = ctrl_cache_owned(x->cache, "pods", json_str(md, "uid"));
   count_pods(&j, pods);
   json_t *old = json_object_get(obj, "status");
@@ -531,6 +638,8 @@ void ctrl_job_sync(ctrl_ctx_t *x, const char *ns, const char *name)
   sync_job(&j, st);
   json_decref(st);
   json_decref(j.active);
+  json_decref(j.taken);
+  free(j.fail_job);
   free(j.done);
 }
 

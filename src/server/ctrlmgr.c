@@ -155,6 +155,16 @@ static json_t *sub_object(json_t *o, const char *key)
   return v;
 }
 
+static json_t *sub_array(json_t *o, const char *key)
+{
+  json_t *v = json_object_get(o, key);
+  if (!json_is_array(v)) {
+    v = json_array();
+    json_object_set_new(o, key, v);
+  }
+  return v;
+}
+
 static void keep(json_t *dst, json_t *src, const char *key)
 {
   json_t *v = json_object_get(src, key);
@@ -196,25 +206,41 @@ static json_t *slim_pod(json_t *pod)
   static const char *const st_keys[] = { "phase", "startTime", "reason" };
   for (size_t i = 0; i < ARRAY_SIZE(st_keys); i++)
     keep(s, st, st_keys[i]);
-  /* Of the conditions, Ready; of the containers, their restarts. */
+  /* Of the conditions, Ready; of the containers, their restarts. A failed
+   * pod keeps every condition's type and status and its containers' names
+   * and exit codes: what a Job's podFailurePolicy matches. */
+  bool failed = !strcmp(json_str(st, "phase") ?: "", "Failed");
   json_t *conds = json_object_get(st, "conditions"), *c;
   size_t i;
   json_array_foreach(conds, i, c)
   {
     const char *t = json_str(c, "type");
-    if (t && !strcmp(t, "Ready"))
+    if (failed && t)
+      json_array_append_new(sub_array(s, "conditions"), json_pack("{s:s,s:s}", "type", t, "status",
+                                                                  json_str(c, "status") ?: ""));
+    else if (t && !strcmp(t, "Ready"))
       json_object_set_new(s, "conditions", json_pack("[O]", c));
   }
-  json_t *cs = json_object_get(st, "containerStatuses");
-  if (json_is_array(cs)) {
+  const char *lists[] = { "containerStatuses", "initContainerStatuses" };
+  for (size_t l = 0; l < (failed ? 2u : 1u); l++) {
+    json_t *cs = json_object_get(st, lists[l]);
+    if (!json_is_array(cs))
+      continue;
     json_t *out = json_array();
     json_array_foreach(cs, i, c)
     {
       json_t *x = json_object();
       keep(x, c, "restartCount");
+      json_t *code
+          = json_object_get(json_object_get(json_object_get(c, "state"), "terminated"), "exitCode");
+      if (failed) {
+        keep(x, c, "name");
+        if (json_is_integer(code))
+          json_object_set_new(x, "state", json_pack("{s:{s:O}}", "terminated", "exitCode", code));
+      }
       json_array_append_new(out, x);
     }
-    json_object_set_new(s, "containerStatuses", out);
+    json_object_set_new(s, lists[l], out);
   }
   json_t *slim = json_pack("{s:s,s:s,s:o,s:o,s:o}", "apiVersion", "v1", "kind", "Pod", "metadata",
                            m, "spec", sp, "status", s);
@@ -270,8 +296,9 @@ static json_t *load_pod(const char *value, size_t len, int64_t rev)
 {
   static const char *const spec_keys[]
       = { "nodeName", "tolerations", "priority", "affinity", "schedulerName", "hostname" };
-  static const char *const st_keys[]
-      = { "phase", "startTime", "reason", "conditions", "containerStatuses" };
+  static const char *const st_keys[] = {
+    "phase", "startTime", "reason", "conditions", "containerStatuses", "initContainerStatuses"
+  };
   pick_t top = { 0 };
   if (srv_rj_members(value, value + len, top_member, &top) < 0 || !top.meta_vs)
     return NULL;

@@ -117,7 +117,174 @@ static void check_bool(api_errors_t *errs, json_t *o, const char *key, const cha
   }
 }
 
-#define MAX_INDEXED 100000
+#define MAX_INDEXED    100000
+#define MAX_PFP_RULES  20  /* podFailurePolicy.rules */
+#define MAX_EXIT_CODES 255 /* onExitCodes.values */
+#define MAX_POD_CONDS  20  /* onPodConditions */
+
+/* Whether a container (or init container) of the template is named name. */
+static bool template_has_container(json_t *tmpl, const char *name)
+{
+  const char *lists[] = { "containers", "initContainers" };
+  for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(tmpl, "spec"), lists[l]), i, c)
+    {
+      if (!strcmp(json_str(c, "name") ?: "", name))
+        return true;
+    }
+  }
+  return false;
+}
+
+static void check_exit_codes(api_errors_t *errs, json_t *on, json_t *tmpl, const char *rp)
+{
+  cleanup_free char *fp = xasprintf("%s.onExitCodes", rp);
+  if (!json_is_object(on)) {
+    api_errors_add(errs, API_FERR_INVALID, fp, NULL, "must be an object");
+    return;
+  }
+  const char *cn = json_str(on, "containerName");
+  if (cn && !template_has_container(tmpl, cn)) {
+    cleanup_free char *f = xasprintf("%s.containerName", fp);
+    api_errors_add_str(errs, API_FERR_INVALID, f, cn,
+                       "must be one of the container or initContainer names in the pod template");
+  }
+  const char *op = json_str(on, "operator");
+  cleanup_free char *fo = xasprintf("%s.operator", fp);
+  if (!op)
+    api_errors_add(errs, API_FERR_REQUIRED, fo, NULL, "%s", "");
+  else if (strcmp(op, "In") && strcmp(op, "NotIn"))
+    api_errors_add_str(errs, API_FERR_NOT_SUPPORTED, fo, op, "supported values: \"In\", \"NotIn\"");
+  json_t *vals = json_object_get(on, "values");
+  cleanup_free char *fv = xasprintf("%s.values", fp);
+  if (!json_is_array(vals) || json_array_size(vals) == 0) {
+    api_errors_add(errs, API_FERR_REQUIRED, fv, NULL, "at least one value is required");
+    return;
+  }
+  if (json_array_size(vals) > MAX_EXIT_CODES) {
+    api_errors_add(errs, API_FERR_TOO_LONG, fv, NULL, "must have at most %d items", MAX_EXIT_CODES);
+    return;
+  }
+  json_int_t prev = 0;
+  size_t i;
+  json_t *v;
+  json_array_foreach(vals, i, v)
+  {
+    cleanup_free char *f = xasprintf("%s[%zu]", fv, i);
+    if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN
+        || json_integer_value(v) > INT32_MAX) {
+      api_errors_add(errs, API_FERR_INVALID, f, v, "must be a 32-bit integer");
+      continue;
+    }
+    json_int_t x = json_integer_value(v);
+    if (op && !strcmp(op, "In") && x == 0)
+      api_errors_add(errs, API_FERR_INVALID, f, v, "must not be 0 for the In operator");
+    if (i > 0 && x == prev)
+      api_errors_add(errs, API_FERR_DUPLICATE, f, v, "%s", "");
+    else if (i > 0 && x < prev)
+      api_errors_add(errs, API_FERR_INVALID, f, v, "must be ordered");
+    prev = x;
+  }
+}
+
+static void check_pod_conditions(api_errors_t *errs, json_t *on, const char *rp)
+{
+  cleanup_free char *fp = xasprintf("%s.onPodConditions", rp);
+  if (!json_is_array(on)) {
+    api_errors_add(errs, API_FERR_INVALID, fp, NULL, "must be an array");
+    return;
+  }
+  if (json_array_size(on) > MAX_POD_CONDS)
+    api_errors_add(errs, API_FERR_TOO_LONG, fp, NULL, "must have at most %d items", MAX_POD_CONDS);
+  size_t i;
+  json_t *c;
+  json_array_foreach(on, i, c)
+  {
+    cleanup_free char *ft = xasprintf("%s[%zu].type", fp, i);
+    cleanup_free char *fs = xasprintf("%s[%zu].status", fp, i);
+    const char *type = json_str(c, "type");
+    cleanup_strv char **why = NULL;
+    if (!type)
+      api_errors_add(errs, API_FERR_REQUIRED, ft, NULL, "%s", "");
+    else if (!api_is_label_key(type, &why))
+      api_errors_add_str(errs, API_FERR_INVALID, ft, type, "%s", why && why[0] ? why[0] : "");
+    if (!json_str(c, "status") && json_is_object(c))
+      json_object_set_new(c, "status", json_string("True"));
+    const char *st = json_str(c, "status");
+    if (st && strcmp(st, "True") && strcmp(st, "False") && strcmp(st, "Unknown"))
+      api_errors_add_str(errs, API_FERR_NOT_SUPPORTED, fs, st,
+                         "supported values: \"True\", \"False\", \"Unknown\"");
+  }
+}
+
+/* spec.podFailurePolicy (Kubernetes' validatePodFailurePolicy). berth has
+ * no backoffLimitPerIndex, so no FailIndex either. */
+static void check_pod_failure_policy(json_t *spec, const char *sp, api_errors_t *errs)
+{
+  json_t *pfp = json_object_get(spec, "podFailurePolicy");
+  if (!pfp || json_is_null(pfp))
+    return;
+  cleanup_free char *fp = xasprintf("%s.podFailurePolicy", sp);
+  json_t *rules = json_object_get(pfp, "rules");
+  cleanup_free char *fr = xasprintf("%s.rules", fp);
+  if (!json_is_object(pfp) || !json_is_array(rules)) {
+    api_errors_add(errs, API_FERR_REQUIRED, fr, NULL, "%s", "");
+    return;
+  }
+  if (json_array_size(rules) > MAX_PFP_RULES)
+    api_errors_add(errs, API_FERR_TOO_LONG, fr, NULL, "must have at most %d items", MAX_PFP_RULES);
+  json_t *tmpl = json_object_get(spec, "template");
+  size_t i;
+  json_t *r;
+  json_array_foreach(rules, i, r)
+  {
+    cleanup_free char *rp = xasprintf("%s[%zu]", fr, i);
+    cleanup_free char *fa = xasprintf("%s.action", rp);
+    const char *action = json_str(r, "action");
+    if (!action)
+      api_errors_add(errs, API_FERR_REQUIRED, fa, NULL, "%s", "");
+    else if (!strcmp(action, "FailIndex"))
+      api_errors_add_str(errs, API_FERR_INVALID, fa, action,
+                         "must be used with backoffLimitPerIndex, which berth does not support");
+    else if (strcmp(action, "FailJob") && strcmp(action, "Ignore") && strcmp(action, "Count"))
+      api_errors_add_str(errs, API_FERR_NOT_SUPPORTED, fa, action,
+                         "supported values: \"Count\", \"FailIndex\", \"FailJob\", \"Ignore\"");
+    json_t *codes = json_object_get(r, "onExitCodes"),
+           *conds = json_object_get(r, "onPodConditions");
+    bool has_codes = codes && !json_is_null(codes), has_conds = conds && !json_is_null(conds);
+    if (has_codes && has_conds)
+      api_errors_add(errs, API_FERR_INVALID, rp, NULL,
+                     "specifying both OnExitCodes and OnPodConditions is not supported");
+    else if (!has_codes && !has_conds)
+      api_errors_add(errs, API_FERR_INVALID, rp, NULL,
+                     "specifying one of OnExitCodes and OnPodConditions is required");
+    if (has_codes)
+      check_exit_codes(errs, codes, tmpl, rp);
+    if (has_conds)
+      check_pod_conditions(errs, conds, rp);
+  }
+  const char *restart = json_str(json_object_get(tmpl, "spec"), "restartPolicy");
+  if (restart && strcmp(restart, "Never")) {
+    cleanup_free char *f = xasprintf("%s.template.spec.restartPolicy", sp);
+    api_errors_add_str(errs, API_FERR_INVALID, f, restart,
+                       "only \"Never\" is supported when podFailurePolicy is specified");
+  }
+}
+
+/* What berth's Job controller does not do: refused rather than ignored. */
+static void check_unsupported(json_t *spec, const char *sp, api_errors_t *errs)
+{
+  const char *fields[] = { "backoffLimitPerIndex", "maxFailedIndexes", "successPolicy" };
+  for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+    json_t *v = json_object_get(spec, fields[i]);
+    if (v && !json_is_null(v)) {
+      cleanup_free char *f = xasprintf("%s.%s", sp, fields[i]);
+      api_errors_add(errs, API_FERR_FORBIDDEN, f, NULL, "not supported by berth's Job controller");
+    }
+  }
+}
 
 /* Kubernetes' validateJobSpec: the parts a Job and a CronJob's jobTemplate
  * share; sp is the spec's path. */
@@ -162,6 +329,8 @@ static void check_job_spec(json_t *spec, const char *sp, api_errors_t *errs)
     return;
   static const char *const restart[] = { "OnFailure", "Never", NULL };
   srv_check_restart_policy(errs, tmpl, tp, restart);
+  check_pod_failure_policy(spec, sp, errs);
+  check_unsupported(spec, sp, errs);
 }
 
 /* ValidateHasLabel: the template's label key must be want. */

@@ -189,6 +189,42 @@ if wait_for 120 failed; then ok "a failing job stops at its backoff limit (Faile
 else not_ok "backoff limit" "$(kc describe job fails 2>&1 | tail -8)"; fi
 expect_eq "it made backoffLimit + 1 pods" 2 "$(kc get job fails -o jsonpath='{.status.failed}' 2>&1)"
 
+# podFailurePolicy: an exit code that means "do not retry" fails the job at once.
+pfp_job() { # NAME RESTART-POLICY [EXTRA-SPEC-LINE]
+  cat <<Y
+apiVersion: batch/v1
+kind: Job
+metadata: {name: $1}
+spec:
+  backoffLimit: 6
+  ${3:-}
+  podFailurePolicy:
+    rules:
+    - action: FailJob
+      onExitCodes: {containerName: c, operator: In, values: [42]}
+    - action: Ignore
+      onPodConditions: [{type: DisruptionTarget}]
+  template:
+    spec:
+      restartPolicy: $2
+      containers:
+      - {name: c, image: busybox, command: ["sh", "-c", "exit 42"]}
+Y
+}
+pfp_job fatal Never | kc apply -f - >/dev/null 2>&1
+pfp_failed() { [ "$(kc get job fatal -o jsonpath='{.status.conditions[?(@.type=="Failed")].reason}' 2>/dev/null)" = PodFailurePolicy ]; }
+if wait_for 90 pfp_failed; then ok "podFailurePolicy FailJob on exit code 42: the job fails at once (reason PodFailurePolicy)"
+else not_ok "podFailurePolicy" "$(kc describe job fatal 2>&1 | tail -8)"; fi
+expect_match "... saying which container and rule" 'Container c for pod default/fatal-[a-z0-9]+ failed with exit code 42 matching FailJob rule at index 0' \
+  "$(kc get job fatal -o jsonpath='{.status.conditions[?(@.type=="Failed")].message}' 2>&1)"
+expect_eq "... after one pod, not backoffLimit + 1" 1 "$(kc get job fatal -o jsonpath='{.status.failed}' 2>&1)"
+expect_fail "podFailurePolicy needs restartPolicy Never" \
+  'spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified' \
+  kc apply -f - < <(pfp_job onfail OnFailure)
+expect_fail "backoffLimitPerIndex is refused, not ignored" \
+  "spec.backoffLimitPerIndex: Forbidden: not supported by berth's Job controller" \
+  kc apply -f - < <(pfp_job perindex Never 'backoffLimitPerIndex: 1')
+
 # ---- a CronJob's job by hand ------------------------------------------------------------
 cat >"$T/cron.yaml" <<'Y'
 apiVersion: batch/v1

@@ -223,6 +223,71 @@ Test(ctrl_job, backoff_limit)
   ctrl_h_free(&h);
 }
 
+/* Fails the i-th running pod of job with container c's exit code, and a
+ * condition (type, or NULL) True. */
+static void fail_pod(ctrl_h *h, const char *job, size_t i, int code, const char *cond)
+{
+  finish_pod(h, job, i, "Failed");
+  json_t *pods = pods_of(h, job), *pod;
+  size_t k;
+  json_t *last = NULL;
+  json_array_foreach(pods, k, pod)
+  {
+    if (!strcmp(json_str(json_object_get(pod, "status"), "phase") ?: "", "Failed")
+        && !json_object_get(json_object_get(pod, "status"), "containerStatuses"))
+      last = pod;
+  }
+  cr_assert_not_null(last);
+  json_t *p = json_deep_copy(last);
+  json_t *st = json_object_get(p, "status");
+  json_object_set_new(
+      st, "containerStatuses",
+      json_pack("[{s:s,s:{s:{s:i}}}]", "name", "c", "state", "terminated", "exitCode", code));
+  if (cond)
+    json_array_append_new(json_object_get(st, "conditions"),
+                          json_pack("{s:s,s:s}", "type", cond, "status", "True"));
+  ctrl_h_put(h, "pods", p);
+  json_decref(pods);
+}
+
+Test(ctrl_job, pod_failure_policy)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_job(&h, "pfp",
+          ",'backoffLimit':1,'podFailurePolicy':{'rules':["
+          "{'action':'Ignore','onPodConditions':[{'type':'DisruptionTarget','status':'True'}]},"
+          "{'action':'Count','onExitCodes':{'operator':'In','values':[3]}},"
+          "{'action':'FailJob','onExitCodes':{'containerName':'c','operator':'NotIn',"
+          "'values':[1,2,3]}}]}");
+  sync_apply(&h, "pfp");
+  /* disrupted (evicted, preempted): not a failure, replaced at once */
+  fail_pod(&h, "pfp", 0, 137, "DisruptionTarget");
+  ctrl_h_sync(&h, "job", "default", "pfp");
+  cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 1, "an ignored failure is replaced at once");
+  ctrl_h_apply(&h);
+  cr_assert_eq(json_int(status(&h, "pfp"), "failed", 0), 0);
+  /* exit 3: counted (the first rule that matches decides) */
+  fail_pod(&h, "pfp", 0, 3, NULL);
+  sync_apply(&h, "pfp");
+  cr_assert_eq(json_int(status(&h, "pfp"), "failed", 0), 1);
+  cr_assert_null(ctrl_condition(ctrl_cache_get(h.cache, "jobs", "default", "pfp"), "Failed"));
+  /* exit 42 is not in [1,2,3]: the job fails now, whatever backoffLimit says */
+  h.now += 10 * S_NS;
+  sync_apply(&h, "pfp");
+  fail_pod(&h, "pfp", 0, 42, NULL);
+  sync_apply(&h, "pfp");
+  json_t *c = ctrl_condition(ctrl_cache_get(h.cache, "jobs", "default", "pfp"), "Failed");
+  cr_assert_str_eq(json_str(c, "status"), "True");
+  cr_assert_str_eq(json_str(c, "reason"), "PodFailurePolicy");
+  cr_assert(strstr(json_str(c, "message") ?: "", "Container c for pod default/pfp-")
+                && strstr(json_str(c, "message"), " failed with exit code 42 matching FailJob rule "
+                                                  "at index 2"),
+            "%s", json_str(c, "message"));
+  cr_assert_eq(ctrl_f_events(&h, "PodFailurePolicy"), 1);
+  ctrl_h_free(&h);
+}
+
 Test(ctrl_job, on_failure_restarts_are_not_failures)
 {
   ctrl_h h;

@@ -554,7 +554,20 @@ int engine_spawner_start(engine *e, berr_t *err)
   const char *exe = getenv("BERTH_EXE");
   if (!exe || !*exe)
     exe = "/proc/self/exe";
-  int rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+  /* LD_BIND_NOW: the dynamic linker resolves every symbol once, in the
+   * spawner, instead of on first use in each of its forks (a fifth of
+   * their user time went to lazy binding). Nothing the spawner's forks
+   * execute sees it: the monitor and the container get environments of
+   * their own. */
+  size_t n_env = 0;
+  while (environ[n_env])
+    n_env++;
+  char **envp = xcalloc(n_env + 2, sizeof *envp);
+  memcpy(envp, environ, n_env * sizeof *envp);
+  if (!getenv("LD_BIND_NOW"))
+    envp[n_env] = "LD_BIND_NOW=1";
+  int rc = posix_spawn(&pid, exe, &fa, NULL, argv, envp);
+  free(envp);
   posix_spawn_file_actions_destroy(&fa);
   close(s[1]);
   if (rc != 0) {

@@ -4,9 +4,13 @@
  *
  * Design choices:
  * - The pod end of the veth is created directly inside the pod's namespace
- *   (IFLA_NET_NS_FD on the peer) under a temporary name and renamed to eth0
- *   there, so it never appears in the host namespace and never collides with
- *   the host's own eth0.
+ *   (IFLA_NET_NS_FD on the peer) as eth0: it never appears in the host
+ *   namespace, and the kernel checks its name in the pod's, so the host's own
+ *   eth0 is no collision. (No temporary name and rename: a rename registers
+ *   the link's sysctls again, the costliest part of the pod's side.)
+ * - No lookup that an answer already gives: lo is ifindex 1 in every
+ *   namespace (LOOPBACK_IFINDEX), and eth0's index is the host end's
+ *   IFLA_LINK.
  * - Configuration inside the pod's namespace goes through a NETLINK_ROUTE
  *   socket created there: a short-lived thread enters the namespace, opens
  *   the socket and goes back; a socket stays bound to the namespace it was
@@ -48,6 +52,9 @@
  * link's stats and attributes), so the receive buffer is a dump's size. */
 #define NL_REQ_SIZE 4096
 #define NL_RX_SIZE  32768
+
+/* lo's ifindex in every network namespace (include/net/flow.h). */
+#define LOOPBACK_IFINDEX 1
 
 #include "net/podnet_internal.h"
 
@@ -133,14 +140,6 @@ char *podnet_host_ifname(const char *uid)
   char hex[13];
   uid_hex12(uid ? uid : "", hex);
   return xasprintf("vb%s", hex);
-}
-
-/* The pod end's name between its creation and its rename to eth0. */
-static char *pod_tmp_ifname(const char *uid)
-{
-  char hex[13];
-  uid_hex12(uid, hex);
-  return xasprintf("vp%s", hex);
 }
 
 /* ---- netlink --------------------------------------------------------------- */
@@ -584,7 +583,6 @@ typedef struct pod_wire {
   const char *ns_path;
   const char *uid;
   const char *host_if;
-  const char *tmp_if;
   int bridge;
   uint32_t mtu;
   cidr_t cidr;
@@ -606,7 +604,7 @@ static int veth_create(const pod_wire_t *w)
   memset(pifi, 0, sizeof(*pifi));
   pifi->ifi_family = AF_UNSPEC;
   nlh->nlmsg_len += MNL_ALIGN(sizeof(*pifi));
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, w->tmp_if);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
   mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)w->ns_fd);
   mnl_attr_put_u32(nlh, IFLA_MTU, w->mtu);
   mnl_attr_nest_end(nlh, peer);
@@ -646,7 +644,7 @@ static int ipv6_disable(const char *ifname, berr_t *err)
 static int pod_wire(const pod_wire_t *w, berr_t *err)
 {
   nl_t *h = w->host, *p = w->pod;
-  link_info_t host, eth0, lo;
+  link_info_t host, eth0 = { 0 };
   bool wired = false;
   int r = link_get(h, w->host_if, &host);
   if (r == 0) {
@@ -664,8 +662,7 @@ static int pod_wire(const pod_wire_t *w, berr_t *err)
   if (!wired) {
     r = veth_create(w);
     if (r < 0)
-      return nl_fail(h, err, -r, "create veth %s (peer %s in %s)", w->host_if, w->tmp_if,
-                     w->ns_path);
+      return nl_fail(h, err, -r, "create veth %s (peer eth0 in %s)", w->host_if, w->ns_path);
     if ((r = link_get(h, w->host_if, &host)) < 0)
       return nl_fail(h, err, -r, "look up veth %s", w->host_if);
   }
@@ -675,20 +672,12 @@ static int pod_wire(const pod_wire_t *w, berr_t *err)
   if (r < 0)
     return nl_fail(h, err, -r, "attach veth %s to the bridge and set it up", w->host_if);
 
-  if ((r = link_get(p, "lo", &lo)) < 0 || (r = link_set(p, lo.index, 0, NULL)) < 0)
+  if ((r = link_set(p, LOOPBACK_IFINDEX, 0, NULL)) < 0)
     return nl_fail(p, err, -r, "set lo up in %s", w->ns_path);
-  if (!wired) {
-    link_info_t tmp;
-    if ((r = link_get(p, w->tmp_if, &tmp)) < 0)
-      return nl_fail(p, err, -r, "look up %s in %s", w->tmp_if, w->ns_path);
-    /* Renamed while still down: the kernel refuses to rename a running link. */
-    struct nlmsghdr *nlh = nl_msg(p, RTM_NEWLINK, 0);
-    put_ifinfo(nlh, tmp.index);
-    mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
-    if ((r = nl_talk(p, nlh, NULL, NULL)) < 0)
-      return nl_fail(p, err, -r, "rename %s to eth0 in %s", w->tmp_if, w->ns_path);
-  }
-  if ((r = link_get(p, "eth0", &eth0)) < 0)
+  /* The host end's IFLA_LINK is its peer's index in the pod's namespace
+   * (veth_wired checked it when the pair was already there). */
+  eth0.index = (int)host.peer;
+  if (eth0.index <= 0 && (r = link_get(p, "eth0", &eth0)) < 0)
     return nl_fail(p, err, -r, "look up eth0 in %s", w->ns_path);
 
   char ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
@@ -717,7 +706,6 @@ int podnet_setup(const podnet_opts_t *o, const char *netns_path, const char *uid
   pn_cidr_parse(opt_cidr(o), &c, NULL);
   const char *bridge = opt_bridge(o);
   cleanup_free char *host_if = podnet_host_ifname(uid);
-  cleanup_free char *tmp_if = pod_tmp_ifname(uid);
 
   cleanup_state_lock int lock = pn_lock_state(o->state_dir, err);
   if (lock < 0)
@@ -746,7 +734,6 @@ int podnet_setup(const podnet_opts_t *o, const char *netns_path, const char *uid
     .ns_path = netns_path,
     .uid = uid,
     .host_if = host_if,
-    .tmp_if = tmp_if,
     .bridge = br.index,
     .mtu = br.mtu ? br.mtu : 1500,
     .cidr = c,

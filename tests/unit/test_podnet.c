@@ -499,16 +499,16 @@ Test(podnet, failed_setup_leaves_nothing_behind)
   berr_t err = BERR_INIT;
   char *ip = NULL;
 
-  /* The namespace already has an eth0: the rename fails after the veth and
-   * the address exist, and both must go. */
+  /* The namespace already has an eth0: the veth's pod end cannot be made
+   * there after the address was taken, and the address must go. */
   const char *ns = make_netns("busy");
   cleanup_free char *out
       = ip_in(ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1", NULL);
   cr_assert(has_link(ns, "eth0"), "extra eth0: %s", out);
   cr_assert_eq(podnet_setup(&o, ns, "pod-busy", &ip, &err), -1);
   cr_assert_null(ip);
-  cr_assert(strstr(err.msg, "set up network of pod pod-busy: rename vp")
-                && strstr(err.msg, "to eth0 in") && strstr(err.msg, "File exists"),
+  cr_assert(strstr(err.msg, "set up network of pod pod-busy: create veth vb")
+                && strstr(err.msg, "(peer eth0 in ") && strstr(err.msg, "File exists"),
             "%s", err.msg);
   berr_clear(&err);
   cleanup_free char *host = podnet_host_ifname("pod-busy");

@@ -103,6 +103,11 @@ static int default_class(srv_t *s, const char *except, json_t **out, berr_t *err
   if (store_list(s->store, &lr, &l, err) < 0)
     return -1;
   for (size_t i = 0; i < l.n; i++) {
+    /* every pod create asks: only a class marked as the default is decoded */
+    const char *v = l.items[i].value, *vs, *ve;
+    if (!srv_rj_path(v, v + l.items[i].len, "globalDefault", &vs, &ve) || ve - vs != 4
+        || memcmp(vs, "true", 4))
+      continue;
     json_t *pc = json_loadb(l.items[i].value, l.items[i].len, 0, NULL);
     const char *name = json_str(json_object_get(pc, "metadata"), "name");
     bool pick = json_is_true(json_object_get(pc, "globalDefault")) && name

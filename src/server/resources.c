@@ -301,9 +301,9 @@ int srv_ns_terminating(srv_t *s, const char *ns, bool *terminating, berr_t *err)
   store_kv_t kv = { 0 };
   if (store_get(s->store, key, &kv, NULL, err) < 0)
     return -1;
-  json_t *o = json_loadb(kv.value, kv.len, 0, NULL);
-  *terminating = json_str(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
-  json_decref(o);
+  const char *vs, *ve; /* read without decoding: every create asks */
+  *terminating = srv_rj_path(kv.value, kv.value + kv.len, "metadata.deletionTimestamp", &vs, &ve)
+                 && !(ve - vs == 4 && !memcmp(vs, "null", 4));
   store_kv_free(&kv);
   return 0;
 }
@@ -368,8 +368,13 @@ static void do_create(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const ch
   int64_t rev = 0;
   if (store_create(q->srv->store, key, data, strlen(data), &rev, &err) < 0)
     return srv_store_error(r, k, name, &err);
-  rv_set(o, rev);
-  srv_resp_json(r, 201, json_incref(o));
+  /* the reply is the stored bytes, resourceVersion spliced in: not encoded again */
+  buf_t b = { 0 };
+  srv_obj_append(&b, data, strlen(data), rev);
+  r->code = 201;
+  r->len = b.len;
+  r->body = buf_steal(&b);
+  r->content_type = "application/json";
 }
 
 /* One Table row: the cells and the object's metadata; NULL without one. */

@@ -185,6 +185,9 @@ json_t *srv_rj_view(const char *value, size_t len, const char *const *paths, siz
 /* Appends the stored JSON with metadata.resourceVersion = rev spliced in,
  * without decoding it (LIST's fast path). */
 void srv_obj_append(buf_t *out, const char *value, size_t len, int64_t rev);
+/* A JSON reply of the stored object as srv_obj_append writes it: what a
+ * write answers, without encoding the object again. */
+void srv_resp_stored(srv_resp_t *r, int code, const char *value, size_t len, int64_t rev);
 /* A Table of objs for k; defs: include columnDefinitions. */
 json_t *srv_table(const srv_kind_t *k, json_t *objs, int64_t list_rev, bool defs);
 /* ---- objects (resources.c, write.c): the pieces every verb shares --------- */

@@ -48,6 +48,16 @@ static const char *find_metadata(const char *p, const char *end)
   return m;
 }
 
+void srv_resp_stored(srv_resp_t *r, int code, const char *value, size_t len, int64_t rev)
+{
+  buf_t b = { 0 };
+  srv_obj_append(&b, value, len, rev);
+  r->code = code;
+  r->len = b.len;
+  r->body = buf_steal(&b);
+  r->content_type = "application/json";
+}
+
 void srv_obj_append(buf_t *out, const char *value, size_t len, int64_t rev)
 {
   const char *m = find_metadata(value, value + len);
@@ -368,13 +378,7 @@ static void do_create(srv_req_t *q, srv_resp_t *r, const srv_kind_t *k, const ch
   int64_t rev = 0;
   if (store_create(q->srv->store, key, data, strlen(data), &rev, &err) < 0)
     return srv_store_error(r, k, name, &err);
-  /* the reply is the stored bytes, resourceVersion spliced in: not encoded again */
-  buf_t b = { 0 };
-  srv_obj_append(&b, data, strlen(data), rev);
-  r->code = 201;
-  r->len = b.len;
-  r->body = buf_steal(&b);
-  r->content_type = "application/json";
+  srv_resp_stored(r, 201, data, strlen(data), rev); /* not encoded again */
 }
 
 /* One Table row: the cells and the object's metadata; NULL without one. */

@@ -5,7 +5,15 @@ BERTH=${BERTH:-$TOP/build/berth}
 OUT=${OUT:-$TOP/bench/out}
 mkdir -p "$OUT"
 W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-bench.XXXXXX")
-bench_cleanup() { umount -R "$W" 2>/dev/null || true; rm -rf "$W"; }
+# Every mount below $W (the engine's tmpfs at ROOT/run among them), deepest
+# first; one still held a moment (a monitor's socket) is detached.
+bench_cleanup() {
+  local m
+  for m in $(findmnt -rn -o TARGET | grep "^$W/" | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf "$W"
+}
 trap bench_cleanup EXIT
 
 # make_bundle DIR ARGS_JSON [SPEC_CMD] — a busybox rootfs and a config.json

@@ -11,7 +11,7 @@ for i in $(seq "$N"); do "$BERTH" container run -d busybox sleep 3600 >/dev/null
 t1=$(date +%s.%N)
 sleep 2
 free_after=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
-mons=$(for d in "$BERTH_ROOT"/containers/*/; do python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("monitorPid",0))' "$d/state.json"; done)
+mons=$(for d in "$BERTH_ROOT"/run/containers/*/; do python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("monitorPid",0))' "$d/state.json"; done)
 rss=0 pss=0 cpu0=0 maxrss=0
 for p in $mons; do
   r=$(awk '/VmRSS/ {print $2}' /proc/$p/status); rss=$((rss + r)); [ "$r" -gt "$maxrss" ] && maxrss=$r

@@ -31,7 +31,9 @@ static const char usage_text[]
       "\n"
       "A container is named by its id, a unique prefix of it (3 or more characters)\n"
       "or its name. State lives in ROOT/containers (ROOT: --root, $BERTH_ROOT or\n"
-      "/var/lib/berth). Run 'berth container COMMAND --help' for a command's options.\n";
+      "/var/lib/berth), the state of the processes in ROOT/run, a tmpfs berth mounts:\n"
+      "after a reboot, containers that had been started show as exited.\n"
+      "Run 'berth container COMMAND --help' for a command's options.\n";
 
 engine *cli_engine_open(cli_ctx *ctx)
 {

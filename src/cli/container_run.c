@@ -304,6 +304,7 @@ int cli_container_run(cli_ctx *ctx, int argc, char **argv, bool create_only)
   berr_t err = BERR_INIT;
   int exec_status = 0;
   rc = 0;
+  a.o.no_start = create_only;
   if (engine_create(e, &a.o, &id, &exec_status, &err) < 0) {
     rc = cli_fail(&err);
     if (exec_status) /* docker's 126/127: the command cannot be run */

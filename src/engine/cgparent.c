@@ -1,5 +1,6 @@
 /* cgparent.c — removing a cgroup parent (engine_create_opts.cgroup_parent)
- * once the containers in it are gone.
+ * once the containers in it are gone, and the cgroup of a container whose
+ * runtime state is gone.
  *
  * The runtime makes a container's cgroup PARENT/ID, and PARENT along with it
  * in every hierarchy it uses; it removes ID when the container ends but
@@ -47,24 +48,49 @@ static char **cgroup_mounts(berr_t *err)
   return v;
 }
 
-int engine_cgroup_parent_remove(engine *e, const char *parent, berr_t *err)
+/* rmdir of REL (no leading '/') in every mounted cgroup hierarchy; ENOENT
+ * is fine. */
+static int cgroup_rmdir_all(engine *e, const char *rel, berr_t *err)
 {
-  while (parent && *parent == '/')
-    parent++;
-  if (!parent || !*parent || strstr(parent, ".."))
-    return berr_setc(err, EINVAL, "invalid cgroup parent \"%s\"", parent ? parent : "");
   pthread_mutex_lock(&e->cg_lock);
   if (!e->cg_mounts)
     e->cg_mounts = cgroup_mounts(err);
   cleanup_strv char **mounts = e->cg_mounts ? strv_dup(e->cg_mounts) : NULL;
   pthread_mutex_unlock(&e->cg_lock);
   if (!mounts)
-    return berr_wrap(err, "remove cgroup %s", parent);
+    return berr_wrap(err, "remove cgroup %s", rel);
   int rc = 0;
   for (size_t i = 0; mounts[i]; i++) {
-    cleanup_free char *dir = path_join(mounts[i], parent);
+    cleanup_free char *dir = path_join(mounts[i], rel);
     if (rmdir(dir) < 0 && errno != ENOENT && rc == 0)
       rc = berr_set(err, errno, "remove cgroup %s", dir);
   }
   return rc;
+}
+
+int engine_cgroup_parent_remove(engine *e, const char *parent, berr_t *err)
+{
+  while (parent && *parent == '/')
+    parent++;
+  if (!parent || !*parent || strstr(parent, ".."))
+    return berr_setc(err, EINVAL, "invalid cgroup parent \"%s\"", parent ? parent : "");
+  return cgroup_rmdir_all(e, parent, err);
+}
+
+void eng_cgroup_drop(engine *e, const char *id)
+{
+  /* The runtime's choice: linux.cgroupsPath, else /berth/ID. */
+  cleanup_free char *cfgp = eng_ctr_file(e, id, "config.json");
+  cleanup_json json_t *cfg = json_load_path(cfgp, NULL);
+  const char *path = json_str(json_object_get(cfg, "linux"), "cgroupsPath");
+  cleanup_free char *rel = path ? xstrdup(path) : xasprintf("berth/%s", id);
+  const char *r = rel;
+  while (*r == '/')
+    r++;
+  berr_t err = BERR_INIT;
+  if (!*r || strstr(r, "..") || cgroup_rmdir_all(e, r, &err) < 0)
+    log_debug("msg=\"cannot remove the cgroup of a container without state\" id=%.12s "
+              "cgroup=%s err=\"%s\"",
+              id, rel, err.msg ? err.msg : "invalid path");
+  berr_clear(&err);
 }

@@ -3,11 +3,17 @@
  *
  * The engine works at the runtime's managed level: every container runs
  * under its own monitor process, so it outlives the command that started
- * it, and its exit status is recorded even when nobody is watching. The
- * engine's files and the runtime's share ROOT/containers/ID/, which makes
- * removal a single rm -rf after rt_delete has released cgroups — and lets
- * the monitor of an auto-remove container (annotation berth.autoremove) do
- * that rm -rf itself once the container has ended, with nobody waiting. */
+ * it, and its exit status is recorded even when nobody is watching. A
+ * container has two directories: ROOT/containers/ID/, what it is (kept
+ * across reboots), and ROOT/run/containers/ID/, the runtime's state of its
+ * processes (on a tmpfs, see run.c). Removal is an rm -rf of both after
+ * rt_delete has released cgroups — which the monitor of an auto-remove
+ * container (annotation berth.autoremove) does itself once the container
+ * has ended, with nobody waiting.
+ *
+ * A reboot empties ROOT/run: a container without runtime state is then
+ * either one never started (created) or one that was (exited, its exit code
+ * unknown); meta.json's "started", written once, tells them apart. */
 #include "engine/internal.h"
 
 #include "image/image.h"
@@ -29,8 +35,10 @@ int engine_open(const char *root, engine **out, berr_t *err)
   engine *e = xcalloc(1, sizeof *e);
   e->root = xstrdup(root);
   e->dir = steal_ptr(dir);
+  e->rt = path_join(root, "run/containers");
   pthread_mutex_init(&e->cg_lock, NULL);
   e->spawn_fd = -1;
+  eng_run_mount(e);
   *out = e;
   return 0;
 }
@@ -42,6 +50,7 @@ void engine_close(engine *e)
   engine_spawner_stop(e);
   free(e->root);
   free(e->dir);
+  free(e->rt);
   strv_free(e->cg_mounts);
   pthread_mutex_destroy(&e->cg_lock);
   free(e);
@@ -61,17 +70,29 @@ const char *eng_status_word(rt_status s)
   return "unknown";
 }
 
+static bool being_created(engine *e, const char *id);
+
+/* True when meta.json says the container was started (or is started as soon
+ * as it is made: engine_create_opts.no_start unset). */
+static bool was_started(json_t *meta)
+{
+  return json_bool(meta, "started", false);
+}
+
 int eng_state(engine *e, const char *id, rt_state *st, berr_t *err)
 {
   *st = (rt_state){ 0 };
-  cleanup_free char *state = eng_ctr_file(e, id, "state.json");
+  cleanup_free char *state = eng_state_file(e, id, "state.json");
   if (!fs_exists(state)) {
+    /* Being made, never started, or its state lost to a reboot. */
+    cleanup_json json_t *meta = NULL;
+    bool ran = eng_meta_load(e, id, &meta, NULL) == 0 && was_started(meta);
     st->id = xstrdup(id);
-    st->status = RT_CREATED;
+    st->status = ran && !being_created(e, id) ? RT_STOPPED : RT_CREATED;
     st->exit_code = -1;
     return 0;
   }
-  if (rt_state_get(e->dir, id, st, err) < 0)
+  if (rt_state_get(e->rt, id, st, err) < 0)
     return berr_wrap(err, "state of container %.12s", id);
   return 0;
 }
@@ -91,14 +112,14 @@ int eng_status(engine *e, const char *id, rt_status *s, berr_t *err)
 static void kill_quiet(engine *e, const char *id)
 {
   berr_t err = BERR_INIT;
-  rt_kill(e->dir, id, SIGKILL, true, &err);
+  rt_kill(e->rt, id, SIGKILL, true, &err);
   berr_clear(&err);
 }
 
 static int wait_quiet(engine *e, const char *id, int timeout_ms)
 {
   berr_t err = BERR_INIT;
-  int r = rt_wait_stopped(e->dir, id, timeout_ms, &err);
+  int r = rt_wait_stopped(e->rt, id, timeout_ms, &err);
   berr_clear(&err);
   return r;
 }
@@ -116,7 +137,7 @@ static char *display_name(engine *e, const char *id)
  * runtime state yet and its directory is flock'ed (see claim_and_write). */
 static bool being_created(engine *e, const char *id)
 {
-  cleanup_free char *statef = eng_ctr_file(e, id, "state.json");
+  cleanup_free char *statef = eng_state_file(e, id, "state.json");
   if (fs_exists(statef))
     return false;
   cleanup_free char *dir = eng_ctr_dir(e, id);
@@ -185,6 +206,10 @@ static json_t *build_meta(const engine_create_opts *o, img_image *img, json_t *o
   if (stop)
     json_object_set_new(m, "stop_signal", json_string(stop));
   json_object_set_new(m, "log_path", json_string(log));
+  /* Written now when the container is started at once: no second write of
+   * meta.json on the way to running. */
+  if (!o->no_start)
+    json_object_set_new(m, "started", json_true());
   return m;
 }
 
@@ -236,7 +261,7 @@ static int claim_and_write(engine *e, const engine_create_opts *o, json_t *meta,
     if (*busy < 0 || flock(*busy, LOCK_EX) < 0)
       return berr_set(err, errno, "lock %s", dir);
   }
-  static const char *const subdirs[] = { "upper", "work", "rootfs" };
+  static const char *const subdirs[] = { "upper", "work" };
   for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
     cleanup_free char *p = path_join(dir, subdirs[i]);
     if (mkdir(p, 0755) < 0)
@@ -267,6 +292,27 @@ int eng_save_json(const char *path, json_t *j, bool sync, berr_t *err)
   return 0;
 }
 
+/* ROOT/run/containers/ID and the rootfs mount point in it (root.path of the
+ * containers made since the state moved there): made for a new container,
+ * and again for one whose state a reboot took. The runtime makes the state
+ * directory with mode 0711; so do we. */
+static int state_dir_make(engine *e, const char *id, berr_t *err)
+{
+  cleanup_free char *dir = eng_state_dir(e, id);
+  int r = mkdir(dir, 0711);
+  if (r < 0 && errno == ENOENT) {
+    /* ROOT/run was unmounted under this handle (a long-lived agent's). */
+    eng_run_mount(e);
+    r = mkdir(dir, 0711);
+  }
+  if (r < 0 && errno != EEXIST)
+    return berr_set(err, errno, "mkdir %s", dir);
+  cleanup_free char *rootfs = path_join(dir, "rootfs");
+  if (mkdir(rootfs, 0755) < 0 && errno != EEXIST)
+    return berr_set(err, errno, "mkdir %s", rootfs);
+  return 0;
+}
+
 /* Puts a container under a new monitor, in the created state: when it is
  * made, and again when an exited container is started. config NULL: the
  * bundle's config.json. */
@@ -277,14 +323,16 @@ static int monitor_container(engine *e, const char *id, json_t *meta, json_t *co
   rt_monitor_opts_init(&mo);
   cleanup_strv char **log_opts = NULL;
   if (json_to_strv(json_object_get(meta, "log_opts"), &log_opts, err) < 0
-      || engine_parse_log_opts(log_opts, &mo.log_max_bytes, &mo.log_max_files, err) < 0)
+      || engine_parse_log_opts(log_opts, &mo.log_max_bytes, &mo.log_max_files, err) < 0
+      || state_dir_make(e, id, err) < 0)
     return -1;
   cleanup_free char *dir = eng_ctr_dir(e, id);
   cleanup_free char *log = path_join(dir, "ctr.log");
-  mo.create.root = e->dir;
+  mo.create.root = e->rt;
   mo.create.id = id;
   mo.create.bundle = dir;
   mo.create.config = config;
+  mo.remove_dir = dir; /* auto-remove: the container's files go with its state */
   mo.log_path = log;
   mo.stdin_open = json_bool(meta, "stdin", false);
   mo.exec_status = exec_status;
@@ -316,8 +364,9 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *ex
 
   cleanup_free char *id = engine_id_generate();
   cleanup_free char *dir = eng_ctr_dir(e, id);
+  cleanup_free char *rootfs = eng_state_file(e, id, "rootfs");
   cleanup_json json_t *oci = NULL, *meta = NULL;
-  if (engine_build_config(img->config, img->layer_dirs, o, id, dir, &oci, err) < 0
+  if (engine_build_config(img->config, img->layer_dirs, o, id, dir, rootfs, &oci, err) < 0
       || !(meta = build_meta(o, img, oci, id, dir, err))) {
     img_image_free(img);
     return -1;
@@ -339,8 +388,10 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *ex
   flock(busy, LOCK_UN); /* for every copy: the container's init holds one until it starts */
   if (r < 0) {
     berr_t derr = BERR_INIT;
-    rt_delete(e->dir, id, true, &derr);
+    rt_delete(e->rt, id, true, &derr);
     berr_clear(&derr);
+    cleanup_free char *sdir = eng_state_dir(e, id);
+    fs_rm_rf(sdir, NULL);
     fs_rm_rf(dir, NULL);
     return berr_wrap(err, "create container from %s", o->image);
   }
@@ -356,20 +407,31 @@ int engine_create(engine *e, const engine_create_opts *o, char **id_out, int *ex
 
 static int start_created(engine *e, const char *id, berr_t *err)
 {
-  if (rt_start(e->dir, id, err) < 0)
+  if (rt_start(e->rt, id, err) < 0)
+    return berr_wrap(err, "start container %.12s", id);
+  return 0;
+}
+
+/* meta.json's "started", written before the first start of a container made
+ * with no_start: from then on, a reboot leaves it exited, not created. */
+static int mark_started(engine *e, const char *id, json_t *meta, berr_t *err)
+{
+  if (was_started(meta))
+    return 0;
+  json_object_set_new(meta, "started", json_true());
+  cleanup_free char *path = eng_ctr_file(e, id, "meta.json");
+  if (eng_save_json(path, meta, true, err) < 0)
     return berr_wrap(err, "start container %.12s", id);
   return 0;
 }
 
 /* An exited container starts again as docker's does: the same bundle and
  * writable layer, its log appended to. The runtime state of the last run
- * goes and a new monitor takes the container, in the created state. */
-static int recreate(engine *e, const char *id, bool had_state, berr_t *err)
+ * goes (a reboot may have taken it already) and a new monitor takes the
+ * container, in the created state. */
+static int recreate(engine *e, const char *id, json_t *meta, bool had_state, berr_t *err)
 {
-  cleanup_json json_t *meta = NULL;
-  if (eng_meta_load(e, id, &meta, err) < 0)
-    return -1;
-  if (had_state && rt_delete(e->dir, id, false, err) < 0)
+  if (had_state && rt_delete(e->rt, id, false, err) < 0)
     return berr_wrap(err, "start container %.12s", id);
   if (monitor_container(e, id, meta, NULL, NULL, err) < 0)
     return berr_wrap(err, "start container %.12s", id);
@@ -378,10 +440,11 @@ static int recreate(engine *e, const char *id, bool had_state, berr_t *err)
 
 int engine_start(engine *e, const char *id, berr_t *err)
 {
+  cleanup_json json_t *meta = NULL;
   rt_status s;
-  if (eng_status(e, id, &s, err) < 0)
+  if (eng_meta_load(e, id, &meta, err) < 0 || eng_status(e, id, &s, err) < 0)
     return -1;
-  cleanup_free char *statef = eng_ctr_file(e, id, "state.json");
+  cleanup_free char *statef = eng_state_file(e, id, "state.json");
   bool had_state = fs_exists(statef);
   if (s == RT_RUNNING) {
     cleanup_free char *name = display_name(e, id);
@@ -389,8 +452,11 @@ int engine_start(engine *e, const char *id, berr_t *err)
   }
   if (!had_state && being_created(e, id))
     return berr_setc(err, EBUSY, "container %.12s is being created", id);
-  /* Stopped, or without runtime state (a start that failed half-way). */
-  if ((s == RT_STOPPED || !had_state) && recreate(e, id, had_state, err) < 0)
+  if (mark_started(e, id, meta, err) < 0)
+    return -1;
+  /* Stopped, or without runtime state (after a reboot, or a start that
+   * failed half-way). */
+  if ((s == RT_STOPPED || !had_state) && recreate(e, id, meta, had_state, err) < 0)
     return -1;
   return start_created(e, id, err);
 }
@@ -398,17 +464,20 @@ int engine_start(engine *e, const char *id, berr_t *err)
 int engine_run_attached(engine *e, const char *id, int in_fd, int out_fd, int err_fd,
                         int *exit_code, berr_t *err)
 {
+  cleanup_json json_t *meta = NULL;
+  if (eng_meta_load(e, id, &meta, err) < 0 || mark_started(e, id, meta, err) < 0)
+    return -1;
   /* Connected before the start: the monitor serves this connection ahead of
    * any output, so not a byte is missed. */
   int sock = -1;
-  if (rt_attach_open(e->dir, id, &sock, err) < 0)
+  if (rt_attach_open(e->rt, id, &sock, err) < 0)
     return berr_wrap(err, "attach to container %.12s", id);
   if (start_created(e, id, err) < 0) {
     close(sock);
     kill_quiet(e, id); /* nothing will run: do not leave it waiting */
     return -1;
   }
-  if (rt_attach_io(e->dir, id, sock, in_fd, out_fd, err_fd, exit_code, err) < 0)
+  if (rt_attach_io(e->rt, id, sock, in_fd, out_fd, err_fd, exit_code, err) < 0)
     return berr_wrap(err, "attach to container %.12s", id);
   return 0;
 }
@@ -424,7 +493,7 @@ int engine_kill(engine *e, const char *id, int sig, berr_t *err)
     cleanup_free char *name = display_name(e, id);
     return berr_setc(err, ESRCH, "container %s is not running", name);
   }
-  if (rt_kill(e->dir, id, sig, false, err) < 0)
+  if (rt_kill(e->rt, id, sig, false, err) < 0)
     return berr_wrap(err, "kill container %.12s", id);
   return 0;
 }
@@ -455,7 +524,7 @@ int engine_stop(engine *e, const char *id, int sig, int timeout_s, berr_t *err)
       sig = SIGTERM;
     berr_clear(&serr);
   }
-  if (rt_kill(e->dir, id, sig, false, err) < 0) {
+  if (rt_kill(e->rt, id, sig, false, err) < 0) {
     /* It may have stopped between the state check and the signal. */
     if (eng_status(e, id, &s, NULL) == 0 && s == RT_STOPPED) {
       berr_clear(err);
@@ -463,15 +532,15 @@ int engine_stop(engine *e, const char *id, int sig, int timeout_s, berr_t *err)
     }
     return berr_wrap(err, "stop container %.12s", id);
   }
-  int r = rt_wait_stopped(e->dir, id, timeout_s < 0 ? 0 : timeout_s * 1000, err);
+  int r = rt_wait_stopped(e->rt, id, timeout_s < 0 ? 0 : timeout_s * 1000, err);
   if (r < 0)
     return berr_wrap(err, "stop container %.12s", id);
   if (r == 1)
     return 0;
   log_info("msg=\"grace period over, killing\" id=%s timeout=%d", id, timeout_s);
-  if (rt_kill(e->dir, id, SIGKILL, true, err) < 0)
+  if (rt_kill(e->rt, id, SIGKILL, true, err) < 0)
     return berr_wrap(err, "stop container %.12s", id);
-  r = rt_wait_stopped(e->dir, id, 10000, err);
+  r = rt_wait_stopped(e->rt, id, 10000, err);
   if (r < 0)
     return berr_wrap(err, "stop container %.12s", id);
   if (r == 0)
@@ -491,18 +560,23 @@ int engine_remove(engine *e, const char *id, bool force, berr_t *err)
   if (s == RT_RUNNING && !force)
     return berr_setc(err, EBUSY, "container %s is running: stop it first or use rm -f",
                      name ? name : id);
-  cleanup_free char *statef = eng_ctr_file(e, id, "state.json");
+  cleanup_free char *statef = eng_state_file(e, id, "state.json");
   if (fs_exists(statef)) {
     if (s != RT_STOPPED) {
       kill_quiet(e, id);
       wait_quiet(e, id, 5000);
     }
-    if (rt_delete(e->dir, id, true, err) < 0 && fs_exists(statef))
+    if (rt_delete(e->rt, id, true, err) < 0 && fs_exists(statef))
       return berr_wrap(err, "remove container %s", name ? name : id);
     berr_clear(err);
+  } else {
+    eng_cgroup_drop(e, id);
   }
+  /* The state first: a container whose files could not all go is still
+   * listed (exited), and can be removed again. */
+  cleanup_free char *sdir = eng_state_dir(e, id);
   cleanup_free char *dir = eng_ctr_dir(e, id);
-  if (fs_rm_rf(dir, err) < 0)
+  if (fs_rm_rf(sdir, err) < 0 || fs_rm_rf(dir, err) < 0)
     return berr_wrap(err, "remove container %s", name ? name : id);
   cleanup_eng_lock int lock = eng_lock(e, NULL);
   eng_name_release(e, name, id);

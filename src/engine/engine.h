@@ -3,19 +3,37 @@
  * node agent will call the same functions. Nothing here prints or exits:
  * every failure comes back as a berr_t whose message names what failed.
  *
- * State lives in ROOT/containers/ID/ (ROOT is the engine root, default
- * /var/lib/berth). The runtime's own root is ROOT/containers, so the runtime
- * files (state.json, exit.json, attach.sock, exec.fifo) sit beside ours:
+ * A container has two directories (ROOT is the engine root, default
+ * /var/lib/berth). ROOT/containers/ID/ holds what it is, kept across
+ * reboots:
  *
- *   meta.json    what the user asked for: name, image, command, options
+ *   meta.json    what the user asked for: name, image, command, options;
+ *                "started": true once it has been started (see below)
  *   config.json  the OCI config handed to the runtime (bundle = this dir)
  *   upper/ work/ the container's writable overlay layer
- *   rootfs/      mount point of the overlay, mounted only inside the
- *                container's mount namespace (nothing on the host)
  *   ctr.log      the container's output, written by its monitor (CRI format)
  *
+ * ROOT/run/containers/ID/ holds the runtime's state of its processes. The
+ * runtime's root is ROOT/run/containers, and ROOT/run a tmpfs the engine
+ * mounts when it opens a root where none is mounted (src/engine/run.c; a
+ * plain directory when it may not mount):
+ *
+ *   state.json   pid and its start time, cgroup, times (the runtime)
+ *   exec.fifo    while the container waits to be started
+ *   exit.json    how it ended (ENGINE_EXIT_FILE, written by its monitor)
+ *   attach.sock  its monitor's socket, while the monitor runs
+ *   rootfs/      mount point of the overlay, mounted only inside the
+ *                container's mount namespace (nothing on the host)
+ *
+ * A reboot empties ROOT/run and ends every container. A container without
+ * state then reads as exited, exit code unknown (-1 in engine_info,
+ * ENGINE_EXIT_UNKNOWN in what users see), when meta.json says it was
+ * started, and as created when it never was; engine_start runs an exited
+ * one again under a new monitor, its layer and log kept.
+ *
  * ROOT/containers/.lock is taken (flock) while a name is checked and claimed,
- * so two concurrent runs never get the same name.
+ * so two concurrent runs never get the same name, and while ROOT/run is
+ * mounted, so two processes opening a fresh root never mount two tmpfs.
  *
  * Errors whose cause a caller may want to tell apart carry an errno in
  * berr_t.code: ENOENT no such container/image, EEXIST name in use, EBUSY
@@ -35,9 +53,14 @@
 
 typedef struct engine engine;
 
-/* Written by a container's monitor in its directory when it has ended
- * (docs/monitor.md): watch engine_container_dir() for it. */
+/* Written by a container's monitor in its state directory when it has
+ * ended (docs/monitor.md): watch engine_container_dir() for it. */
 #define ENGINE_EXIT_FILE "exit.json"
+
+/* The exit code shown (status text, inspect's State.ExitCode) for a
+ * container stopped without a record of how: its monitor was killed, or a
+ * reboot ended it. docker shows 255 for a container a reboot ended. */
+#define ENGINE_EXIT_UNKNOWN 255
 
 /* root = engine root; ROOT/containers is created when missing. */
 int engine_open(const char *root, engine **out, berr_t *err);
@@ -87,6 +110,11 @@ typedef struct engine_create_opts {
   /* The bundle is not fsynced: for callers that can make the container again
    * after a crash (a pod's, from the API server) and want a fast start. */
   bool no_sync;
+  /* The caller does not start the container right away (`container
+   * create`). Otherwise meta.json says "started" from the start, so that
+   * the first engine_start has nothing to write: a container that loses its
+   * runtime state to a reboot is exited if it was started, created if not. */
+  bool no_start;
 } engine_create_opts;
 
 void engine_bind_free(engine_bind *b);
@@ -112,14 +140,17 @@ char *engine_name_generate(void);
 /* 64 lowercase hex digits from getrandom(). */
 char *engine_id_generate(void);
 
-/* Builds the OCI config (starting from rt_default_config()) and the meta
- * object of a new container. img_config is the image config's "config"
- * object (may be NULL), layer_dirs the image's layers bottom first (used for
- * the overlay and to resolve a user name from /etc/passwd), bundle the
- * container directory. Pure apart from reading /etc/passwd and /etc/group
- * from the layers: the unit tests call it directly. */
+/* Builds the OCI config (starting from rt_default_config()) of a new
+ * container. img_config is the image config's "config" object (may be
+ * NULL), layer_dirs the image's layers bottom first (used for the overlay
+ * and to resolve a user name from /etc/passwd), bundle the container
+ * directory (the overlay's upper and work dirs are in it), rootfs the
+ * overlay's mount point (root.path; NULL = "rootfs" in the bundle). Pure
+ * apart from reading /etc/passwd and /etc/group from the layers: the unit
+ * tests call it directly. */
 int engine_build_config(json_t *img_config, char *const *layer_dirs, const engine_create_opts *o,
-                        const char *id, const char *bundle, json_t **oci_out, berr_t *err);
+                        const char *id, const char *bundle, const char *rootfs, json_t **oci_out,
+                        berr_t *err);
 
 /* Resolves USER ("uid[:gid]" or "name[:group]") against the layers'
  * /etc/passwd and /etc/group (the top-most layer having the file wins).
@@ -164,7 +195,9 @@ int engine_start(engine *e, const char *id, berr_t *err);
 int engine_run_attached(engine *e, const char *id, int in_fd, int out_fd, int err_fd,
                         int *exit_code, berr_t *err);
 
-/* ROOT/containers/ID: the container's files, and its monitor's. */
+/* ROOT/run/containers/ID: the container's runtime state, the directory its
+ * monitor writes ENGINE_EXIT_FILE into (and removes, with the rest of the
+ * container, after an auto-remove). Its persistent files are elsewhere. */
 char *engine_container_dir(engine *e, const char *id);
 
 /* Finds a container by full id, name, or unique id prefix of >= 3 hex
@@ -194,7 +227,7 @@ typedef struct engine_info {
   int64_t created_ns, started_ns, finished_ns;
   rt_status status;
   pid_t pid;
-  int exit_code;
+  int exit_code; /* -1 unknown (see ENGINE_EXIT_UNKNOWN) */
   bool oom_killed;
   bool exit_pending; /* stopped, but its monitor has not recorded how yet (it soon will:
                        ENGINE_EXIT_FILE appears) */

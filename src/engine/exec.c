@@ -206,7 +206,7 @@ int engine_exec(engine *e, const char *id, const engine_exec_opts *o, int in_fd,
     xo.stdio[2] = err_fd;
   }
   pid_t pid = 0;
-  if (rt_exec(e->dir, id, &xo, &pid, err) < 0)
+  if (rt_exec(e->rt, id, &xo, &pid, err) < 0)
     return berr_wrap(err, "exec in %s", name);
 
   int rc = 0;

@@ -65,8 +65,8 @@ int engine_info_get(engine *e, const char *id, engine_info *out, berr_t *err)
   out->oom_killed = st.oom_killed;
   if (st.status == RT_STOPPED && !st.finished_ns) {
     /* The monitor removes attach.sock only after writing exit.json. */
-    cleanup_free char *exitf = eng_ctr_file(e, id, ENGINE_EXIT_FILE);
-    cleanup_free char *sock = eng_ctr_file(e, id, "attach.sock");
+    cleanup_free char *exitf = eng_state_file(e, id, ENGINE_EXIT_FILE);
+    cleanup_free char *sock = eng_state_file(e, id, "attach.sock");
     out->exit_pending = !fs_exists(exitf) && fs_exists(sock);
   }
   rt_state_free(&st);
@@ -151,10 +151,11 @@ char *engine_status_text(const engine_info *i)
     return xasprintf("Up %s", d);
   }
   case RT_STOPPED: {
+    int code = i->exit_code >= 0 ? i->exit_code : ENGINE_EXIT_UNKNOWN;
     if (!i->finished_ns)
-      return xasprintf("Exited (%d)", i->exit_code);
+      return xasprintf("Exited (%d)", code);
     cleanup_free char *d = human_duration(now - i->finished_ns);
-    return xasprintf("Exited (%d) %s ago", i->exit_code, d);
+    return xasprintf("Exited (%d) %s ago", code, d);
   }
   default:
     return xstrdup("Created");
@@ -224,9 +225,8 @@ int engine_inspect(engine *e, const char *id, json_t **out, berr_t *err)
   json_object_set_new(state, "Status", json_string(eng_status_word(st.status)));
   json_object_set_new(state, "Running", json_boolean(st.status == RT_RUNNING));
   json_object_set_new(state, "Pid", json_integer(st.status == RT_RUNNING ? st.pid : 0));
-  json_object_set_new(
-      state, "ExitCode",
-      json_integer(st.status == RT_STOPPED && st.exit_code >= 0 ? st.exit_code : 0));
+  int code = st.status != RT_STOPPED ? 0 : st.exit_code >= 0 ? st.exit_code : ENGINE_EXIT_UNKNOWN;
+  json_object_set_new(state, "ExitCode", json_integer(code));
   json_object_set_new(state, "OOMKilled", json_boolean(st.oom_killed));
   json_object_set_new(state, "StartedAt", time_json(st.started_ns));
   json_object_set_new(state, "FinishedAt", time_json(st.finished_ns));
@@ -284,7 +284,7 @@ int engine_stats_get(engine *e, const char *id, engine_stats *out, berr_t *err)
                      json_str(meta, "name") ? json_str(meta, "name") : id);
   }
   *out = (engine_stats){ 0 };
-  if (rt_stats_get(e->dir, id, &out->rt, err) < 0)
+  if (rt_stats_get(e->rt, id, &out->rt, err) < 0)
     return berr_wrap(err, "stats of container %.12s", id);
   out->mono_ns = time_mono_ns();
   return 0;
@@ -298,7 +298,7 @@ int engine_logs(engine *e, const char *id, const rt_logs_opts *o, int out_fd, in
     return -1;
   cleanup_free char *path = eng_ctr_file(e, id, "ctr.log");
   rt_logs_opts lo = *o;
-  lo.root = e->dir;
+  lo.root = e->rt;
   lo.id = id;
   if (!fs_exists(path))
     return 0; /* never started: no output yet */

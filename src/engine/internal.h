@@ -9,7 +9,9 @@
 
 struct engine {
   char *root; /* engine root */
-  char *dir;  /* root/containers: our directories and the runtime's root */
+  char *dir; /* root/containers: what a container is (meta.json, config.json, its layer, its log) */
+  char *rt;  /* root/run/containers: the runtime's root, one state directory per container
+                (state.json, exec.fifo, exit.json, attach.sock, rootfs/) on a tmpfs */
   /* The cgroup mount points, read once (cgparent.c); an engine is used
    * from several threads by the agent. */
   pthread_mutex_t cg_lock;
@@ -31,6 +33,18 @@ int eng_spawn_exec(engine *e, const char *id, const engine_exec_opts *o, int in_
 /* ROOT/containers/ID and files within it. */
 char *eng_ctr_dir(engine *e, const char *id);
 char *eng_ctr_file(engine *e, const char *id, const char *file);
+/* ROOT/run/containers/ID, the container's runtime state, and files within it. */
+char *eng_state_dir(engine *e, const char *id);
+char *eng_state_file(engine *e, const char *id, const char *file);
+
+/* Mounts the tmpfs at ROOT/run unless something is mounted there already,
+ * and makes ROOT/run/containers (run.c). Best effort: without the right to
+ * mount, ROOT/run stays a plain directory. */
+void eng_run_mount(engine *e);
+/* Removes the cgroup of a container whose runtime state is gone (its
+ * processes are gone too: after a reboot there is nothing to remove, after
+ * ROOT/run was unmounted by hand an empty cgroup may be left). Best effort. */
+void eng_cgroup_drop(engine *e, const char *id);
 
 /* Writes j to path through a temporary file and rename; with sync, as
  * json_save_atomic (fsync of the file and of its directory). */
@@ -66,7 +80,9 @@ int eng_merge_command(json_t *img_config, const engine_create_opts *o, char ***e
                       char ***cmd, berr_t *err);
 
 /* rt status of a container, tolerating a container whose runtime state does
- * not exist (yet, or any more): that one is RT_CREATED with no pid. */
+ * not exist: one being created, or never started, is RT_CREATED with no pid;
+ * one that was started (meta.json's "started") and has lost its state (the
+ * tmpfs is emptied by a reboot) is RT_STOPPED with exit code -1, unknown. */
 int eng_state(engine *e, const char *id, rt_state *st, berr_t *err);
 /* eng_state's status alone. */
 int eng_status(engine *e, const char *id, rt_status *s, berr_t *err);

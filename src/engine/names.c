@@ -73,14 +73,24 @@ char *eng_ctr_dir(engine *e, const char *id)
   return path_join(e->dir, id);
 }
 
-char *engine_container_dir(engine *e, const char *id)
-{
-  return eng_ctr_dir(e, id);
-}
-
 char *eng_ctr_file(engine *e, const char *id, const char *file)
 {
   return xasprintf("%s/%s/%s", e->dir, id, file);
+}
+
+char *eng_state_dir(engine *e, const char *id)
+{
+  return path_join(e->rt, id);
+}
+
+char *eng_state_file(engine *e, const char *id, const char *file)
+{
+  return xasprintf("%s/%s/%s", e->rt, id, file);
+}
+
+char *engine_container_dir(engine *e, const char *id)
+{
+  return eng_state_dir(e, id);
 }
 
 static bool is_full_id(const char *s)

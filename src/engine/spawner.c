@@ -103,7 +103,8 @@ static json_t *opts_to_json(const engine_create_opts *o)
                 { "stdin_open", o->stdin_open },
                 { "auto_remove", o->auto_remove },
                 { "host_network", o->host_network },
-                { "no_sync", o->no_sync } };
+                { "no_sync", o->no_sync },
+                { "no_start", o->no_start } };
   for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
     json_object_set_new(j, flags[i].key, json_boolean(flags[i].v));
   return j;
@@ -172,6 +173,7 @@ static int opts_from_json(json_t *j, engine_create_opts *o, spawn_req *r, berr_t
   o->auto_remove = json_bool(j, "auto_remove", false);
   o->host_network = json_bool(j, "host_network", false);
   o->no_sync = json_bool(j, "no_sync", false);
+  o->no_start = json_bool(j, "no_start", false);
   return 0;
 }
 

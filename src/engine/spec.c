@@ -435,7 +435,8 @@ static int set_namespaces(json_t *linux_, const engine_create_opts *o, berr_t *e
 }
 
 int engine_build_config(json_t *img_config, char *const *layer_dirs, const engine_create_opts *o,
-                        const char *id, const char *bundle, json_t **oci_out, berr_t *err)
+                        const char *id, const char *bundle, const char *rootfs, json_t **oci_out,
+                        berr_t *err)
 {
   if (img_config && !json_is_object(img_config))
     img_config = NULL;
@@ -503,7 +504,7 @@ int engine_build_config(json_t *img_config, char *const *layer_dirs, const engin
   eng_console_size(proc, o->tty, o->console_rows, o->console_cols);
 
   json_t *root = obj_child(oci, "root");
-  json_object_set_new(root, "path", json_string("rootfs"));
+  json_object_set_new(root, "path", json_string(rootfs ? rootfs : "rootfs"));
   json_object_set_new(root, "readonly", json_boolean(o->read_only));
 
   json_t *mounts = json_object_get(oci, "mounts");

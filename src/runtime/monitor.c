@@ -369,8 +369,11 @@ static void __attribute__((noreturn)) monitor_child(mchild *c)
   for (size_t i = 0; cg && cg[i]; i++)
     push_opt(&argv, MON_OPT_CGROUP_DIR, cg[i]);
   const char *autoremove = json_str(json_object_get(c->config, "annotations"), RT_ANN_AUTOREMOVE);
-  if (autoremove && !strcmp(autoremove, "true"))
+  if (autoremove && !strcmp(autoremove, "true")) {
     push_opt(&argv, MON_OPT_REMOVE_STATE_DIR, "1");
+    if (o->remove_dir)
+      push_opt(&argv, MON_OPT_REMOVE_DIR, o->remove_dir);
+  }
 
   char *envp[] = { NULL };
   if (c->bin) {

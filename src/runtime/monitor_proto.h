@@ -39,6 +39,9 @@
 #define MON_OPT_CGROUP_DIR "--cgroup-dir"    /* repeatable: rmdir'd after the exit */
 /* 1: at the very end, rm -rf the state dir (annotation berth.autoremove) */
 #define MON_OPT_REMOVE_STATE_DIR "--remove-state-dir"
+/* with --remove-state-dir 1: a directory removed too, after the state dir
+ * (the engine's container directory, which is elsewhere) */
+#define MON_OPT_REMOVE_DIR "--remove-dir"
 
 /* The report line, written once to the report fd and the fd closed:
  *   "ok PID\n"                       the monitor runs and owns container PID

@@ -28,8 +28,9 @@
  *                           managed level only: once the container has ended
  *                           (exit recorded, cgroups removed, attach clients
  *                           told), its monitor removes the whole state
- *                           directory ROOT/ID, whatever else it holds, as
- *                           `docker run --rm`; nobody has to stay to do it
+ *                           directory ROOT/ID, whatever else it holds, and
+ *                           rt_monitor_opts.remove_dir, as `docker run --rm`;
+ *                           nobody has to stay to do it
  */
 #ifndef BERTH_RUNTIME_H
 #define BERTH_RUNTIME_H
@@ -153,6 +154,9 @@ typedef struct rt_monitor_opts {
                             the create failed because process.args[0] cannot be
                             executed, the status `docker run` exits with; untouched
                             otherwise */
+  /* With berth.autoremove: a directory the monitor removes too, after the
+   * state directory (the engine's container directory); NULL = none. */
+  const char *remove_dir;
   /* process.terminal in the config selects a pty, owned by the monitor. */
 } rt_monitor_opts;
 

@@ -17,7 +17,14 @@ cleanup_root() {
   "$BERTH" container rm -f $("$BERTH" container ls -aq 2>/dev/null) >/dev/null 2>&1 || true
   # Pod cgroups left by a killed agent: rmdir only takes empty ones.
   rmdir /sys/fs/cgroup/*/berth-pods/pod* /sys/fs/cgroup/berth-pods/pod* 2>/dev/null || true
-  umount -R "$T" 2>/dev/null || true
+  # Every mount below $T (umount -R "$T" alone does nothing: $T is not one),
+  # the engine's tmpfs at ROOT/run among them, deepest first. A monitor
+  # finishing its clean-up holds ROOT/run (its attach socket) for a moment:
+  # such a mount is detached, and goes once the monitor has exited.
+  local m
+  for m in $(findmnt -rn -o TARGET | grep "^$T/" | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
   rm -rf "$T"
 }
 trap cleanup_root EXIT

@@ -4,7 +4,9 @@
 # run option and its limits measured from inside, exec, logs, stop/kill/rm/
 # prune, ls, inspect, stats, the error messages and usage errors of every
 # verb, a container outliving a killed CLI, auto-remove done by the monitor,
-# and nothing left behind (cgroups, mounts, files) after rm.
+# the runtime state on the tmpfs at ROOT/run and what a reboot (which
+# empties it) leaves, and nothing left behind (cgroups, mounts, files)
+# after rm.
 . "$(dirname "$0")/lib.sh"
 
 C() { "$BERTH" container "$@"; }
@@ -14,7 +16,8 @@ short() { C inspect -f '{{.Id}}' "$1" | cut -c1-12; }
 # gone ID — passes when no trace of the container ID is left on the host.
 gone() {
   local id=$1
-  [ ! -e "$BERTH_ROOT/containers/$id" ] || { echo "state dir left"; return 1; }
+  [ ! -e "$BERTH_ROOT/containers/$id" ] || { echo "container dir left"; return 1; }
+  [ ! -e "$BERTH_ROOT/run/containers/$id" ] || { echo "state dir left"; return 1; }
   ! grep -q "$id" /proc/self/mountinfo || { echo "mount left"; return 1; }
   local d
   for d in /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/berth/"$id"; do
@@ -298,6 +301,56 @@ expect_eq stop_after_cli_kill "exited" "$(state fg)"
 fid=$(C inspect -f '{{.Id}}' fg)
 C rm fg >/dev/null
 check fg_rm_leaves_nothing gone "$fid"
+
+# ---- the runtime state on a tmpfs, and a reboot -------------------------------------
+# ROOT/run is a tmpfs holding the runtime state (state.json, exec.fifo,
+# exit.json, attach.sock, the rootfs mount point); ROOT/containers/ID what
+# outlives a reboot.
+rbr=$(C run -d --name rb-run busybox sh -c 'echo before; sleep 300')
+C run --name rb-exited busybox sh -c 'echo exited-before; exit 3' >/dev/null
+rbc=$(C create --name rb-created busybox echo created-ran)
+rbe=$(C inspect -f '{{.Id}}' rb-exited)
+expect_eq run_is_a_tmpfs "tmpfs 700" "$(findmnt -n -o FSTYPE "$BERTH_ROOT/run") $(stat -c %a "$BERTH_ROOT/run")"
+expect_eq state_on_the_tmpfs "attach.sock rootfs state.json" "$(ls "$BERTH_ROOT/run/containers/$rbr" | xargs)"
+expect_eq state_of_created_on_the_tmpfs "attach.sock exec.fifo rootfs state.json" \
+  "$(ls "$BERTH_ROOT/run/containers/$rbc" | xargs)"
+expect_eq exit_record_on_the_tmpfs "exit.json rootfs state.json" "$(ls "$BERTH_ROOT/run/containers/$rbe" | xargs)"
+expect_eq no_state_beside_the_data "config.json ctr.log meta.json upper work" \
+  "$(ls "$BERTH_ROOT/containers/$rbr" | xargs)"
+# A reboot: every container's and monitor's process ends, ROOT/run empties.
+st_field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$BERTH_ROOT/run/containers/$1/state.json"; }
+pids="$(st_field "$rbr" pid) $(st_field "$rbr" monitorPid) $(st_field "$rbc" pid) $(st_field "$rbc" monitorPid)"
+kill -9 $pids
+all_dead() { local p; for p in "$@"; do ! kill -0 "$p" 2>/dev/null || return 1; done; }
+wait_for 5 all_dead $pids
+check reboot_unmount umount "$BERTH_ROOT/run"
+ls_a=$(C ls -a)
+expect_match reboot_running_one_exited 'Exited \(255\) +rb-run$' "$(grep rb-run <<<"$ls_a")"
+expect_match reboot_exited_one_exited 'Exited \(255\) +rb-exited$' "$(grep rb-exited <<<"$ls_a")"
+expect_match reboot_created_one_created 'Created +rb-created$' "$(grep rb-created <<<"$ls_a")"
+expect_eq reboot_inspect "exited 255" "$(state rb-run) $(C inspect -f '{{.State.ExitCode}}' rb-run)"
+expect_eq reboot_tmpfs_mounted_again "1 tmpfs" \
+  "$(findmnt -n "$BERTH_ROOT/run" | wc -l) $(findmnt -n -o FSTYPE "$BERTH_ROOT/run")"
+expect_eq reboot_start_runs_again "running" "$(C start rb-run >/dev/null; state rb-run)"
+wait_for 5 sh -c "[ \$($BERTH container logs rb-run 2>/dev/null | grep -c before) -eq 2 ]"
+expect_eq reboot_log_kept "before before" "$(C logs rb-run 2>/dev/null | xargs)"
+C start rb-exited >/dev/null
+wait_for 5 sh -c "[ \"\$($BERTH container inspect -f '{{.State.Status}}' rb-exited)\" = exited ]"
+expect_eq reboot_exited_starts_again "exited 3 exited-before exited-before" \
+  "$(state rb-exited) $(C inspect -f '{{.State.ExitCode}}' rb-exited) $(C logs rb-exited | xargs)"
+C start rb-created >/dev/null
+wait_for 5 sh -c "[ \"\$($BERTH container inspect -f '{{.State.Status}}' rb-created)\" = exited ]"
+expect_eq reboot_created_starts "exited 0 created-ran" \
+  "$(state rb-created) $(C inspect -f '{{.State.ExitCode}}' rb-created) $(C logs rb-created)"
+C rm -f rb-run rb-exited rb-created >/dev/null
+for id in $rbr $rbe $rbc; do check "reboot_rm_leaves_nothing_${id:0:6}" gone "$id"; done
+expect_eq rm_leaves_run_empty "" "$(ls "$BERTH_ROOT/run/containers")"
+# A root opened by several processes at once gets one tmpfs.
+fresh=$T/fresh
+for i in 1 2 3 4; do BERTH_ROOT=$fresh "$BERTH" container ls >/dev/null & done
+wait
+expect_eq concurrent_opens_one_tmpfs "1" "$(findmnt -n "$fresh/run" | wc -l)"
+umount "$fresh/run"
 
 # ---- names are unique under concurrency -------------------------------------------
 for i in 1 2 3 4; do C run -d --name race busybox sleep 30 >/dev/null 2>&1 & done

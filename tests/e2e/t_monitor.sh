@@ -82,11 +82,11 @@ expect_eq "inspect: exit code" "3 false exited" \
   "$(state code '{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Status}}')"
 cid=$(state code '{{.Id}}')
 expect_match "exit.json written" '^\{"exitCode":3,"signal":0,"oomKilled":false,"finishedAt":"[0-9T:.-]+Z"\}$' \
-  "$(cat "$BERTH_ROOT/containers/$cid/exit.json" 2>&1)"
+  "$(cat "$BERTH_ROOT/run/containers/$cid/exit.json" 2>&1)"
 left=$(ls -d /sys/fs/cgroup/*/berth/"$cid" /sys/fs/cgroup/berth/"$cid" 2>/dev/null)
 expect_eq "the monitor removed the cgroups" "" "$left"
 expect_eq "the monitor removed attach.sock" "no" \
-  "$([ -e "$BERTH_ROOT/containers/$cid/attach.sock" ] && echo yes || echo no)"
+  "$([ -e "$BERTH_ROOT/run/containers/$cid/attach.sock" ] && echo yes || echo no)"
 
 got=$(echo hello-stdin | timeout 20 "$BERTH" container run -i --rm busybox sh -c 'cat; echo done')
 expect_eq "run -i feeds stdin and closes it at EOF" $'hello-stdin\ndone' "$got"

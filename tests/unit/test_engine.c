@@ -7,9 +7,16 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -23,6 +30,10 @@ static void mktmp(void)
 
 static void rmtmp(void)
 {
+  /* engine_open mounted a tmpfs on ROOT/run (when run as root) */
+  char *run = path_join(tmp, "run");
+  umount2(run, MNT_DETACH);
+  free(run);
   fs_rm_rf(tmp, NULL);
 }
 
@@ -53,7 +64,8 @@ static json_t *build(json_t *cfg, char **layers, const engine_create_opts *o)
   int r = engine_build_config(cfg, layers, o,
                               "0123456789abcdef0123456789abcdef0123456789abcdef"
                               "0123456789abcdef",
-                              "/var/lib/berth/containers/x", &oci, &err);
+                              "/var/lib/berth/containers/x",
+                              "/var/lib/berth/run/containers/x/rootfs", &oci, &err);
   cr_assert_eq(r, 0, "%s", err.msg);
   return oci;
 }
@@ -62,7 +74,7 @@ static char *build_err(json_t *cfg, char **layers, const engine_create_opts *o)
 {
   berr_t err = BERR_INIT;
   json_t *oci = NULL;
-  int r = engine_build_config(cfg, layers, o, "0123456789abcdef", "/b", &oci, &err);
+  int r = engine_build_config(cfg, layers, o, "0123456789abcdef", "/b", NULL, &oci, &err);
   cr_assert_lt(r, 0);
   cr_assert_null(oci);
   return err.msg;
@@ -373,7 +385,9 @@ Test(engine, limits)
   cr_assert_eq(json_int(json_object_get(res, "cpu"), "period", 0), 100000);
   cr_assert_eq(json_int(json_object_get(res, "pids"), "limit", 0), 20);
   cr_assert(json_is_true(json_object_get(json_object_get(oci, "root"), "readonly")));
-  cr_assert_str_eq(json_str(json_object_get(oci, "root"), "path"), "rootfs");
+  /* The mount point is in the runtime state directory, on the tmpfs. */
+  cr_assert_str_eq(json_str(json_object_get(oci, "root"), "path"),
+                   "/var/lib/berth/run/containers/x/rootfs");
   json_t *ann = json_object_get(oci, "annotations");
   cr_assert_str_eq(json_str(ann, "berth.init"), "true");
   cr_assert_str_eq(json_str(ann, "berth.autoremove"), "true");
@@ -482,5 +496,148 @@ Test(engine, lookup, .init = mktmp, .fini = rmtmp)
   cr_assert(engine_image_in_use(tmp, "sha256:2222"));
   cr_assert_not(engine_image_in_use(tmp, "sha256:3333"));
   cr_assert_not(engine_image_in_use("/nonexistent-root", "sha256:2222"));
+  engine_close(e);
+}
+
+/* ---- ROOT/run: the runtime state on a tmpfs --------------------------------- */
+
+/* How many mounts /proc/self/mountinfo lists at path. */
+static int mounts_at(const char *path)
+{
+  char *text = NULL;
+  cr_assert_eq(fs_read_file("/proc/self/mountinfo", 0, &text, NULL, NULL), 0);
+  int n = 0;
+  for (char *p = text, *line; (line = strsep(&p, "\n"));) {
+    char mp[4096];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strcmp(mp, path))
+      n++;
+  }
+  free(text);
+  return n;
+}
+
+static void *open_engine(void *arg)
+{
+  engine *e = NULL;
+  cr_assert_eq(engine_open(arg, &e, NULL), 0);
+  engine_close(e);
+  return NULL;
+}
+
+Test(engine, run_is_one_tmpfs, .init = mktmp, .fini = rmtmp)
+{
+  if (geteuid() != 0)
+    cr_skip_test("mounting needs root");
+  /* Eight opens of a fresh root at once: the lock lets one mount. */
+  pthread_t t[8];
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+    cr_assert_eq(pthread_create(&t[i], NULL, open_engine, tmp), 0);
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+    pthread_join(t[i], NULL);
+  char *run = path_join(tmp, "run");
+  cr_assert_eq(mounts_at(run), 1);
+  struct statfs sf;
+  cr_assert_eq(statfs(run, &sf), 0);
+  cr_assert_eq(sf.f_type, TMPFS_MAGIC);
+  struct stat st;
+  cr_assert_eq(stat(run, &st), 0);
+  cr_assert_eq(st.st_mode & 07777, 0700);
+  char *ctrs = path_join(run, "containers");
+  cr_assert(fs_exists(ctrs));
+  open_engine(tmp);
+  cr_assert_eq(mounts_at(run), 1, "a second open mounted again");
+  free(ctrs);
+  free(run);
+}
+
+/* A container whose runtime state is gone, as after a reboot: meta.json
+ * only (with "started" when it had been started), and an empty cgroup. */
+static void stateless_container(const char *root, const char *id, const char *name, bool started)
+{
+  char *dir = xasprintf("%s/containers/%s", root, id);
+  char *meta = xasprintf("{\"id\":\"%s\",\"name\":\"%s\",\"image\":\"busybox\","
+                         "\"created\":1%s}",
+                         id, name, started ? ",\"started\":true" : "");
+  write_file(dir, "meta.json", meta);
+  free(dir);
+  free(meta);
+}
+
+Test(engine, state_lost_to_a_reboot, .init = mktmp, .fini = rmtmp)
+{
+  engine *e = NULL;
+  berr_t err = BERR_INIT;
+  cr_assert_eq(engine_open(tmp, &e, &err), 0);
+  const char *ran = "a000000000000000000000000000000000000000000000000000000000000000";
+  const char *never = "b000000000000000000000000000000000000000000000000000000000000000";
+  const char *making = "c000000000000000000000000000000000000000000000000000000000000000";
+  stateless_container(tmp, ran, "ran", true);
+  stateless_container(tmp, never, "never", false);
+  stateless_container(tmp, making, "making", true);
+
+  /* Started once: exited, exit code unknown. */
+  engine_info i;
+  cr_assert_eq(engine_info_get(e, ran, &i, &err), 0, "%s", err.msg);
+  cr_assert_eq(i.status, RT_STOPPED);
+  cr_assert_eq(i.exit_code, -1);
+  cr_assert_not(i.exit_pending);
+  char *text = engine_status_text(&i);
+  cr_assert_str_eq(text, "Exited (255)");
+  free(text);
+  engine_info_clear(&i);
+  json_t *ins = NULL;
+  cr_assert_eq(engine_inspect(e, ran, &ins, &err), 0, "%s", err.msg);
+  json_t *state = json_object_get(ins, "State");
+  cr_assert_str_eq(json_str(state, "Status"), "exited");
+  cr_assert_eq(json_int(state, "ExitCode", 0), ENGINE_EXIT_UNKNOWN);
+  json_decref(ins);
+  /* Stopping or killing it is what it is for a stopped container. */
+  cr_assert_eq(engine_stop(e, ran, 0, 1, &err), 0, "%s", err.msg);
+  cr_assert_lt(engine_kill(e, ran, SIGTERM, &err), 0);
+  cr_assert_eq(err.code, ESRCH);
+  berr_clear(&err);
+
+  /* Never started: created, as before the reboot. */
+  cr_assert_eq(engine_info_get(e, never, &i, &err), 0, "%s", err.msg);
+  cr_assert_eq(i.status, RT_CREATED);
+  text = engine_status_text(&i);
+  cr_assert_str_eq(text, "Created");
+  free(text);
+  engine_info_clear(&i);
+
+  /* Being made by another process (its directory flock'ed until its
+   * monitor runs): created, and prune leaves it alone. */
+  char *mdir = eng_ctr_dir(e, making);
+  int busy = open(mdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cr_assert_geq(busy, 0);
+  cr_assert_eq(flock(busy, LOCK_EX), 0);
+  rt_status s;
+  cr_assert_eq(eng_status(e, making, &s, &err), 0);
+  cr_assert_eq(s, RT_CREATED);
+
+  /* rm takes the state directory (what a reboot left of it, here a mount
+   * point) with the rest; prune the others. */
+  char *sdir = eng_state_dir(e, ran);
+  char *rootfs = path_join(sdir, "rootfs");
+  cr_assert_eq(fs_mkdir_p(rootfs, 0755, NULL), 0);
+  cr_assert_eq(engine_remove(e, ran, false, &err), 0, "%s", err.msg);
+  cr_assert_not(fs_exists(sdir));
+  char *rdir = eng_ctr_dir(e, ran);
+  cr_assert_not(fs_exists(rdir));
+  char **removed = NULL;
+  cr_assert_eq(engine_prune(e, &removed, &err), 0, "%s", err.msg);
+  cr_assert_eq(strv_len(removed), 1);
+  cr_assert_str_eq(removed[0], never);
+  cr_assert(fs_exists(mdir));
+  strv_free(removed);
+  close(busy);
+  cr_assert_eq(engine_prune(e, &removed, &err), 0, "%s", err.msg);
+  cr_assert_eq(strv_len(removed), 1);
+  cr_assert_str_eq(removed[0], making);
+  strv_free(removed);
+  free(rdir);
+  free(rootfs);
+  free(sdir);
+  free(mdir);
   engine_close(e);
 }

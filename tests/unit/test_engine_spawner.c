@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 static struct {
@@ -65,6 +66,9 @@ static void teardown(void)
   engine_close(T.sp);
   engine_close(T.local);
   T.sp = T.local = NULL;
+  char *run = path_join(T.dir, "run");
+  umount2(run, MNT_DETACH);
+  free(run);
   fs_rm_rf(T.dir, NULL);
 }
 

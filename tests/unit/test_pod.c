@@ -165,7 +165,7 @@ Test(pod, engine_config_for_pods)
   const char *id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   json_t *oci = NULL;
   berr_t err = BERR_INIT;
-  cr_assert_eq(engine_build_config(NULL, NULL, &o, id, "/b", &oci, &err), 0, "%s", err.msg);
+  cr_assert_eq(engine_build_config(NULL, NULL, &o, id, "/b", NULL, &oci, &err), 0, "%s", err.msg);
   cr_assert_null(json_object_get(oci, "hostname"), "a joined uts namespace keeps its hostname");
   json_t *lnx = json_object_get(oci, "linux");
   char *cg = xasprintf("/berth-pods/podu1/%s", id);
@@ -198,18 +198,18 @@ Test(pod, engine_config_for_pods)
 
   /* hostNetwork: no network namespace at all (the host's) */
   o.host_network = true;
-  cr_assert_eq(engine_build_config(NULL, NULL, &o, id, "/b", &oci, &err), 0, "%s", err.msg);
+  cr_assert_eq(engine_build_config(NULL, NULL, &o, id, "/b", NULL, &oci, &err), 0, "%s", err.msg);
   json_array_foreach(json_object_get(json_object_get(oci, "linux"), "namespaces"), i, n)
       cr_assert_str_neq(json_str(n, "type"), "network");
   json_decref(oci);
 
   o.cgroup_parent = "../etc";
-  cr_assert_lt(engine_build_config(NULL, NULL, &o, id, "/b", &oci, &err), 0);
+  cr_assert_lt(engine_build_config(NULL, NULL, &o, id, "/b", NULL, &oci, &err), 0);
   cr_assert_str_eq(err.msg, "invalid cgroup parent \"../etc\"");
   berr_clear(&err);
   o.cgroup_parent = NULL;
   o.cpu_shares = 1;
-  cr_assert_lt(engine_build_config(NULL, NULL, &o, id, "/b", &oci, &err), 0);
+  cr_assert_lt(engine_build_config(NULL, NULL, &o, id, "/b", NULL, &oci, &err), 0);
   cr_assert(strstr(err.msg, "cpu shares 1 out of range"), "%s", err.msg);
   berr_clear(&err);
   json_decref(labels);
@@ -378,6 +378,9 @@ static void teardown(void)
   char *pods = path_join(T.root, "run");
   umount2(pods, MNT_DETACH);
   free(pods);
+  char *run = path_join(T.eroot, "run"); /* the engine's tmpfs */
+  umount2(run, MNT_DETACH);
+  free(run);
   char cmd[64];
   snprintf(cmd, sizeof cmd, "ip link del %s 2>/dev/null", T.bridge);
   if (system(cmd)) {

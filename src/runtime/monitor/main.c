@@ -116,6 +116,8 @@ static void parse_args(mon *m, int argc, char **argv, int64_t *max_bytes, int *m
       m->cg_dirs[m->n_cg++] = v;
     else if (!strcmp(o, MON_OPT_REMOVE_STATE_DIR))
       m->remove_state_dir = !strcmp(v, "1");
+    else if (!strcmp(o, MON_OPT_REMOVE_DIR))
+      m->remove_dir = v;
     else
       fail(m, o, EINVAL);
   }
@@ -297,10 +299,14 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
   return 0;
 }
 
-/* rm -rf of the state directory: no symlink followed, no mount crossed. */
+/* rm -rf of the state directory, then of the other directory given: no
+ * symlink followed, no mount crossed. The state first: the container is
+ * listed until its other directory (the engine's, with meta.json) goes. */
 static void remove_state_dir(const mon *m)
 {
   nftw(m->state_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  if (m->remove_dir)
+    nftw(m->remove_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static void __attribute__((noreturn)) finish(mon *m)

@@ -85,7 +85,8 @@ typedef struct mon {
   const char *state_dir, *oom_file;
   const char *cg_dirs[MON_MAX_CGROUPS];
   int n_cg;
-  bool remove_state_dir; /* auto-remove: rm -rf state_dir at the very end */
+  bool remove_state_dir;  /* auto-remove: rm -rf state_dir at the very end */
+  const char *remove_dir; /* and then this one (the engine's container directory), or NULL */
 
   mon_client clients[MON_MAX_CLIENTS];
   /* stdin bytes the container has not taken yet; while any wait, clients

@@ -2,12 +2,13 @@
  * human names (given, or adjective_noun from the small lists below), and the
  * lookup that turns a name or a short id prefix into the full id.
  *
- * Uniqueness: a name is claimed by a symlink ROOT/containers/.names/NAME ->
- * ID, made under the containers lock (ROOT/containers/.lock) together with
- * the container's directory; a link whose directory is gone (removed, or
- * auto-removed by its monitor) is stale and may be claimed again. So a
- * claim is O(1) whatever the number of containers, and the lock is held
- * only for it. A root without the index gets it built from the meta.json
+ * Uniqueness: a name is claimed by a symlink ROOT/run/names/NAME -> ID (on
+ * the engine's tmpfs), made under the containers lock
+ * (ROOT/containers/.lock) together with the container's directory; a link
+ * whose directory is gone (removed, or auto-removed by its monitor) is stale
+ * and may be claimed again. So a claim is O(1) whatever the number of
+ * containers, and the lock is held only for it. Without the index (after a
+ * reboot, or a root made by an older berth) it is built from the meta.json
  * files on first use. */
 #include "engine/internal.h"
 
@@ -201,7 +202,16 @@ int engine_lookup(engine *e, const char *ref, char **id, berr_t *err)
   return berr_setc(err, ENOENT, "no such container: %s", ref);
 }
 
-/* ---- the name index: ROOT/containers/.names/NAME -> ID ------------------- */
+/* ---- the name index: ROOT/run/names/NAME -> ID ---------------------------- */
+
+/* The index is a cache of the names in meta.json, kept on the run tmpfs (a
+ * link per container costs an inode: on ext4 without a journal, a scan of
+ * the recently deleted ones); after a reboot empties it, it is built again
+ * from the meta.json files. */
+static char *names_dir(engine *e)
+{
+  return path_join(e->root, "run/names");
+}
 
 typedef struct index_ctx {
   int dfd;
@@ -215,15 +225,15 @@ static int index_cb(const char *id, json_t *meta, void *arg)
   return 0;
 }
 
-/* Builds the index from the meta.json files when a root has none yet (made
- * by an older berth): in a temporary directory renamed into place, so a
- * half-built index is never used. */
+/* Builds the index from the meta.json files when there is none (a fresh
+ * tmpfs: a reboot, or a root made by an older berth): in a temporary
+ * directory renamed into place, so a half-built index is never used. */
 static int names_ensure(engine *e, berr_t *err)
 {
-  cleanup_free char *dir = path_join(e->dir, ".names");
+  cleanup_free char *dir = names_dir(e);
   if (fs_exists(dir))
     return 0;
-  cleanup_free char *tmp = path_join(e->dir, ".names.tmp.XXXXXX");
+  cleanup_free char *tmp = path_join(e->root, "run/.names.tmp.XXXXXX");
   if (!mkdtemp(tmp))
     return berr_set(err, errno, "create %s", tmp);
   index_ctx c = { open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) };
@@ -244,7 +254,7 @@ char *eng_name_owner(engine *e, const char *name)
 {
   if (names_ensure(e, NULL) < 0 || engine_name_check(name, NULL) < 0)
     return NULL;
-  cleanup_free char *link = xasprintf("%s/.names/%s", e->dir, name);
+  cleanup_free char *link = xasprintf("%s/run/names/%s", e->root, name);
   char id[80];
   ssize_t n = readlink(link, id, sizeof id - 1);
   if (n <= 0)
@@ -262,7 +272,7 @@ int eng_name_claim(engine *e, const char *name, const char *id, berr_t *err)
 {
   if (names_ensure(e, err) < 0)
     return -1;
-  cleanup_free char *link = xasprintf("%s/.names/%s", e->dir, name);
+  cleanup_free char *link = xasprintf("%s/run/names/%s", e->root, name);
   for (int tries = 0;; tries++) {
     if (symlink(id, link) == 0)
       return 0;
@@ -278,7 +288,7 @@ int eng_name_claim(engine *e, const char *name, const char *id, berr_t *err)
 
 void eng_names_gc(engine *e)
 {
-  cleanup_free char *dir = path_join(e->dir, ".names");
+  cleanup_free char *dir = names_dir(e);
   cleanup_dir DIR *d = opendir(dir);
   struct dirent *de;
   while (d && (de = readdir(d))) {
@@ -294,7 +304,7 @@ void eng_name_release(engine *e, const char *name, const char *id)
 {
   if (!name || engine_name_check(name, NULL) < 0)
     return;
-  cleanup_free char *link = xasprintf("%s/.names/%s", e->dir, name);
+  cleanup_free char *link = xasprintf("%s/run/names/%s", e->root, name);
   char cur[80];
   ssize_t n = readlink(link, cur, sizeof cur - 1);
   if (n <= 0)

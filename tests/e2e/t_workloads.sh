@@ -108,20 +108,30 @@ nodes_used=$(pods_of app=web | awk '{print $4}' | sort -u | wc -l)
 expect_eq "the scheduler spreads them over both nodes" 2 "$nodes_used"
 expect_match "kubectl get rs: the deployment's replicaset with the template hash" 'web-[a-z0-9]+ +3 +3 +3 ' "$(kc get rs 2>&1)"
 
-# The update: a watch follows every pod change from a LIST's revision on, and
-# the ready pods are counted at every revision (bench/ready_floor.py).
-api "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb" >"$T/before.json"
-rv=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$T/before.json")
-curl -sk -N -H "Authorization: Bearer $TOKEN" \
-  "$URL/api/v1/namespaces/default/pods?watch=1&labelSelector=app%3Dweb&resourceVersion=$rv&timeoutSeconds=300" \
-  >"$T/rollout.events" &
-WATCH=$!
+# floor_watch APP / floor_read APP — a watch follows every change of the
+# app's pods from a LIST's revision on; floor_read stops it and sets min
+# (the least ready pods at any revision, bench/ready_floor.py) and events.
+floor_watch() {
+  api "/api/v1/namespaces/default/pods?labelSelector=app%3D$1" >"$T/$1-before.json"
+  local rv
+  rv=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$T/$1-before.json")
+  curl -sk -N -H "Authorization: Bearer $TOKEN" \
+    "$URL/api/v1/namespaces/default/pods?watch=1&labelSelector=app%3D$1&resourceVersion=$rv&timeoutSeconds=300" \
+    >"$T/$1.events" &
+  WATCH=$!
+}
+floor_read() {
+  sleep 1 # the last events reach the watch
+  kill $WATCH 2>/dev/null; wait $WATCH 2>/dev/null
+  read -r min events < <(python3 "$TOP/bench/ready_floor.py" "$T/$1-before.json" <"$T/$1.events")
+}
+
+# The update, followed at every revision.
+floor_watch web
 sed -i 's/value: "1"/value: "2"/' "$T/web.yaml"
 expect_eq "kubectl apply of a new template" "deployment.apps/web configured" "$(kc apply -f "$T/web.yaml" 2>&1)"
 expect_match "the rolling update completes" 'successfully rolled out' "$(kc rollout status deploy/web --timeout=120s 2>&1)"
-sleep 1
-kill $WATCH 2>/dev/null; wait $WATCH 2>/dev/null
-read -r min events < <(python3 "$TOP/bench/ready_floor.py" "$T/before.json" <"$T/rollout.events")
+floor_read web
 if [ "${min:-0}" -ge 2 ] && [ "${events:-0}" -ge 9 ]; then ok "never fewer than replicas - maxUnavailable = 2 ready pods (at each of $events pod changes, least $min)"
 else not_ok "ready pods during the update" "fell to $min over $events pod changes"; fi
 expect_eq "every pod runs the new template" 3 "$(for p in $(pods_of app=web | awk '$5=="live"{print $1}'); do kc exec "$p" -- cat /www/index.html; done 2>/dev/null | grep -c v2)"
@@ -281,18 +291,11 @@ expect_eq "... on w3" "w1 w2 w3" "$(pods_of app=agentd | awk '$5=="live"{print $
 # A surge update: the new pod beside the old one, the old one gone once the
 # new one is available, so a node never lacks a ready daemon (watched at
 # every revision).
-api "/api/v1/namespaces/default/pods?labelSelector=app%3Dagentd" >"$T/ds-before.json"
-rv=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$T/ds-before.json")
-curl -sk -N -H "Authorization: Bearer $TOKEN" \
-  "$URL/api/v1/namespaces/default/pods?watch=1&labelSelector=app%3Dagentd&resourceVersion=$rv&timeoutSeconds=300" \
-  >"$T/ds.events" &
-WATCH=$!
+floor_watch agentd
 kc patch ds agentd --type=merge -p '{"spec":{"updateStrategy":{"rollingUpdate":{"maxUnavailable":0,"maxSurge":1}},"template":{"spec":{"containers":[{"name":"d","image":"busybox","command":["sleep","3601"]}]}}}}' >/dev/null 2>&1
 expect_match "kubectl rollout status ds (maxSurge 1, maxUnavailable 0)" 'successfully rolled out' \
   "$(kc rollout status ds/agentd --timeout=120s 2>&1)"
-sleep 1
-kill $WATCH 2>/dev/null; wait $WATCH 2>/dev/null
-read -r min events < <(python3 "$TOP/bench/ready_floor.py" "$T/ds-before.json" <"$T/ds.events")
+floor_read agentd
 if [ "${min:-0}" -ge 3 ] && [ "${events:-0}" -ge 9 ]; then ok "... never fewer than 3 ready daemon pods (at each of $events pod changes)"
 else not_ok "daemon pods during the surge" "fell to $min over $events pod changes"; fi
 expect_eq "... every node runs the new template" "3601 3601 3601" \

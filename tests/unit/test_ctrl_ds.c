@@ -15,6 +15,16 @@ static json_t *put_node(ctrl_h *h, const char *name, const char *labels, const c
   return o;
 }
 
+/* Nodes n0 … n(count-1), Ready, without labels or taints. */
+static void put_nodes(ctrl_h *h, int count)
+{
+  for (int i = 0; i < count; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "n%d", i);
+    put_node(h, name, NULL, NULL);
+  }
+}
+
 static json_t *put_ds(ctrl_h *h, const char *name, const char *image, const char *extra)
 {
   char *text = xasprintf(
@@ -247,11 +257,7 @@ Test(ctrl_ds, rolling_update_respects_max_unavailable)
 {
   ctrl_h h;
   ctrl_h_init(&h);
-  for (int i = 0; i < 5; i++) {
-    char name[32];
-    snprintf(name, sizeof name, "n%d", i);
-    put_node(&h, name, NULL, NULL);
-  }
+  put_nodes(&h, 5);
   put_ds(&h, "web", "web:1", ",'updateStrategy':{'rollingUpdate':{'maxUnavailable':2}}");
   sync_apply(&h, "web");
   run_all(&h, "web");
@@ -327,11 +333,7 @@ Test(ctrl_ds, rolling_update_with_max_surge_keeps_every_node_served)
 {
   ctrl_h h;
   ctrl_h_init(&h);
-  for (int i = 0; i < 5; i++) {
-    char name[32];
-    snprintf(name, sizeof name, "n%d", i);
-    put_node(&h, name, NULL, NULL);
-  }
+  put_nodes(&h, 5);
   const char *strategy = ",'updateStrategy':{'rollingUpdate':{'maxUnavailable':0,'maxSurge':2}}";
   put_ds(&h, "web", "web:1", strategy);
   sync_apply(&h, "web");

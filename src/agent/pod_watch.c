@@ -216,7 +216,7 @@ void pw_close(pod_mgr_t *m)
 
 void pw_add(pod_mgr_t *m, const char *uid, const char *id, pid_t pid)
 {
-  cleanup_free char *dir = engine_container_dir(m->eng, id);
+  cleanup_free char *dir = engine_state_dir(m->eng, id);
   int pidfd = -1;
   if (pid > 0) {
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);

@@ -54,7 +54,7 @@
 typedef struct engine engine;
 
 /* Written by a container's monitor in its state directory when it has
- * ended (docs/monitor.md): watch engine_container_dir() for it. */
+ * ended (docs/monitor.md): watch engine_state_dir() for it. */
 #define ENGINE_EXIT_FILE "exit.json"
 
 /* The exit code shown (status text, inspect's State.ExitCode) for a
@@ -198,7 +198,7 @@ int engine_run_attached(engine *e, const char *id, int in_fd, int out_fd, int er
 /* ROOT/run/containers/ID: the container's runtime state, the directory its
  * monitor writes ENGINE_EXIT_FILE into (and removes, with the rest of the
  * container, after an auto-remove). Its persistent files are elsewhere. */
-char *engine_container_dir(engine *e, const char *id);
+char *engine_state_dir(engine *e, const char *id);
 
 /* Finds a container by full id, name, or unique id prefix of >= 3 hex
  * digits; *id gets the full id. "no such container: REF" (ENOENT). */

@@ -89,7 +89,7 @@ char *eng_state_file(engine *e, const char *id, const char *file)
   return xasprintf("%s/%s/%s", e->rt, id, file);
 }
 
-char *engine_container_dir(engine *e, const char *id)
+char *engine_state_dir(engine *e, const char *id)
 {
   return eng_state_dir(e, id);
 }

@@ -68,6 +68,14 @@ void srv_validate_selector_update(json_t *o, json_t *cur, api_errors_t *errs);
 void srv_prepare_clear_status(json_t *o);
 /* An optional integer field o[key] at path.key: must be an integer in
  * [min, INT32_MAX]; the message Kubernetes gives for min 0 or 1. */
+/* o[key] as an object, created when absent or null; NULL when it is
+ * something else, with "PATH: must be an object" added to errs (when
+ * errs is not NULL). */
+/* An optional string field o[key] (null counts as absent) that must be one
+ * of set: Kubernetes' "Unsupported value … supported values: …". */
+void srv_check_enum(api_errors_t *errs, json_t *o, const char *key, const char *path,
+                    const char *const *set);
+json_t *srv_child_object(json_t *o, const char *key, const char *path, api_errors_t *errs);
 void srv_check_int_field(api_errors_t *errs, json_t *o, const char *key, const char *path,
                          int64_t min);
 void srv_default_int(json_t *o, const char *key, json_int_t v);

@@ -33,7 +33,7 @@ static void default_str(json_t *o, const char *key, const char *v)
 
 /* o[key] as an object, created when absent or null; NULL (with an error at
  * path) when it is something else. */
-static json_t *child_object(json_t *o, const char *key, const char *path, api_errors_t *errs)
+json_t *srv_child_object(json_t *o, const char *key, const char *path, api_errors_t *errs)
 {
   json_t *c = json_object_get(o, key);
   if (!c || json_is_null(c)) {
@@ -41,7 +41,8 @@ static json_t *child_object(json_t *o, const char *key, const char *path, api_er
     json_object_set_new(o, key, c);
   }
   if (!json_is_object(c)) {
-    api_errors_add(errs, API_FERR_INVALID, path, NULL, "must be an object");
+    if (errs)
+      api_errors_add(errs, API_FERR_INVALID, path, NULL, "must be an object");
     return NULL;
   }
   return c;
@@ -115,7 +116,7 @@ json_t *srv_check_pod_template(json_t *tmpl, const char *tpath, api_errors_t *er
     return NULL;
   }
   cleanup_free char *mpath = xasprintf("%s.metadata", tpath);
-  json_t *meta = child_object(tmpl, "metadata", mpath, errs);
+  json_t *meta = srv_child_object(tmpl, "metadata", mpath, errs);
   if (meta) {
     cleanup_free char *fl = xasprintf("%s.labels", mpath);
     cleanup_free char *fa = xasprintf("%s.annotations", mpath);
@@ -123,7 +124,7 @@ json_t *srv_check_pod_template(json_t *tmpl, const char *tpath, api_errors_t *er
     api_validate_annotations(errs, fa, json_object_get(meta, "annotations"));
   }
   cleanup_free char *spath = xasprintf("%s.spec", tpath);
-  json_t *spec = child_object(tmpl, "spec", spath, errs);
+  json_t *spec = srv_child_object(tmpl, "spec", spath, errs);
   if (spec)
     srv_validate_pod_spec(spec, spath, errs);
   return tmpl;
@@ -243,17 +244,14 @@ void srv_validate_selector_update(json_t *o, json_t *cur, api_errors_t *errs)
  * restartPolicy Always and no activeDeadlineSeconds, the selector. */
 static json_t *check_apps_spec(json_t *o, api_errors_t *errs, const char *what, bool ds)
 {
-  json_t *spec = child_object(o, "spec", "spec", errs);
+  json_t *spec = srv_child_object(o, "spec", "spec", errs);
   if (!spec)
     return NULL;
   check_selector(errs, spec, what, true);
-  json_t *tmpl = json_object_get(spec, "template");
-  if (!tmpl || json_is_null(tmpl)) {
-    tmpl = json_object();
-    json_object_set_new(spec, "template", tmpl);
-  }
-  if (json_is_object(tmpl))
-    srv_check_selector_matches(errs, json_object_get(spec, "selector"), tmpl, "spec.template");
+  json_t *tmpl = srv_child_object(spec, "template", "spec.template", errs);
+  if (!tmpl)
+    return spec;
+  srv_check_selector_matches(errs, json_object_get(spec, "selector"), tmpl, "spec.template");
   if (!srv_check_pod_template(tmpl, "spec.template", errs))
     return spec;
   static const char *const always[] = { "Always", NULL };
@@ -275,14 +273,14 @@ static json_t *check_apps_spec(json_t *o, api_errors_t *errs, const char *what, 
 
 static void check_deployment_strategy(json_t *spec, api_errors_t *errs)
 {
-  json_t *st = child_object(spec, "strategy", "spec.strategy", errs);
+  json_t *st = srv_child_object(spec, "strategy", "spec.strategy", errs);
   if (!st)
     return;
   default_str(st, "type", "RollingUpdate");
   const char *type = json_str(st, "type");
   json_t *ru = json_object_get(st, "rollingUpdate");
   if (type && !strcmp(type, "RollingUpdate")) {
-    ru = child_object(st, "rollingUpdate", "spec.strategy.rollingUpdate", errs);
+    ru = srv_child_object(st, "rollingUpdate", "spec.strategy.rollingUpdate", errs);
     if (!ru)
       return;
     json_t *mu = json_object_get(ru, "maxUnavailable"), *ms = json_object_get(ru, "maxSurge");
@@ -346,7 +344,7 @@ void srv_validate_replicaset(json_t *o, api_errors_t *errs)
 
 static void check_daemonset_strategy(json_t *spec, api_errors_t *errs)
 {
-  json_t *st = child_object(spec, "updateStrategy", "spec.updateStrategy", errs);
+  json_t *st = srv_child_object(spec, "updateStrategy", "spec.updateStrategy", errs);
   if (!st)
     return;
   default_str(st, "type", "RollingUpdate");
@@ -358,7 +356,7 @@ static void check_daemonset_strategy(json_t *spec, api_errors_t *errs)
                        "supported values: \"RollingUpdate\", \"OnDelete\"");
     return;
   }
-  json_t *ru = child_object(st, "rollingUpdate", "spec.updateStrategy.rollingUpdate", errs);
+  json_t *ru = srv_child_object(st, "rollingUpdate", "spec.updateStrategy.rollingUpdate", errs);
   if (!ru)
     return;
   json_t *mu = json_object_get(ru, "maxUnavailable"), *ms = json_object_get(ru, "maxSurge");

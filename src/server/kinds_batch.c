@@ -20,26 +20,9 @@
  * or its metadata is not an object. */
 static json_t *template_labels(json_t *spec)
 {
-  json_t *t = json_object_get(spec, "template");
-  if (!t || json_is_null(t)) {
-    t = json_object();
-    json_object_set_new(spec, "template", t);
-  }
-  if (!json_is_object(t))
-    return NULL;
-  json_t *m = json_object_get(t, "metadata");
-  if (!m || json_is_null(m)) {
-    m = json_object();
-    json_object_set_new(t, "metadata", m);
-  }
-  if (!json_is_object(m))
-    return NULL;
-  json_t *l = json_object_get(m, "labels");
-  if (!l || json_is_null(l)) {
-    l = json_object();
-    json_object_set_new(m, "labels", l);
-  }
-  return json_is_object(l) ? l : NULL;
+  json_t *t = srv_child_object(spec, "template", NULL, NULL);
+  json_t *m = t ? srv_child_object(t, "metadata", NULL, NULL) : NULL;
+  return m ? srv_child_object(m, "labels", NULL, NULL) : NULL;
 }
 
 static void set_absent(json_t *o, const char *key, const char *v)
@@ -64,48 +47,10 @@ void srv_prepare_job(json_t *o)
     set_absent(labels, "controller-uid", uid);
     set_absent(labels, "job-name", name);
   }
-  json_t *sel = json_object_get(spec, "selector");
-  if (!sel || json_is_null(sel)) {
-    sel = json_object();
-    json_object_set_new(spec, "selector", sel);
-  }
-  if (!json_is_object(sel))
-    return;
-  json_t *ml = json_object_get(sel, "matchLabels");
-  if (!ml || json_is_null(ml)) {
-    ml = json_object();
-    json_object_set_new(sel, "matchLabels", ml);
-  }
-  if (json_is_object(ml))
+  json_t *sel = srv_child_object(spec, "selector", NULL, NULL);
+  json_t *ml = sel ? srv_child_object(sel, "matchLabels", NULL, NULL) : NULL;
+  if (ml)
     set_absent(ml, "batch.kubernetes.io/controller-uid", uid);
-}
-
-static bool str_in(const char *s, const char *const *set)
-{
-  for (size_t i = 0; set[i]; i++)
-    if (!strcmp(s, set[i]))
-      return true;
-  return false;
-}
-
-static void check_enum(api_errors_t *errs, json_t *o, const char *key, const char *path,
-                       const char *const *set)
-{
-  json_t *v = json_object_get(o, key);
-  if (!v || json_is_null(v))
-    return;
-  cleanup_free char *f = xasprintf("%s.%s", path, key);
-  if (json_is_string(v) && str_in(json_string_value(v), set))
-    return;
-  buf_t b = { 0 };
-  for (size_t i = 0; set[i]; i++)
-    buf_printf(&b, "%s\"%s\"", i ? ", " : "", set[i]);
-  if (json_is_string(v))
-    api_errors_add_str(errs, API_FERR_NOT_SUPPORTED, f, json_string_value(v),
-                       "supported values: %s", b.data);
-  else
-    api_errors_add(errs, API_FERR_INVALID, f, v, "must be a string");
-  buf_free(&b);
 }
 
 static void check_bool(api_errors_t *errs, json_t *o, const char *key, const char *path)
@@ -152,11 +97,12 @@ static void check_exit_codes(api_errors_t *errs, json_t *on, json_t *tmpl, const
                        "must be one of the container or initContainer names in the pod template");
   }
   const char *op = json_str(on, "operator");
-  cleanup_free char *fo = xasprintf("%s.operator", fp);
-  if (!op)
+  static const char *const ops[] = { "In", "NotIn", NULL };
+  if (!json_object_get(on, "operator")) {
+    cleanup_free char *fo = xasprintf("%s.operator", fp);
     api_errors_add(errs, API_FERR_REQUIRED, fo, NULL, "%s", "");
-  else if (strcmp(op, "In") && strcmp(op, "NotIn"))
-    api_errors_add_str(errs, API_FERR_NOT_SUPPORTED, fo, op, "supported values: \"In\", \"NotIn\"");
+  }
+  srv_check_enum(errs, on, "operator", fp, ops);
   json_t *vals = json_object_get(on, "values");
   cleanup_free char *fv = xasprintf("%s.values", fp);
   if (!json_is_array(vals) || json_array_size(vals) == 0) {
@@ -200,10 +146,11 @@ static void check_pod_conditions(api_errors_t *errs, json_t *on, const char *rp)
     api_errors_add(errs, API_FERR_TOO_LONG, fp, NULL, "must have at most %d items", MAX_POD_CONDS);
   size_t i;
   json_t *c;
+  static const char *const statuses[] = { "True", "False", "Unknown", NULL };
   json_array_foreach(on, i, c)
   {
-    cleanup_free char *ft = xasprintf("%s[%zu].type", fp, i);
-    cleanup_free char *fs = xasprintf("%s[%zu].status", fp, i);
+    cleanup_free char *fc = xasprintf("%s[%zu]", fp, i);
+    cleanup_free char *ft = xasprintf("%s.type", fc);
     const char *type = json_str(c, "type");
     cleanup_strv char **why = NULL;
     if (!type)
@@ -212,10 +159,7 @@ static void check_pod_conditions(api_errors_t *errs, json_t *on, const char *rp)
       api_errors_add_str(errs, API_FERR_INVALID, ft, type, "%s", why && why[0] ? why[0] : "");
     if (!json_str(c, "status") && json_is_object(c))
       json_object_set_new(c, "status", json_string("True"));
-    const char *st = json_str(c, "status");
-    if (st && strcmp(st, "True") && strcmp(st, "False") && strcmp(st, "Unknown"))
-      api_errors_add_str(errs, API_FERR_NOT_SUPPORTED, fs, st,
-                         "supported values: \"True\", \"False\", \"Unknown\"");
+    srv_check_enum(errs, c, "status", fc, statuses);
   }
 }
 
@@ -298,9 +242,9 @@ static void check_job_spec(json_t *spec, const char *sp, api_errors_t *errs)
   srv_check_int_field(errs, spec, "backoffLimitPerIndex", sp, 0);
   srv_check_int_field(errs, spec, "maxFailedIndexes", sp, 0);
   static const char *const modes[] = { "NonIndexed", "Indexed", NULL };
-  check_enum(errs, spec, "completionMode", sp, modes);
+  srv_check_enum(errs, spec, "completionMode", sp, modes);
   static const char *const replace[] = { "TerminatingOrFailed", "Failed", NULL };
-  check_enum(errs, spec, "podReplacementPolicy", sp, replace);
+  srv_check_enum(errs, spec, "podReplacementPolicy", sp, replace);
   check_bool(errs, spec, "suspend", sp);
   check_bool(errs, spec, "manualSelector", sp);
   const char *mode = json_str(spec, "completionMode");
@@ -320,12 +264,8 @@ static void check_job_spec(json_t *spec, const char *sp, api_errors_t *errs)
                      MAX_INDEXED);
   }
   cleanup_free char *tp = xasprintf("%s.template", sp);
-  json_t *tmpl = json_object_get(spec, "template");
-  if (!tmpl || json_is_null(tmpl)) {
-    tmpl = json_object();
-    json_object_set_new(spec, "template", tmpl);
-  }
-  if (!srv_check_pod_template(tmpl, tp, errs))
+  json_t *tmpl = srv_child_object(spec, "template", tp, errs);
+  if (!tmpl || !srv_check_pod_template(tmpl, tp, errs))
     return;
   static const char *const restart[] = { "OnFailure", "Never", NULL };
   srv_check_restart_policy(errs, tmpl, tp, restart);
@@ -374,15 +314,9 @@ static void check_generated_selector(json_t *o, json_t *spec, api_errors_t *errs
 
 void srv_validate_job(json_t *o, api_errors_t *errs)
 {
-  json_t *spec = json_object_get(o, "spec");
-  if (!spec || json_is_null(spec)) {
-    spec = json_object();
-    json_object_set_new(o, "spec", spec);
-  }
-  if (!json_is_object(spec)) {
-    api_errors_add(errs, API_FERR_INVALID, "spec", NULL, "must be an object");
+  json_t *spec = srv_child_object(o, "spec", "spec", errs);
+  if (!spec)
     return;
-  }
   json_t *c = json_object_get(spec, "completions"), *p = json_object_get(spec, "parallelism");
   if ((!c || json_is_null(c)) && (!p || json_is_null(p)))
     srv_default_int(spec, "completions", 1);
@@ -538,15 +472,9 @@ void srv_validate_cronjob(json_t *o, api_errors_t *errs)
   if (name && strlen(name) > 52)
     api_errors_add_str(errs, API_FERR_INVALID, "metadata.name", name,
                        "must be no more than 52 characters");
-  json_t *spec = json_object_get(o, "spec");
-  if (!spec || json_is_null(spec)) {
-    spec = json_object();
-    json_object_set_new(o, "spec", spec);
-  }
-  if (!json_is_object(spec)) {
-    api_errors_add(errs, API_FERR_INVALID, "spec", NULL, "must be an object");
+  json_t *spec = srv_child_object(o, "spec", "spec", errs);
+  if (!spec)
     return;
-  }
   if (!json_str(spec, "concurrencyPolicy") || !*json_str(spec, "concurrencyPolicy"))
     json_object_set_new(spec, "concurrencyPolicy", json_string("Allow"));
   if (!json_is_boolean(json_object_get(spec, "suspend")))
@@ -571,29 +499,17 @@ void srv_validate_cronjob(json_t *o, api_errors_t *errs)
                          "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
   }
   static const char *const policies[] = { "Allow", "Forbid", "Replace", NULL };
-  check_enum(errs, spec, "concurrencyPolicy", "spec", policies);
+  srv_check_enum(errs, spec, "concurrencyPolicy", "spec", policies);
   check_bool(errs, spec, "suspend", "spec");
 
-  json_t *jt = json_object_get(spec, "jobTemplate");
-  if (!jt || json_is_null(jt)) {
-    jt = json_object();
-    json_object_set_new(spec, "jobTemplate", jt);
-  }
-  if (!json_is_object(jt)) {
-    api_errors_add(errs, API_FERR_INVALID, "spec.jobTemplate", NULL, "must be an object");
-  } else {
+  json_t *jt = srv_child_object(spec, "jobTemplate", "spec.jobTemplate", errs);
+  if (jt) {
     json_t *jm = json_object_get(jt, "metadata");
     api_validate_labels(errs, "spec.jobTemplate.metadata.labels", json_object_get(jm, "labels"));
     api_validate_annotations(errs, "spec.jobTemplate.metadata.annotations",
                              json_object_get(jm, "annotations"));
-    json_t *js = json_object_get(jt, "spec");
-    if (!js || json_is_null(js)) {
-      js = json_object();
-      json_object_set_new(jt, "spec", js);
-    }
-    if (!json_is_object(js)) {
-      api_errors_add(errs, API_FERR_INVALID, "spec.jobTemplate.spec", NULL, "must be an object");
-    } else {
+    json_t *js = srv_child_object(jt, "spec", "spec.jobTemplate.spec", errs);
+    if (js) {
       check_job_spec(js, "spec.jobTemplate.spec", errs);
       json_t *sel = json_object_get(js, "selector");
       if (sel && !json_is_null(sel))

@@ -151,12 +151,11 @@ static bool str_in(const char *s, const char *const *set)
   return false;
 }
 
-/* An optional string field that must be one of set. */
-static void check_enum(api_errors_t *errs, json_t *o, const char *key, const char *path,
-                       const char *const *set)
+void srv_check_enum(api_errors_t *errs, json_t *o, const char *key, const char *path,
+                    const char *const *set)
 {
   json_t *v = json_object_get(o, key);
-  if (!v)
+  if (!v || json_is_null(v))
     return;
   cleanup_free char *f = xasprintf("%s.%s", path, key);
   if (!json_is_string(v)) {
@@ -363,7 +362,7 @@ static void check_probe(api_errors_t *errs, json_t *c, const char *key, const ch
     }
     if (i == 1) {
       static const char *const schemes[] = { "HTTP", "HTTPS", NULL };
-      check_enum(errs, h, "scheme", fh, schemes);
+      srv_check_enum(errs, h, "scheme", fh, schemes);
       json_t *hd;
       size_t k;
       json_array_foreach(json_object_get(h, "httpHeaders"), k, hd)
@@ -445,7 +444,7 @@ static void check_containers(api_errors_t *errs, json_t *spec, const char *sp, c
       api_errors_add(errs, API_FERR_REQUIRED, f, NULL, "%s", "");
     }
     static const char *const pull[] = { "Always", "IfNotPresent", "Never", NULL };
-    check_enum(errs, c, "imagePullPolicy", p, pull);
+    srv_check_enum(errs, c, "imagePullPolicy", p, pull);
     json_t *ports = json_object_get(c, "ports"), *pt;
     size_t j;
     json_array_foreach(ports, j, pt)
@@ -458,7 +457,7 @@ static void check_containers(api_errors_t *errs, json_t *spec, const char *sp, c
       else if (!json_is_integer(cp) || json_integer_value(cp) < 1 || json_integer_value(cp) > 65535)
         api_errors_add(errs, API_FERR_INVALID, pf, cp, "must be between 1 and 65535, inclusive");
       static const char *const protos[] = { "TCP", "UDP", "SCTP", NULL };
-      check_enum(errs, pt, "protocol", pp, protos);
+      srv_check_enum(errs, pt, "protocol", pp, protos);
     }
     cleanup_free char *pr = xasprintf("%s.resources", p);
     check_resources(errs, json_object_get(c, "resources"), pr);
@@ -540,12 +539,12 @@ static void check_pod_spec(json_t *spec, const char *sp, api_errors_t *errs)
   check_containers(errs, spec, sp, "containers", vols, &seen);
   strv_free(seen);
   static const char *const restart[] = { "Always", "OnFailure", "Never", NULL };
-  check_enum(errs, spec, "restartPolicy", sp, restart);
+  srv_check_enum(errs, spec, "restartPolicy", sp, restart);
   static const char *const dns[]
       = { "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None", NULL };
-  check_enum(errs, spec, "dnsPolicy", sp, dns);
+  srv_check_enum(errs, spec, "dnsPolicy", sp, dns);
   static const char *const preempt[] = { "PreemptLowerPriority", "Never", NULL };
-  check_enum(errs, spec, "preemptionPolicy", sp, preempt);
+  srv_check_enum(errs, spec, "preemptionPolicy", sp, preempt);
   check_nonneg_int(errs, spec, "terminationGracePeriodSeconds", sp, false);
   check_nonneg_int(errs, spec, "activeDeadlineSeconds", sp, true);
   json_t *prio = json_object_get(spec, "priority");
@@ -672,7 +671,7 @@ void srv_validate_node(json_t *o, api_errors_t *errs)
       cleanup_free char *pe = xasprintf("%s.effect", p);
       api_errors_add(errs, API_FERR_REQUIRED, pe, NULL, "%s", "");
     }
-    check_enum(errs, t, "effect", p, effects);
+    srv_check_enum(errs, t, "effect", p, effects);
   }
   json_t *u = json_object_get(spec, "unschedulable");
   if (u && !json_is_boolean(u))

@@ -249,15 +249,9 @@ bool srv_priorityclass_is_system(const char *name)
 
 void srv_validate_pdb(json_t *o, api_errors_t *errs)
 {
-  json_t *spec = json_object_get(o, "spec");
-  if (!spec || json_is_null(spec)) {
-    spec = json_object();
-    json_object_set_new(o, "spec", spec);
-  }
-  if (!json_is_object(spec)) {
-    api_errors_add(errs, API_FERR_INVALID, "spec", NULL, "must be an object");
+  json_t *spec = srv_child_object(o, "spec", "spec", errs);
+  if (!spec)
     return;
-  }
   json_t *min = json_object_get(spec, "minAvailable"),
          *max = json_object_get(spec, "maxUnavailable");
   bool has_min = min && !json_is_null(min), has_max = max && !json_is_null(max);

@@ -703,7 +703,7 @@ int agent_pods_open(agent_t *a, berr_t *err)
     .engine_root = a->engine_root,
     .node_name = a->node_name,
     .host_ip = a->node_ip,
-    .net = { .bridge = a->bridge, .cidr = a->pod_cidr }, /* addresses: DATA/run/ipam */
+    .net = { .bridge = a->bridge, .cidr = a->pod_cidr }, /* addresses: POD_IPAM_DIR */
     .backoff_base_ms = a->backoff_base_ms,
     .backoff_max_ms = a->backoff_max_ms,
     .lookup = lookup,

@@ -490,7 +490,7 @@ int pod_mgr_open(const pod_mgr_opts_t *o, pod_mgr_t **out, berr_t *err)
   m->ifd = m->efd = m->epfd = -1;
   m->o = *o;
   m->root = xstrdup(o->root);
-  m->run_dir = path_join(o->root, "run");
+  m->run_dir = path_join(o->root, POD_RUN_DIR);
   m->pods_dir = path_join(m->run_dir, "pods");
   m->vols_dir = path_join(o->root, "volumes");
   m->engine_root = xstrdup(o->engine_root);
@@ -498,7 +498,7 @@ int pod_mgr_open(const pod_mgr_opts_t *o, pod_mgr_t **out, berr_t *err)
   m->host_ip = xstrdup(o->host_ip ? o->host_ip : "127.0.0.1");
   m->net_bridge = o->net.bridge ? xstrdup(o->net.bridge) : NULL;
   m->net_cidr = o->net.cidr ? xstrdup(o->net.cidr) : NULL;
-  m->net_state = o->net.state_dir ? xstrdup(o->net.state_dir) : path_join(m->run_dir, "ipam");
+  m->net_state = o->net.state_dir ? xstrdup(o->net.state_dir) : path_join(o->root, POD_IPAM_DIR);
   m->o.root = m->root;
   m->o.engine_root = m->engine_root;
   m->o.node_name = m->node_name;

@@ -58,6 +58,11 @@
 
 typedef struct pod_mgr pod_mgr_t;
 
+/* Under the manager's root: its tmpfs, and in it the pod network's
+ * address book (pod_mgr_opts.net.state_dir when that is NULL). */
+#define POD_RUN_DIR  "run"
+#define POD_IPAM_DIR POD_RUN_DIR "/ipam"
+
 typedef struct pod_mgr_opts {
   const char *root;        /* the agent's state: ROOT/run, ROOT/volumes (required) */
   const char *engine_root; /* the engine's root (images, containers) (required) */

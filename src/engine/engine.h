@@ -41,10 +41,10 @@
  * image missing from the local store is ENOENT "unknown image REF"
  * (engine_err_is_no_image tells it from a missing bind source).
  *
- * Names are claimed in ROOT/containers/.names/NAME, a symlink to the id made
- * under the lock together with the container directory: claiming costs the
- * same with ten containers or ten thousand (the index is built from the
- * meta.json files the first time a root without it is used). */
+ * Names are claimed in ROOT/run/names/NAME, a symlink to the id made under
+ * the lock together with the container directory: claiming costs the same
+ * with ten containers or ten thousand (the index is built from the
+ * meta.json files when it is missing: a fresh root, or after a reboot). */
 #ifndef BERTH_ENGINE_H
 #define BERTH_ENGINE_H
 

@@ -287,6 +287,18 @@ void sched_node_set(sched_t *s, json_t *o)
     cache_event(s);
 }
 
+/* A node no longer in the cache, and what it holds. */
+static void node_free(snode_t *n)
+{
+  node_clear_parsed(n);
+  free(n->ports);
+  free(n->req_scalars);
+  pvec_free(&n->pods);
+  pvec_free(&n->nominated);
+  free(n->name);
+  free(n);
+}
+
 void sched_node_delete(sched_t *s, const char *name)
 {
   snode_t *n = node_find(s, name);
@@ -309,13 +321,7 @@ void sched_node_delete(sched_t *s, const char *name)
   SWAP_REMOVE(&s->nodes, i, snode_t, idx);
   if (s->next_start >= s->nodes.n)
     s->next_start = 0;
-  node_clear_parsed(n);
-  free(n->ports);
-  free(n->req_scalars);
-  pvec_free(&n->pods);
-  pvec_free(&n->nominated);
-  free(n->name);
-  free(n);
+  node_free(n);
   cache_event(s);
 }
 
@@ -591,13 +597,7 @@ void cache_free(sched_t *s)
   free(s->pod_buckets);
   for (size_t i = 0; i < s->nodes.n; i++) {
     snode_t *n = s->nodes.v[i];
-    node_clear_parsed(n);
-    free(n->ports);
-    free(n->req_scalars);
-    pvec_free(&n->pods);
-    pvec_free(&n->nominated);
-    free(n->name);
-    free(n);
+    node_free(n);
   }
   pvec_free(&s->nodes);
   free(s->node_buckets);

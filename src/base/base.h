@@ -117,6 +117,14 @@ char *buf_steal(buf_t *b);
 
 /* mkdir -p; succeeds when the directory exists. */
 int fs_mkdir_p(const char *path, mode_t mode, berr_t *err);
+/* Marks dir as the top of many short-lived directory trees (FS_TOPDIR_FL):
+ * ext4 then spreads its subdirectories over the block groups, as it does the
+ * root's, instead of packing them into dir's group. Containers come and go
+ * under such a directory; spread, each one's inodes sit apart from the
+ * others' freed ones, which ext4 without a journal scans past on every
+ * allocation (see src/engine/run.c). Best effort: other file systems have no
+ * such flag. */
+void fs_spread_subdirs(const char *dir);
 /* Writes tmp file, fsyncs, renames over path, fsyncs the directory. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, berr_t *err);
 /* Reads a whole file (NUL-terminated); refuses files over max bytes (0 = 64 MiB). */

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
+#include <linux/fs.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +26,16 @@ int fs_mkdir_p(const char *path, mode_t mode, berr_t *err)
   if (mkdir(p, mode) < 0 && errno != EEXIST)
     return berr_set(err, errno, "mkdir %s", p);
   return 0;
+}
+
+void fs_spread_subdirs(const char *dir)
+{
+  cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int flags;
+  if (fd < 0 || ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 || (flags & FS_TOPDIR_FL))
+    return;
+  flags |= FS_TOPDIR_FL;
+  ioctl(fd, FS_IOC_SETFLAGS, &flags);
 }
 
 static int fsync_dir_of(const char *path)

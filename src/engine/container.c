@@ -32,6 +32,7 @@ int engine_open(const char *root, engine **out, berr_t *err)
   cleanup_free char *dir = path_join(root, "containers");
   if (fs_mkdir_p(dir, 0700, err) < 0)
     return berr_wrap(err, "engine root %s", root);
+  fs_spread_subdirs(dir);
   engine *e = xcalloc(1, sizeof *e);
   e->root = xstrdup(root);
   e->dir = steal_ptr(dir);

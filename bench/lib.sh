@@ -9,6 +9,9 @@ W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-bench.XXXXXX")
 # first; one still held a moment (a monitor's socket) is detached.
 bench_cleanup() {
   local m
+  # Pod cgroups an agent stopped while tearing pods down leaves behind
+  # (empty: rmdir takes only those; the next agent would remove them too).
+  rmdir /sys/fs/cgroup/*/berth-pods/pod* /sys/fs/cgroup/berth-pods/pod* 2>/dev/null || true
   for m in $(findmnt -rn -o TARGET | grep "^$W/" | sort -r); do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done

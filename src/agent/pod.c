@@ -436,6 +436,39 @@ static void drop_stray_volumes(pod_mgr_t *m)
   }
 }
 
+/* Pod cgroups (POD_CGROUP_ROOT/podUID) of pods this node no longer has: an
+ * agent stopped while it was tearing pods down leaves them behind, empty.
+ * One that still holds a container (another agent's on the same machine)
+ * answers EBUSY and stays; an empty one carries nothing (the runtime makes
+ * it again with the next container), so removing another agent's between
+ * two of its containers is harmless. */
+static void drop_stray_cgroups(pod_mgr_t *m)
+{
+  cleanup_strv char **names = NULL;
+  berr_t err = BERR_INIT;
+  if (engine_cgroup_children(m->eng, POD_CGROUP_ROOT, &names, &err) < 0) {
+    log_warn("msg=\"cannot list pod cgroups\" err=\"%s\"", err.msg);
+    berr_clear(&err);
+    return;
+  }
+  size_t removed = 0;
+  for (size_t i = 0; names[i]; i++) {
+    if (strncmp(names[i], "pod", 3))
+      continue;
+    pthread_mutex_lock(&m->lock);
+    bool known = pod_find_locked(m, names[i] + 3) != NULL;
+    pthread_mutex_unlock(&m->lock);
+    if (known)
+      continue;
+    cleanup_free char *cg = xasprintf(POD_CGROUP_ROOT "/%s", names[i]);
+    if (engine_cgroup_parent_remove(m->eng, cg, &err) == 0)
+      removed++;
+    berr_clear(&err);
+  }
+  if (removed)
+    log_info("msg=\"cgroups of pods no longer here removed\" count=%zu", removed);
+}
+
 static int adopt(pod_mgr_t *m, berr_t *err)
 {
   engine_info *infos = NULL;
@@ -475,6 +508,7 @@ static int adopt(pod_mgr_t *m, berr_t *err)
   for (size_t i = 0; i < n; i++)
     if (!used[i] && engine_info_label(&infos[i], POD_LABEL_UID))
       remove_quiet(m, infos[i].id);
+  drop_stray_cgroups(m);
   free(used);
   engine_infos_free(infos, n);
   return 0;

@@ -1,5 +1,6 @@
 /* cgparent.c — removing a cgroup parent (engine_create_opts.cgroup_parent)
- * once the containers in it are gone, and the cgroup of a container whose
+ * once the containers in it are gone, listing the parents under a common
+ * one (to find those left behind), and the cgroup of a container whose
  * runtime state is gone.
  *
  * The runtime makes a container's cgroup PARENT/ID, and PARENT along with it
@@ -10,6 +11,7 @@
  * was never made answers ENOENT, which is fine. */
 #include "engine/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,15 +50,22 @@ static char **cgroup_mounts(berr_t *err)
   return v;
 }
 
-/* rmdir of REL (no leading '/') in every mounted cgroup hierarchy; ENOENT
- * is fine. */
-static int cgroup_rmdir_all(engine *e, const char *rel, berr_t *err)
+/* A copy of the cgroup mount points (read once per engine handle). */
+static char **mounts_of(engine *e, berr_t *err)
 {
   pthread_mutex_lock(&e->cg_lock);
   if (!e->cg_mounts)
     e->cg_mounts = cgroup_mounts(err);
-  cleanup_strv char **mounts = e->cg_mounts ? strv_dup(e->cg_mounts) : NULL;
+  char **mounts = e->cg_mounts ? strv_dup(e->cg_mounts) : NULL;
   pthread_mutex_unlock(&e->cg_lock);
+  return mounts;
+}
+
+/* rmdir of REL (no leading '/') in every mounted cgroup hierarchy; ENOENT
+ * is fine. */
+static int cgroup_rmdir_all(engine *e, const char *rel, berr_t *err)
+{
+  cleanup_strv char **mounts = mounts_of(e, err);
   if (!mounts)
     return berr_wrap(err, "remove cgroup %s", rel);
   int rc = 0;
@@ -75,6 +84,43 @@ int engine_cgroup_parent_remove(engine *e, const char *parent, berr_t *err)
   if (!parent || !*parent || strstr(parent, ".."))
     return berr_setc(err, EINVAL, "invalid cgroup parent \"%s\"", parent ? parent : "");
   return cgroup_rmdir_all(e, parent, err);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int engine_cgroup_children(engine *e, const char *parent, char ***names, berr_t *err)
+{
+  while (parent && *parent == '/')
+    parent++;
+  if (!parent || !*parent || strstr(parent, ".."))
+    return berr_setc(err, EINVAL, "invalid cgroup parent \"%s\"", parent ? parent : "");
+  cleanup_strv char **mounts = mounts_of(e, err);
+  if (!mounts)
+    return berr_wrap(err, "list cgroup %s", parent);
+  char **v = xcalloc(1, sizeof *v);
+  for (size_t i = 0; mounts[i]; i++) {
+    cleanup_free char *dir = path_join(mounts[i], parent);
+    cleanup_dir DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+      if (de->d_type == DT_DIR && de->d_name[0] != '.')
+        strv_push(&v, de->d_name);
+  }
+  /* Each hierarchy has its own copy of most names: keep one of each. */
+  size_t n = strv_len(v), k = 0;
+  qsort(v, n, sizeof *v, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    if (k && !strcmp(v[k - 1], v[i]))
+      free(v[i]);
+    else
+      v[k++] = v[i];
+  }
+  v[k] = NULL;
+  *names = v;
+  return 0;
 }
 
 void eng_cgroup_drop(engine *e, const char *id)

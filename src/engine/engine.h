@@ -316,6 +316,9 @@ int engine_exec_finish(int answer, const char *id, int *exit_code, berr_t *err);
  * every mounted cgroup hierarchy once its containers are gone; a parent that
  * is not there is a success, one still holding a cgroup is EBUSY. */
 int engine_cgroup_parent_remove(engine *e, const char *parent, berr_t *err);
+/* *names (a NULL-terminated vector to strv_free): the cgroups directly under
+ * PARENT in any mounted hierarchy, each once. */
+int engine_cgroup_children(engine *e, const char *parent, char ***names, berr_t *err);
 
 /* True when a container (in any state) under root was made from image_id.
  * `image rm` and `image prune` ask this before deleting an image. */

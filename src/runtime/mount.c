@@ -324,17 +324,22 @@ static int mount_cgroup(int rootfd, const mnt_plan *p, const rt_mount *m, berr_t
   char buf[FD_PATH_MAX];
   for (size_t i = 0; i < p->n_cg; i++) {
     const mnt_cgroup *c = &p->cg[i];
-    /* without a cgroup namespace the container's own directory is bound;
-       hierarchies berth does not place containers in stay empty */
-    if (!p->cgroupns && access(c->host, F_OK) < 0)
+    /* The container's own directory, where there is one, is bound: with a
+       cgroup namespace that is what a new mount would show too (its root is
+       the namespace's, the container's cgroup), and a v1 mount costs a walk
+       of every cgroup on the machine under cgroup_mutex. The hierarchies
+       berth does not place containers in get a new mount with a namespace
+       (rooted where the container was made), and stay empty without. */
+    bool own = access(c->host, F_OK) == 0;
+    if (!p->cgroupns && !own)
       continue;
     if (mkdirat(target, c->name, 0755) < 0 && errno != EEXIST)
       return berr_set(err, errno, "mkdir %s/%s", m->dest, c->name);
     cleanup_close int sub = openat(target, c->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
       return berr_set(err, errno, "open %s/%s", m->dest, c->name);
-    int r = p->cgroupns ? mount(c->fstype, fd_path(buf, sub), c->fstype, m->flags, c->opts)
-                        : bind_tree(-1, c->host, false, attr_of(m->flags), sub);
+    int r = own ? bind_tree(-1, c->host, false, attr_of(m->flags), sub)
+                : mount(c->fstype, fd_path(buf, sub), c->fstype, m->flags, c->opts);
     if (r < 0)
       return berr_set(err, errno, "mount %s at %s/%s", c->fstype, m->dest, c->name);
   }

@@ -16,8 +16,9 @@
  * Creates of one sync run in parallel (a ReplicaSet of 1,000 pods is
  * 1,000 creates), up to CREATE_THREADS + 1 at once: each waits for the
  * store's group commit, so the more are in flight the more share one
- * fsync (8 at once gave half the pods per second of 32); events are capped per object and reason so
- * that a large scale-up does not double the writes. */
+ * fsync (8 at once gave half the pods per second of 32). Events are
+ * capped per object and reason so that a large scale-up does not double
+ * the writes. */
 #include "ctrl/ctrl.h"
 #include "server/internal.h"
 

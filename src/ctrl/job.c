@@ -1,25 +1,32 @@
 /* job.c — the Job controller (batch/v1): runs pods until enough of them
  * succeed, in NonIndexed or Indexed completion mode, and gives up after
  * backoffLimit failures or activeDeadlineSeconds; suspends; deletes the
- * Job ttlSecondsAfterFinished after it finished.
+ * Job ttlSecondsAfterFinished after it finished. Indexed Jobs may also
+ * retry each index on its own (backoffLimitPerIndex: an index that fails
+ * more often is given up and listed in status.failedIndexes, the others
+ * go on; maxFailedIndexes gives up the Job) and finish early when a
+ * successPolicy rule is met (condition SuccessCriteriaMet, the remaining
+ * pods are deleted, then Complete). job_policy.c judges the pods.
  *
  * The counts come from the pods the Job owns: a terminated pod stays until
  * the Job is deleted (nothing here deletes one), so counting them again on
  * every sync gives the same answer. The status keeps the highest count seen
- * (and the union of completed indexes), so pods removed by someone else
- * later are not forgotten. Kubernetes tracks the same with pod finalizers;
- * this keeps pods free of them.
+ * (and the union of completed and failed indexes), so pods removed by
+ * someone else later are not forgotten; an index's failure count is also
+ * carried by each new pod of the index (annotation
+ * batch.kubernetes.io/job-index-failure-count, as Kubernetes). Kubernetes
+ * tracks the rest with pod finalizers; this keeps pods free of them.
  *
  * Failed pods are replaced after a back-off: 10 s × 2^(failures − 1),
- * capped at 6 minutes, from the last failure. Only phase Failed counts:
- * with restartPolicy OnFailure a container that restarts is not a failure. */
-#include "ctrl/ctrl.h"
+ * capped at 6 minutes, from the last failure — of the Job, or of the index
+ * with backoffLimitPerIndex. Only phase Failed counts: with restartPolicy
+ * OnFailure a container that restarts is not a failure. */
+#include "ctrl/job.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define NS_PER_S         1000000000LL
-#define INDEX_KEY        "batch.kubernetes.io/job-completion-index"
 #define INDEXED_MAX      100000 /* Kubernetes' limit of completions for Indexed */
 #define BACKOFF_BASE_NS  (10 * NS_PER_S)
 #define BACKOFF_MAX_NS   (360 * NS_PER_S)
@@ -28,23 +35,6 @@
 /* pods created per sync at most (Kubernetes' too): their events bring the
  * next sync */
 #define CREATE_MAX 500
-
-typedef struct job {
-  ctrl_ctx_t *x;
-  json_t *obj, *spec;
-  const char *ns, *name;
-  bool indexed;
-  int64_t completions; /* -1: not set */
-  int64_t parallelism;
-  json_t *active; /* pods not terminated and not being deleted */
-  int64_t nsucc, nfail;
-  int64_t last_fail;   /* ns, when the newest failed pod finished */
-  unsigned char *done; /* Indexed: completed indexes */
-  int64_t ndone;
-  int64_t created, deleted, ready_deleted;
-  char *fail_job; /* a failed pod matched a FailJob rule: the condition's message */
-  json_t *taken;  /* names given to pods in this sync */
-} job_t;
 
 /* ---- pods ------------------------------------------------------------------------ */
 
@@ -57,7 +47,7 @@ static const char *pod_name(json_t *pod)
 static int64_t pod_index(json_t *pod)
 {
   const char *s
-      = json_str(json_object_get(json_object_get(pod, "metadata"), "annotations"), INDEX_KEY);
+      = json_str(json_object_get(json_object_get(pod, "metadata"), "annotations"), JOB_INDEX_KEY);
   int64_t v;
   if (!s || parse_int64(s, &v, NULL) < 0 || v < 0)
     return -1;
@@ -130,7 +120,7 @@ static void add_index_env(json_t *spec)
       if (!have)
         json_array_append_new(env, json_pack("{s:s,s:{s:{s:s}}}", "name", "JOB_COMPLETION_INDEX",
                                              "valueFrom", "fieldRef", "fieldPath",
-                                             "metadata.annotations['" INDEX_KEY "']"));
+                                             "metadata.annotations['" JOB_INDEX_KEY "']"));
     }
   }
 }
@@ -171,8 +161,15 @@ static void create_pod(job_t *j, int64_t index)
       ann = json_object();
       json_object_set_new(md, "annotations", ann);
     }
-    json_object_set_new(ann, INDEX_KEY, json_string(idx));
-    json_object_set_new(labels, INDEX_KEY, json_string(idx));
+    json_object_set_new(ann, JOB_INDEX_KEY, json_string(idx));
+    if (j->idx) {
+      json_object_set_new(ann, JOB_FAILURE_COUNT_KEY,
+                          json_sprintf("%lld", (long long)j->idx[index].fails));
+      if (j->idx[index].ignored > 0)
+        json_object_set_new(ann, JOB_IGNORED_COUNT_KEY,
+                            json_sprintf("%lld", (long long)j->idx[index].ignored));
+    }
+    json_object_set_new(labels, JOB_INDEX_KEY, json_string(idx));
     json_t *spec = json_object_get(pod, "spec");
     add_index_env(spec);
     if (json_is_object(spec) && !json_str(spec, "hostname")) {
@@ -213,50 +210,6 @@ static void delete_active(job_t *j, size_t n)
   for (size_t i = 0; i < n && i < count; i++)
     delete_pod(j, v[i]);
   free(v);
-}
-
-/* ---- completed indexes ------------------------------------------------------------- */
-
-static void indexes_parse(job_t *j, const char *s)
-{
-  while (s && *s) {
-    char *end;
-    long a = strtol(s, &end, 10), b = a;
-    if (end == s || a < 0)
-      return;
-    s = end;
-    if (*s == '-') {
-      b = strtol(s + 1, &end, 10);
-      if (end == s + 1 || b < a)
-        return;
-      s = end;
-    }
-    for (long i = a; i <= b && i < j->completions; i++)
-      j->done[i] = 1;
-    if (*s != ',')
-      return;
-    s++;
-  }
-}
-
-static char *indexes_format(job_t *j)
-{
-  buf_t b = { 0 };
-  for (int64_t i = 0; i < j->completions; i++) {
-    if (!j->done[i])
-      continue;
-    int64_t k = i;
-    while (k + 1 < j->completions && j->done[k + 1])
-      k++;
-    if (b.len)
-      buf_puts(&b, ",");
-    if (k > i)
-      buf_printf(&b, "%lld-%lld", (long long)i, (long long)k);
-    else
-      buf_printf(&b, "%lld", (long long)i);
-    i = k;
-  }
-  return b.len ? buf_steal(&b) : (buf_free(&b), NULL);
 }
 
 /* ---- the status ------------------------------------------------------------------- */
@@ -339,20 +292,41 @@ static void finish(job_t *j, json_t *st, const char *type, const char *reason, c
 
 /* ---- creating and deleting -------------------------------------------------------- */
 
+/* The wait after the failures-th failure in a row: 10 s × 2^(failures − 1),
+ * at most 6 minutes. */
+static int64_t backoff_delay(int64_t failures)
+{
+  int64_t delay = BACKOFF_BASE_NS;
+  for (int64_t i = 1; i < failures && delay < BACKOFF_MAX_NS; i++)
+    delay *= 2;
+  return delay > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : delay;
+}
+
 /* Whether the back-off after the last failure still holds new pods back
  * (then asks to be called when it ends). */
 static bool backing_off(job_t *j)
 {
   if (j->nfail <= 0 || !j->last_fail)
     return false;
-  int64_t delay = BACKOFF_BASE_NS;
-  for (int64_t i = 1; i < j->nfail && delay < BACKOFF_MAX_NS; i++)
-    delay *= 2;
-  if (delay > BACKOFF_MAX_NS)
-    delay = BACKOFF_MAX_NS;
+  int64_t delay = backoff_delay(j->nfail);
   if (j->last_fail + delay <= j->x->now)
     return false;
   ctrl_requeue_after(j->x, j->last_fail + delay - j->x->now);
+  return true;
+}
+
+/* backoffLimitPerIndex: whether index k still waits after its last failure
+ * (Kubernetes counts the delay per index, ignored failures included; then
+ * asks to be called when it ends). */
+static bool index_backing_off(job_t *j, int64_t k)
+{
+  job_index_t *ix = &j->idx[k];
+  if (!ix->last_fail || ix->fails + ix->ignored <= 0)
+    return false;
+  int64_t end = ix->last_fail + backoff_delay(ix->fails + ix->ignored);
+  if (end <= j->x->now)
+    return false;
+  ctrl_requeue_after(j->x, end - j->x->now);
   return true;
 }
 
@@ -375,17 +349,23 @@ static void manage_nonindexed(job_t *j, int64_t succeeded)
       create_pod(j, -1);
 }
 
+/* Whether index k is finished: completed, or failed for good. */
+static bool index_finished(job_t *j, int64_t k)
+{
+  return j->done[k] || (j->failed && j->failed[k]);
+}
+
 static void manage_indexed(job_t *j)
 {
   unsigned char *running = xcalloc((size_t)j->completions, 1);
   cleanup_json json_t *keep = json_array();
   json_t *pod;
   size_t i;
-  /* pods of a done, unknown or duplicate index go first */
+  /* pods of a finished, unknown or duplicate index go first */
   json_array_foreach(j->active, i, pod)
   {
     int64_t idx = pod_index(pod);
-    if (idx < 0 || idx >= j->completions || j->done[idx] || running[idx]) {
+    if (idx < 0 || idx >= j->completions || index_finished(j, idx) || running[idx]) {
       delete_pod(j, pod);
       continue;
     }
@@ -395,114 +375,61 @@ static void manage_indexed(job_t *j)
   json_decref(j->active);
   j->active = json_incref(keep);
   int64_t active = (int64_t)json_array_size(keep);
-  int64_t left = j->completions - j->ndone;
+  int64_t left = j->completions - j->ndone - j->nfailed;
   int64_t want = left < j->parallelism ? left : j->parallelism;
   if (active > want) {
     delete_active(j, (size_t)(active - want));
-  } else if (active < want && !backing_off(j)) {
-    for (int64_t k = 0; k < j->completions && active < want && j->created < CREATE_MAX; k++)
-      if (!j->done[k] && !running[k]) {
+  } else if (active < want && (j->idx || !backing_off(j))) {
+    /* the lowest pending indexes; with backoffLimitPerIndex one that still
+     * waits keeps its place (as Kubernetes) */
+    for (int64_t k = 0; k < j->completions && active < want && j->created < CREATE_MAX; k++) {
+      if (index_finished(j, k) || running[k])
+        continue;
+      if (!j->idx || !index_backing_off(j, k))
         create_pod(j, k);
-        active++;
-      }
+      active++;
+    }
   }
   free(running);
 }
 
-/* ---- podFailurePolicy --------------------------------------------------------------- */
-
-typedef enum { PFP_COUNT, PFP_IGNORE, PFP_FAIL_JOB } pfp_action_t;
-
-/* The first terminated container (init containers after the others, as
- * Kubernetes looks) that onExitCodes matches, or NULL; *code its exit code. */
-static const char *exit_code_match(json_t *pod, json_t *on, int64_t *code)
-{
-  if (!json_is_object(on))
-    return NULL;
-  const char *name = json_str(on, "containerName"), *op = json_str(on, "operator") ?: "";
-  bool in = !strcmp(op, "In");
-  json_t *st = json_object_get(pod, "status");
-  const char *lists[] = { "containerStatuses", "initContainerStatuses" };
-  for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
-    size_t i;
-    json_t *cs;
-    json_array_foreach(json_object_get(st, lists[l]), i, cs)
-    {
-      if (name && strcmp(json_str(cs, "name") ?: "", name))
-        continue;
-      json_t *t = json_object_get(json_object_get(cs, "state"), "terminated");
-      if (!json_is_object(t))
-        continue;
-      int64_t c = json_int(t, "exitCode", 0);
-      if (c == 0)
-        continue; /* a success matches no rule */
-      bool listed = false;
-      size_t k;
-      json_t *v;
-      json_array_foreach(json_object_get(on, "values"), k, v) listed |= json_integer_value(v) == c;
-      if (listed == in) {
-        *code = c;
-        return json_str(cs, "name") ?: "";
-      }
-    }
-  }
-  return NULL;
-}
-
-/* The first of onPodConditions the pod has with that status, or NULL. */
-static const char *condition_match(json_t *pod, json_t *on)
-{
-  size_t i, k;
-  json_t *want, *c;
-  json_array_foreach(on, i, want)
-  {
-    const char *type = json_str(want, "type") ?: "", *status = json_str(want, "status") ?: "True";
-    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), k, c)
-    {
-      if (!strcmp(json_str(c, "type") ?: "", type) && !strcmp(json_str(c, "status") ?: "", status))
-        return type;
-    }
-  }
-  return NULL;
-}
-
-/* What the Job's podFailurePolicy says of a failed pod: the first rule that
- * matches; no policy or no rule: Count. A FailJob match sets j->fail_job
- * (the first one's message, Kubernetes' words). */
-static pfp_action_t failure_action(job_t *j, json_t *pod)
-{
-  json_t *rules = json_object_get(json_object_get(j->spec, "podFailurePolicy"), "rules"), *r;
-  size_t i;
-  json_array_foreach(rules, i, r)
-  {
-    const char *action = json_str(r, "action") ?: "";
-    json_t *md = json_object_get(pod, "metadata");
-    char *msg = NULL;
-    int64_t code = 0;
-    const char *what;
-    if ((what = exit_code_match(pod, json_object_get(r, "onExitCodes"), &code)))
-      msg = xasprintf("Container %s for pod %s/%s failed with exit code %lld matching %s rule at "
-                      "index %zu",
-                      what, json_str(md, "namespace") ?: "", json_str(md, "name") ?: "",
-                      (long long)code, action, i);
-    else if ((what = condition_match(pod, json_object_get(r, "onPodConditions"))))
-      msg = xasprintf("Pod %s/%s has condition %s matching %s rule at index %zu",
-                      json_str(md, "namespace") ?: "", json_str(md, "name") ?: "", what, action, i);
-    if (!msg)
-      continue;
-    pfp_action_t a = !strcmp(action, "Ignore")    ? PFP_IGNORE
-                     : !strcmp(action, "FailJob") ? PFP_FAIL_JOB
-                                                  : PFP_COUNT;
-    if (a == PFP_FAIL_JOB && !j->fail_job)
-      j->fail_job = msg;
-    else
-      free(msg);
-    return a;
-  }
-  return PFP_COUNT;
-}
-
 /* ---- sync ------------------------------------------------------------------------ */
+
+/* A number in an annotation of the pod, 0 when absent or not one. */
+static int64_t annotation_count(json_t *pod, const char *key)
+{
+  const char *s = json_str(json_object_get(json_object_get(pod, "metadata"), "annotations"), key);
+  int64_t v;
+  if (!s || parse_int64(s, &v, NULL) < 0 || v < 0 || v > INT32_MAX)
+    return 0;
+  return v;
+}
+
+/* backoffLimitPerIndex: a pod of index idx (failed with action a, or not
+ * failed). Its index's failures are those the pod was created with plus
+ * its own; an index failed when a pod's failure takes the count past
+ * backoffLimitPerIndex, or matched a FailIndex rule. */
+static void count_index(job_t *j, json_t *pod, int64_t idx, bool failed, job_pfp_t a)
+{
+  job_index_t *ix = &j->idx[idx];
+  int64_t fails = annotation_count(pod, JOB_FAILURE_COUNT_KEY);
+  int64_t ignored = annotation_count(pod, JOB_IGNORED_COUNT_KEY);
+  if (failed) {
+    if (a == JOB_PFP_IGNORE)
+      ignored++;
+    else
+      fails++;
+    if (a == JOB_PFP_FAIL_INDEX || (a != JOB_PFP_IGNORE && fails > j->per_index))
+      j->failed[idx] = 1;
+    int64_t t = finish_time(pod);
+    if (t > ix->last_fail)
+      ix->last_fail = t;
+  }
+  if (fails > ix->fails)
+    ix->fails = fails;
+  if (ignored > ix->ignored)
+    ix->ignored = ignored;
+}
 
 static void count_pods(job_t *j, json_t *pods)
 {
@@ -511,13 +438,19 @@ static void count_pods(job_t *j, json_t *pods)
   json_array_foreach(pods, i, pod)
   {
     const char *phase = json_str(json_object_get(pod, "status"), "phase") ?: "";
+    int64_t idx = j->indexed ? pod_index(pod) : -1;
+    if (idx >= j->completions)
+      idx = -1;
+    bool failed = !strcmp(phase, "Failed");
+    job_pfp_t a = failed ? job_failure_action(j, pod) : JOB_PFP_COUNT;
+    if (j->idx && idx >= 0)
+      count_index(j, pod, idx, failed, a);
     if (!strcmp(phase, "Succeeded")) {
       j->nsucc++;
-      int64_t idx = pod_index(pod);
-      if (j->indexed && idx >= 0 && idx < j->completions)
+      if (idx >= 0)
         j->done[idx] = 1;
-    } else if (!strcmp(phase, "Failed")) {
-      if (failure_action(j, pod) == PFP_IGNORE)
+    } else if (failed) {
+      if (a == JOB_PFP_IGNORE)
         continue; /* not counted against backoffLimit, replaced */
       j->nfail++;
       int64_t t = finish_time(pod);
@@ -525,6 +458,8 @@ static void count_pods(job_t *j, json_t *pods)
         j->last_fail = t;
     } else if (ctrl_pod_active(pod)) {
       json_array_append(j->active, pod);
+    } else {
+      j->terminating++; /* deleted, not stopped yet */
     }
   }
 }
@@ -543,6 +478,42 @@ static bool suspend_condition(job_t *j, json_t *st, bool suspended)
     return true;
   }
   return false;
+}
+
+/* The completed and failed indexes: those of the pods and of the status
+ * (pods may be gone), an index that completed counting as completed. */
+static void sync_indexes(job_t *j, json_t *old, json_t *st)
+{
+  job_indexes_parse(json_str(old, "completedIndexes"), j->done, j->completions);
+  if (j->failed)
+    job_indexes_parse(json_str(old, "failedIndexes"), j->failed, j->completions);
+  for (int64_t i = 0; i < j->completions; i++) {
+    j->ndone += j->done[i];
+    if (j->failed && j->done[i])
+      j->failed[i] = 0;
+    if (j->failed)
+      j->nfailed += j->failed[i];
+  }
+  cleanup_free char *done = job_indexes_format(j->done, j->completions);
+  if (done)
+    json_object_set_new(st, "completedIndexes", json_string(done));
+  else
+    json_object_del(st, "completedIndexes");
+  /* Kubernetes writes "" with backoffLimitPerIndex and no failed index */
+  if (j->failed) {
+    cleanup_free char *failed = job_indexes_format(j->failed, j->completions);
+    json_object_set_new(st, "failedIndexes", json_string(failed ? failed : ""));
+  }
+}
+
+/* A successPolicy rule is met (condition SuccessCriteriaMet): the pods
+ * still running go, and once none is left the Job is Complete with the
+ * same reason and message (Kubernetes too waits for them to stop). */
+static void sync_success(job_t *j, json_t *st, const char *message)
+{
+  delete_active(j, json_array_size(j->active));
+  if (!j->deleted && !j->terminating)
+    finish(j, st, "Complete", "SuccessPolicy", message);
 }
 
 static void sync_job(job_t *j, json_t *st)
@@ -568,16 +539,8 @@ static void sync_job(job_t *j, json_t *st)
   succeeded = j->nsucc > succeeded ? j->nsucc : succeeded;
   failed = j->nfail > failed ? j->nfail : failed;
   j->nfail = failed;
-  if (j->indexed) {
-    indexes_parse(j, json_str(old, "completedIndexes"));
-    for (int64_t i = 0; i < j->completions; i++)
-      j->ndone += j->done[i];
-    cleanup_free char *done = indexes_format(j);
-    if (done)
-      json_object_set_new(st, "completedIndexes", json_string(done));
-    else
-      json_object_del(st, "completedIndexes");
-  }
+  if (j->indexed)
+    sync_indexes(j, old, st);
   int64_t active = (int64_t)json_array_size(j->active), ready = 0;
   json_t *pod;
   size_t i;
@@ -587,11 +550,19 @@ static void sync_job(job_t *j, json_t *st)
   }
   int64_t deadline_s = ctrl_int(j->spec, "activeDeadlineSeconds", -1, 1, INT32_MAX);
   int64_t start = ctrl_time_parse(json_str(st, "startTime"));
-  int64_t backoff = ctrl_int(j->spec, "backoffLimit", BACKOFF_LIMIT, 0, INT32_MAX);
+  /* with backoffLimitPerIndex, the API's default is no limit for the Job */
+  int64_t backoff
+      = ctrl_int(j->spec, "backoffLimit", j->idx ? INT32_MAX : BACKOFF_LIMIT, 0, INT32_MAX);
+  int64_t max_failed = ctrl_int(j->spec, "maxFailedIndexes", -1, 0, INT32_MAX);
   bool complete = j->indexed            ? j->ndone >= j->completions
                   : j->completions >= 0 ? succeeded >= j->completions
                                         : succeeded > 0 && active == 0;
-  if (suspended) {
+  json_t *policy = j->indexed ? json_object_get(j->spec, "successPolicy") : NULL;
+  json_t *met = ctrl_condition(j->obj, "SuccessCriteriaMet");
+  cleanup_free char *matched = NULL;
+  if (met && !strcmp(json_str(met, "status") ?: "", "True")) {
+    sync_success(j, st, json_str(met, "message"));
+  } else if (suspended) {
     delete_active(j, (size_t)active);
   } else if (!complete && j->fail_job) {
     finish(j, st, "Failed", "PodFailurePolicy", j->fail_job);
@@ -599,6 +570,14 @@ static void sync_job(job_t *j, json_t *st)
     finish(j, st, "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
   } else if (!complete && deadline_s > 0 && start && start + deadline_s * NS_PER_S <= j->x->now) {
     finish(j, st, "Failed", "DeadlineExceeded", "Job was active longer than specified deadline");
+  } else if (j->failed && max_failed >= 0 && j->nfailed > max_failed) {
+    finish(j, st, "Failed", "MaxFailedIndexesExceeded",
+           "Job has exceeded the specified maximal number of failed indexes");
+  } else if (j->failed && j->nfailed > 0 && j->nfailed + j->ndone >= j->completions) {
+    finish(j, st, "Failed", "FailedIndexes", "Job has failed indexes");
+  } else if (policy && (matched = job_success_match(policy, j->done, j->completions, j->ndone))) {
+    ctrl_set_condition(st, "SuccessCriteriaMet", "True", "SuccessPolicy", matched, j->x->now);
+    sync_success(j, st, matched);
   } else if (complete) {
     finish(j, st, "Complete", NULL, NULL);
   } else {
@@ -628,7 +607,13 @@ void ctrl_job_sync(ctrl_ctx_t *x, const char *ns, const char *name)
   j.parallelism = ctrl_int(j.spec, "parallelism", 1, 0, INT32_MAX);
   if (j.indexed && (j.completions < 0 || j.completions > INDEXED_MAX))
     return; /* validation refuses it; nothing sensible to run */
-  j.done = xcalloc((size_t)(j.indexed ? j.completions : 0) + 1, 1);
+  size_t n = (size_t)(j.indexed ? j.completions : 0) + 1;
+  j.per_index = j.indexed ? ctrl_int(j.spec, "backoffLimitPerIndex", -1, 0, INT32_MAX) : -1;
+  if (j.per_index >= 0) {
+    j.failed = xcalloc(n, 1);
+    j.idx = xcalloc(n, sizeof *j.idx);
+  }
+  j.done = xcalloc(n, 1);
   j.active = json_array();
   j.taken = json_object();
   cleanup_json json_t *pods = ctrl_cache_owned(x->cache, "pods", json_str(md, "uid"));
@@ -641,6 +626,8 @@ void ctrl_job_sync(ctrl_ctx_t *x, const char *ns, const char *name)
   json_decref(j.taken);
   free(j.fail_job);
   free(j.done);
+  free(j.failed);
+  free(j.idx);
 }
 
 void ctrl_job_keys(ctrl_ctx_t *x, size_t self, const char *resource, json_t *old, json_t *obj,

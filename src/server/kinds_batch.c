@@ -62,10 +62,19 @@ static void check_bool(api_errors_t *errs, json_t *o, const char *key, const cha
   }
 }
 
-#define MAX_INDEXED    100000
-#define MAX_PFP_RULES  20  /* podFailurePolicy.rules */
-#define MAX_EXIT_CODES 255 /* onExitCodes.values */
-#define MAX_POD_CONDS  20  /* onPodConditions */
+#define MAX_INDEXED           100000
+#define MAX_PFP_RULES         20          /* podFailurePolicy.rules */
+#define MAX_EXIT_CODES        255         /* onExitCodes.values */
+#define MAX_POD_CONDS         20          /* onPodConditions */
+#define MAX_SUCCESS_RULES     20          /* successPolicy.rules */
+#define MAX_SUCCEEDED_INDEXES (64 * 1024) /* a rule's succeededIndexes, bytes */
+
+/* Whether the optional field key of o is given (not absent, not null). */
+static bool is_set(json_t *o, const char *key)
+{
+  json_t *v = json_object_get(o, key);
+  return v && !json_is_null(v);
+}
 
 /* Whether a container (or init container) of the template is named name. */
 static bool template_has_container(json_t *tmpl, const char *name)
@@ -163,8 +172,7 @@ static void check_pod_conditions(api_errors_t *errs, json_t *on, const char *rp)
   }
 }
 
-/* spec.podFailurePolicy (Kubernetes' validatePodFailurePolicy). berth has
- * no backoffLimitPerIndex, so no FailIndex either. */
+/* spec.podFailurePolicy (Kubernetes' validatePodFailurePolicy). */
 static void check_pod_failure_policy(json_t *spec, const char *sp, api_errors_t *errs)
 {
   json_t *pfp = json_object_get(spec, "podFailurePolicy");
@@ -189,10 +197,11 @@ static void check_pod_failure_policy(json_t *spec, const char *sp, api_errors_t 
     const char *action = json_str(r, "action");
     if (!action)
       api_errors_add(errs, API_FERR_REQUIRED, fa, NULL, "%s", "");
-    else if (!strcmp(action, "FailIndex"))
+    else if (!strcmp(action, "FailIndex") && !is_set(spec, "backoffLimitPerIndex"))
       api_errors_add_str(errs, API_FERR_INVALID, fa, action,
-                         "must be used with backoffLimitPerIndex, which berth does not support");
-    else if (strcmp(action, "FailJob") && strcmp(action, "Ignore") && strcmp(action, "Count"))
+                         "requires the backoffLimitPerIndex to be set");
+    else if (strcmp(action, "FailJob") && strcmp(action, "Ignore") && strcmp(action, "Count")
+             && strcmp(action, "FailIndex"))
       api_errors_add_str(errs, API_FERR_NOT_SUPPORTED, fa, action,
                          "supported values: \"Count\", \"FailIndex\", \"FailJob\", \"Ignore\"");
     json_t *codes = json_object_get(r, "onExitCodes"),
@@ -217,17 +226,167 @@ static void check_pod_failure_policy(json_t *spec, const char *sp, api_errors_t 
   }
 }
 
-/* What berth's Job controller does not do: refused rather than ignored. */
-static void check_unsupported(json_t *spec, const char *sp, api_errors_t *errs)
+/* Kubernetes' validateIndexesFormat: "1,3-5", each index below
+ * completions and greater than the one before. NULL and *total the number
+ * of indexes, or the reason it does not parse. */
+static char *indexes_error(const char *s, int64_t completions, int64_t *total)
 {
-  const char *fields[] = { "backoffLimitPerIndex", "maxFailedIndexes", "successPolicy" };
-  for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-    json_t *v = json_object_get(spec, fields[i]);
-    if (v && !json_is_null(v)) {
-      cleanup_free char *f = xasprintf("%s.%s", sp, fields[i]);
-      api_errors_add(errs, API_FERR_FORBIDDEN, f, NULL, "not supported by berth's Job controller");
+  *total = 0;
+  int64_t last = -1;
+  if (!*s)
+    return NULL;
+  for (const char *p = s;;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    const char *dash = memchr(p, '-', len);
+    if (dash && memchr(dash + 1, '-', len - (size_t)(dash + 1 - p))) {
+      cleanup_free char *q = api_go_quote(p, len);
+      return xasprintf("the fragment %s violates the requirement that an index interval can "
+                       "have at most two parts separated by '-'",
+                       q);
+    }
+    int64_t lim[2];
+    const char *part[2] = { p, dash ? dash + 1 : NULL };
+    size_t plen[2] = { dash ? (size_t)(dash - p) : len, dash ? len - (size_t)(dash + 1 - p) : 0 };
+    for (int k = 0; k < (dash ? 2 : 1); k++) {
+      /* Go's strconv.Atoi: an optional sign, then digits */
+      cleanup_free char *num = xstrndup(part[k], plen[k]);
+      const char *d = num + (num[0] == '+');
+      cleanup_free char *q = api_go_quote(part[k], plen[k]);
+      if (!*d || strspn(d, "0123456789") != strlen(d) || strlen(d) > 18)
+        return xasprintf("cannot convert string to integer for index: %s", q);
+      lim[k] = strtoll(d, NULL, 10);
+      if (lim[k] >= completions)
+        return xasprintf("too large index: %s", q);
+    }
+    if (!dash)
+      lim[1] = lim[0];
+    else if (lim[0] >= lim[1])
+      return xasprintf("non-increasing order, previous: %lld, current: %lld", (long long)lim[0],
+                       (long long)lim[1]);
+    if (last >= lim[0])
+      return xasprintf("non-increasing order, previous: %lld, current: %lld", (long long)last,
+                       (long long)lim[0]);
+    *total += lim[1] - lim[0] + 1;
+    last = lim[1];
+    if (!end)
+      break;
+    p = end + 1;
+  }
+  return NULL;
+}
+
+/* One rule of spec.successPolicy (Kubernetes' validateSuccessPolicyRule);
+ * completions -1 when not a valid number (already reported). */
+static void check_success_rule(json_t *r, const char *rp, int64_t completions, api_errors_t *errs)
+{
+  if (!json_is_object(r)) {
+    api_errors_add(errs, API_FERR_INVALID, rp, NULL, "must be an object");
+    return;
+  }
+  json_t *si = json_object_get(r, "succeededIndexes"), *sc = json_object_get(r, "succeededCount");
+  bool has_si = si && !json_is_null(si), has_sc = sc && !json_is_null(sc);
+  if (!has_si && !has_sc)
+    api_errors_add(errs, API_FERR_REQUIRED, rp, NULL,
+                   "at least one of succeededCount or succeededIndexes must be specified");
+  int64_t total = -1;
+  if (has_si) {
+    cleanup_free char *fi = xasprintf("%s.succeededIndexes", rp);
+    const char *s = json_string_value(si);
+    if (!s)
+      api_errors_add(errs, API_FERR_INVALID, fi, si, "must be a string");
+    else if (strlen(s) > MAX_SUCCEEDED_INDEXES)
+      api_errors_add(errs, API_FERR_TOO_LONG, fi, NULL, "may not be more than %d bytes",
+                     MAX_SUCCEEDED_INDEXES);
+    else if (completions >= 0) {
+      cleanup_free char *why = indexes_error(s, completions, &total);
+      if (why) {
+        api_errors_add_str(errs, API_FERR_INVALID, fi, s, "error parsing succeededIndexes: %s",
+                           why);
+        total = -1;
+      }
     }
   }
+  if (!has_sc)
+    return;
+  srv_check_int_field(errs, r, "succeededCount", rp, 0);
+  if (!json_is_integer(sc) || json_integer_value(sc) < 0 || json_integer_value(sc) > INT32_MAX)
+    return;
+  cleanup_free char *fc = xasprintf("%s.succeededCount", rp);
+  if (completions >= 0 && json_integer_value(sc) > completions)
+    api_errors_add(errs, API_FERR_INVALID, fc, sc,
+                   "must be less than or equal to %lld (the number of specified completions)",
+                   (long long)completions);
+  if (total >= 0 && json_integer_value(sc) > total)
+    api_errors_add(errs, API_FERR_INVALID, fc, sc,
+                   "must be less than or equal to %lld (the number of indexes in the specified "
+                   "succeededIndexes field)",
+                   (long long)total);
+}
+
+/* spec.successPolicy (Kubernetes' validateSuccessPolicy): Indexed Jobs
+ * only, 1 to 20 rules. */
+static void check_success_policy(json_t *spec, const char *sp, bool indexed, api_errors_t *errs)
+{
+  json_t *p = json_object_get(spec, "successPolicy");
+  if (!p || json_is_null(p))
+    return;
+  cleanup_free char *fp = xasprintf("%s.successPolicy", sp);
+  if (!indexed) {
+    api_errors_add(errs, API_FERR_INVALID, fp, p, "requires indexed completion mode");
+    return;
+  }
+  cleanup_free char *fr = xasprintf("%s.rules", fp);
+  json_t *rules = json_object_get(p, "rules");
+  if (!json_is_object(p) || !json_is_array(rules) || json_array_size(rules) == 0) {
+    api_errors_add(errs, API_FERR_REQUIRED, fr, NULL,
+                   "at least one rules must be specified when the successPolicy is specified");
+    return;
+  }
+  if (json_array_size(rules) > MAX_SUCCESS_RULES)
+    api_errors_add(errs, API_FERR_TOO_LONG, fr, NULL, "must have at most %d items",
+                   MAX_SUCCESS_RULES);
+  json_t *c = json_object_get(spec, "completions");
+  int64_t completions
+      = json_is_integer(c) && json_integer_value(c) >= 0 && json_integer_value(c) <= INT32_MAX
+            ? json_integer_value(c)
+            : -1;
+  size_t i;
+  json_t *r;
+  json_array_foreach(rules, i, r)
+  {
+    cleanup_free char *rp = xasprintf("%s[%zu]", fr, i);
+    check_success_rule(r, rp, completions, errs);
+  }
+}
+
+/* backoffLimitPerIndex and maxFailedIndexes (Kubernetes' validateJobSpec):
+ * Indexed Jobs only; maxFailedIndexes needs backoffLimitPerIndex and at
+ * most completions (and 100,000) indexes. */
+static void check_per_index(json_t *spec, const char *sp, bool indexed, api_errors_t *errs)
+{
+  json_t *bpi = json_object_get(spec, "backoffLimitPerIndex");
+  json_t *mfi = json_object_get(spec, "maxFailedIndexes");
+  cleanup_free char *fb = xasprintf("%s.backoffLimitPerIndex", sp);
+  cleanup_free char *fm = xasprintf("%s.maxFailedIndexes", sp);
+  bool has_bpi = is_set(spec, "backoffLimitPerIndex");
+  if (is_set(spec, "maxFailedIndexes") && !has_bpi)
+    api_errors_add(errs, API_FERR_REQUIRED, fb, NULL, "when maxFailedIndexes is specified");
+  if (!indexed) {
+    if (has_bpi)
+      api_errors_add(errs, API_FERR_INVALID, fb, bpi, "requires indexed completion mode");
+    if (is_set(spec, "maxFailedIndexes"))
+      api_errors_add(errs, API_FERR_INVALID, fm, mfi, "requires indexed completion mode");
+    return;
+  }
+  if (!json_is_integer(mfi))
+    return;
+  json_t *c = json_object_get(spec, "completions");
+  if (json_is_integer(c) && json_integer_value(mfi) > json_integer_value(c))
+    api_errors_add(errs, API_FERR_INVALID, fm, mfi, "must be less than or equal to completions");
+  if (json_integer_value(mfi) > MAX_INDEXED)
+    api_errors_add(errs, API_FERR_INVALID, fm, mfi, "must be less than or equal to %d",
+                   MAX_INDEXED);
 }
 
 /* Kubernetes' validateJobSpec: the parts a Job and a CronJob's jobTemplate
@@ -248,7 +407,10 @@ static void check_job_spec(json_t *spec, const char *sp, api_errors_t *errs)
   check_bool(errs, spec, "suspend", sp);
   check_bool(errs, spec, "manualSelector", sp);
   const char *mode = json_str(spec, "completionMode");
-  if (mode && !strcmp(mode, "Indexed")) {
+  bool indexed = mode && !strcmp(mode, "Indexed");
+  check_per_index(spec, sp, indexed, errs);
+  check_success_policy(spec, sp, indexed, errs);
+  if (indexed) {
     json_t *c = json_object_get(spec, "completions"), *p = json_object_get(spec, "parallelism");
     cleanup_free char *fc = xasprintf("%s.completions", sp);
     cleanup_free char *fp = xasprintf("%s.parallelism", sp);
@@ -270,7 +432,6 @@ static void check_job_spec(json_t *spec, const char *sp, api_errors_t *errs)
   static const char *const restart[] = { "OnFailure", "Never", NULL };
   srv_check_restart_policy(errs, tmpl, tp, restart);
   check_pod_failure_policy(spec, sp, errs);
-  check_unsupported(spec, sp, errs);
 }
 
 /* ValidateHasLabel: the template's label key must be want. */
@@ -383,6 +544,7 @@ void srv_validate_job_update(json_t *o, json_t *cur, api_errors_t *errs)
   immutable(errs, a, b, "completionMode", true);
   immutable(errs, a, b, "podFailurePolicy", false);
   immutable(errs, a, b, "backoffLimitPerIndex", true);
+  immutable(errs, a, b, "successPolicy", false);
   /* A suspended Job that never started may still change where its pods
    * go: node selector, tolerations, affinity, scheduling gates, the
    * template's labels and annotations. */

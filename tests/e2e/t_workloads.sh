@@ -231,8 +231,8 @@ expect_eq "... after one pod, not backoffLimit + 1" 1 "$(kc get job fatal -o jso
 expect_fail "podFailurePolicy needs restartPolicy Never" \
   'spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified' \
   kc apply -f - < <(pfp_job onfail OnFailure)
-expect_fail "backoffLimitPerIndex is refused, not ignored" \
-  "spec.backoffLimitPerIndex: Forbidden: not supported by berth's Job controller" \
+expect_fail "backoffLimitPerIndex needs an Indexed Job" \
+  "spec.backoffLimitPerIndex: Invalid value: 1: requires indexed completion mode" \
   kc apply -f - < <(pfp_job perindex Never 'backoffLimitPerIndex: 1')
 
 # ---- a CronJob's job by hand ------------------------------------------------------------

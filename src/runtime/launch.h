@@ -40,6 +40,8 @@ typedef struct mnt_cgroup {
   char *fstype; /* "cgroup" or "cgroup2" */
   char *opts;   /* v1 superblock options: "memory", "name=systemd" */
   char *host;   /* host directory of this container's cgroup */
+  char *start;  /* host directory of the cgroup the container starts in here
+                   (the launcher's: where berth does not place it), or NULL */
 } mnt_cgroup;
 
 typedef struct mnt_plan {

@@ -52,6 +52,7 @@ static void cgroup_free(mnt_cgroup *c)
   free(c->fstype);
   free(c->opts);
   free(c->host);
+  free(c->start);
 }
 
 /* The lines of /proc/self/mounts at or below /sys/fs/cgroup, read once per
@@ -102,12 +103,56 @@ int rt_preload(berr_t *err)
   return 0;
 }
 
+/* True when every controller of a /proc/self/cgroup line ("cpu,cpuacct",
+ * "name=systemd") is among the v1 superblock options opts. */
+static bool controllers_match(const char *ctrls, const char *opts)
+{
+  cleanup_free char *c = xstrdup(ctrls);
+  char *save = NULL;
+  for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    size_t n = strlen(t);
+    const char *o = opts;
+    bool found = false;
+    while (o && !found) {
+      found = !strncmp(o, t, n) && (o[n] == ',' || o[n] == '\0');
+      o = strchr(o, ',');
+      o = o ? o + 1 : NULL;
+    }
+    if (!found)
+      return false;
+  }
+  return *ctrls != '\0';
+}
+
+/* The cgroup this process is in, in the hierarchy mounted at dir (type,
+ * superblock options opts), as a host directory: the one its children
+ * start in. NULL when /proc/self/cgroup does not say. */
+static char *own_cgroup_dir(const char *cgfile, const char *dir, const char *type, const char *opts)
+{
+  bool v2 = !strcmp(type, "cgroup2");
+  cleanup_free char *text = xstrdup(cgfile);
+  for (char *p = text, *line; (line = strsep(&p, "\n"));) {
+    /* "ID:CONTROLLERS:PATH"; cgroup2 is "0::PATH" */
+    char *ctrls = strchr(line, ':'), *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
+    if (!path)
+      continue;
+    *path++ = '\0';
+    ctrls++;
+    if (v2 ? !strcmp(line, "0") && !*ctrls : opts && controllers_match(ctrls, opts))
+      return !strcmp(path, "/") ? xstrdup(dir) : xasprintf("%s%s", dir, path);
+  }
+  return NULL;
+}
+
 /* The host's cgroup hierarchies: cgroup2 mounted at /sys/fs/cgroup (pure
  * v2), or one mount per hierarchy below it. */
 static int plan_cgroups(mnt_plan *p, const char *cgroup_path, berr_t *err)
 {
   if (rt_preload(err) < 0)
     return -1;
+  cleanup_free char *cgfile = NULL;
+  if (fs_read_file("/proc/self/cgroup", 0, &cgfile, NULL, NULL) < 0)
+    cgfile = xstrdup("");
   size_t alloc = 0;
   for (size_t l = 0; l < n_cg_lines; l++) {
     const char *dir = cg_lines[l].dir, *type = cg_lines[l].type;
@@ -132,11 +177,13 @@ static int plan_cgroups(mnt_plan *p, const char *cgroup_path, berr_t *err)
         buf_puts(&o, ",");
       buf_puts(&o, t);
     }
+    char *sb_opts = o.len ? buf_steal(&o) : NULL;
+    buf_free(&o);
     mnt_cgroup c = { .name = xstrdup(whole_v2 ? "" : dir + 15),
                      .fstype = xstrdup(type),
-                     .opts = o.len ? buf_steal(&o) : NULL,
-                     .host = xasprintf("%s%s", dir, cgroup_path) };
-    buf_free(&o);
+                     .opts = sb_opts,
+                     .host = xasprintf("%s%s", dir, cgroup_path),
+                     .start = own_cgroup_dir(cgfile, dir, type, sb_opts) };
     if (whole_v2) { /* the only one that counts */
       for (size_t i = 0; i < p->n_cg; i++)
         cgroup_free(&p->cg[i]);
@@ -327,19 +374,23 @@ static int mount_cgroup(int rootfd, const mnt_plan *p, const rt_mount *m, berr_t
     /* The container's own directory, where there is one, is bound: with a
        cgroup namespace that is what a new mount would show too (its root is
        the namespace's, the container's cgroup), and a v1 mount costs a walk
-       of every cgroup on the machine under cgroup_mutex. The hierarchies
-       berth does not place containers in get a new mount with a namespace
-       (rooted where the container was made), and stay empty without. */
+       of every cgroup on the machine under cgroup_mutex. In the hierarchies
+       berth does not place containers in, the namespace's root is the
+       cgroup the container started in, the launcher's: that is bound (a new
+       mount when /proc/self/cgroup does not name it). Without a namespace
+       those stay empty. */
     bool own = access(c->host, F_OK) == 0;
     if (!p->cgroupns && !own)
       continue;
+    const char *bind = own ? c->host : c->start;
     if (mkdirat(target, c->name, 0755) < 0 && errno != EEXIST)
       return berr_set(err, errno, "mkdir %s/%s", m->dest, c->name);
     cleanup_close int sub = openat(target, c->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
       return berr_set(err, errno, "open %s/%s", m->dest, c->name);
-    int r = own ? bind_tree(-1, c->host, false, attr_of(m->flags), sub)
-                : mount(c->fstype, fd_path(buf, sub), c->fstype, m->flags, c->opts);
+    int r = bind ? bind_tree(-1, bind, false, attr_of(m->flags), sub) : -1;
+    if (r < 0 && !own) /* (a start directory removed meanwhile: mount anew) */
+      r = mount(c->fstype, fd_path(buf, sub), c->fstype, m->flags, c->opts);
     if (r < 0)
       return berr_set(err, errno, "mount %s at %s/%s", c->fstype, m->dest, c->name);
   }

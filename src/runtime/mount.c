@@ -137,7 +137,7 @@ static char *own_cgroup_dir(const char *cgfile, const char *dir, const char *typ
     if (!path)
       continue;
     *path++ = '\0';
-    ctrls++;
+    *ctrls++ = '\0';
     if (v2 ? !strcmp(line, "0") && !*ctrls : opts && controllers_match(ctrls, opts))
       return !strcmp(path, "/") ? xstrdup(dir) : xasprintf("%s%s", dir, path);
   }

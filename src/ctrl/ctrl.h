@@ -11,7 +11,9 @@
  * changed. So a controller is tested by feeding a cache and reading the
  * actions, and it may be called any number of times: every sync recomputes
  * from what the cache holds (level-triggered, like Kubernetes'), and does
- * nothing when the world already matches.
+ * nothing when the world already matches. The one memory a controller has
+ * beyond the cache is a back-off (ctrl_backoff_t: the DaemonSet
+ * controller's for failed daemon pods), kept by the caller between syncs.
  *
  * Objects are jansson JSON in their Kubernetes wire shape. Everything here
  * runs on the manager's one thread: nothing is locked. Pods in the server's
@@ -96,6 +98,36 @@ void ctrl_act_event(ctrl_actions_t *a, json_t *involved, const char *type, const
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void ctrl_actions_clear(ctrl_actions_t *a);
 
+/* ---- back-off remembered between syncs (backoff.c) -------------------------- */
+
+/* Exponential back-off per key (a string), Kubernetes' flowcontrol.Backoff:
+ * the delay after a retry is initial, doubled at each further retry up to
+ * max, and starts over once a key has had no retry for 2 × max. In memory
+ * only (a restarted server starts without). */
+typedef struct ctrl_backoff ctrl_backoff_t;
+
+/* The DaemonSet controller's, per (DaemonSet, node): Kubernetes'
+ * failedPodsBackoff. */
+#define CTRL_DS_BACKOFF_INITIAL_NS (1000000000LL)
+#define CTRL_DS_BACKOFF_MAX_NS     (15 * 60 * 1000000000LL)
+
+ctrl_backoff_t *ctrl_backoff_new(int64_t initial_ns, int64_t max_ns);
+void ctrl_backoff_free(ctrl_backoff_t *b);
+/* Records a retry of key at now (ns since the epoch). */
+void ctrl_backoff_next(ctrl_backoff_t *b, const char *key, int64_t now);
+/* When the next retry of key may happen if not now (its last retry + the
+ * delay); 0 when it may happen now. */
+int64_t ctrl_backoff_wait_until(ctrl_backoff_t *b, const char *key, int64_t now);
+/* Drops the keys that start with prefix, except those for which keep (the
+ * rest of the key, arg) is true; keep NULL drops them all. */
+void ctrl_backoff_forget(ctrl_backoff_t *b, const char *prefix,
+                         bool (*keep)(const char *rest, void *arg), void *arg);
+/* Drops the entries without a retry for 2 × max; does the walk at most
+ * once a minute whatever the calls. */
+void ctrl_backoff_gc(ctrl_backoff_t *b, int64_t now);
+/* How many keys have an entry. */
+size_t ctrl_backoff_count(ctrl_backoff_t *b);
+
 /* ---- one sync ---------------------------------------------------------------- */
 
 /* The settings a user may change (flags of `berth server`). */
@@ -119,6 +151,9 @@ typedef struct ctrl_ctx {
    * changes (a deadline, minReadySeconds, a cron schedule); 0: not needed.
    * The shortest wins. */
   int64_t requeue_after_ns;
+  /* Failed daemon pods' back-off (CTRL_DS_BACKOFF_*), kept by the caller
+   * from sync to sync; NULL: failed pods are replaced at once. */
+  ctrl_backoff_t *ds_backoff;
 } ctrl_ctx_t;
 
 /* Asks for another sync of the current key after delay_ns (keeps the

@@ -22,8 +22,22 @@
  * time, and the old one goes once the new one is available, so the node
  * never lacks an available daemon. OnDelete leaves old pods until someone
  * deletes them.
- * Failed pods are deleted and replaced at once, without Kubernetes'
- * per-node back-off. */
+ *
+ * A Failed daemon pod is deleted (Warning FailedDaemonPod) and replaced
+ * after Kubernetes' back-off per (DaemonSet, generation, node): at once
+ * the first time, then 1 s, 2 s, 4 s … up to 15 minutes after the previous
+ * replacement, so a daemon that its node keeps failing (rejected, evicted)
+ * is not recreated in a hot loop. As in Kubernetes, the failed pod stays
+ * (with its reason, for whoever looks) until its wait ends, the sync being
+ * requeued for then; it is then deleted and replaced in the same sync. A
+ * node whose daemon has not failed for 30 minutes after its last
+ * replacement starts over, and so does a changed spec.
+ * The back-off is the controller's one memory outside the cache
+ * (x->ds_backoff), in memory as Kubernetes' is: a restarted server
+ * replaces at once. Each sync drops its DaemonSet's entries for gone nodes
+ * and older generations, and all of them once the DaemonSet is gone.
+ * A Succeeded pod is deleted and replaced at once (Normal
+ * SucceededDaemonPod). */
 #include "ctrl/ctrl.h"
 
 #include <stdlib.h>
@@ -41,12 +55,14 @@ typedef struct ds_node {
   json_t *pods;  /* its daemon pods not being deleted, oldest first */
   json_t *kept;  /* the running one left after manage(), or NULL */
   json_t *surge; /* a current pod beside an old kept one (maxSurge), or NULL */
+  bool failed;   /* a Failed pod stays until its back-off ends */
 } ds_node_t;
 
 typedef struct ds {
   ctrl_ctx_t *x;
   json_t *obj, *spec, *tmpl;
-  const char *ns, *name;
+  const char *ns, *name, *uid;
+  int64_t generation;
   char hash[16];
   int64_t min_ready_s;
   bool surging;        /* RollingUpdate with maxSurge > 0 */
@@ -155,8 +171,7 @@ static void create_pod(ds_t *d, const char *node)
   }
   json_object_set_new(labels, HASH_LABEL, json_string(d->hash));
   char gen[24];
-  snprintf(gen, sizeof gen, "%lld",
-           (long long)ctrl_int(json_object_get(d->obj, "metadata"), "generation", 0, 0, INT64_MAX));
+  snprintf(gen, sizeof gen, "%lld", (long long)d->generation);
   json_object_set_new(labels, GEN_LABEL, json_string(gen));
   json_t *spec = json_object_get(pod, "spec");
   if (json_is_object(spec)) {
@@ -260,16 +275,67 @@ static void place_pods(ds_t *d, json_t *pods)
     sort_pods(d->nodes[k].pods);
 }
 
-static bool pod_terminated(json_t *pod)
+static const char *pod_phase(json_t *pod)
 {
-  const char *phase = json_str(json_object_get(pod, "status"), "phase") ?: "";
-  return !strcmp(phase, "Failed") || !strcmp(phase, "Succeeded");
+  return json_str(json_object_get(pod, "status"), "phase") ?: "";
 }
 
 static bool pod_is_current(ds_t *d, json_t *pod)
 {
   const char *h = json_str(json_object_get(json_object_get(pod, "metadata"), "labels"), HASH_LABEL);
   return h && !strcmp(h, d->hash);
+}
+
+/* ---- the back-off of failed pods ---------------------------------------------------- */
+
+/* Back-off keys: "NS\tNAME\t", the prefix a sync sweeps, then
+ * "UID\tGENERATION\tNODE" (names have no tabs). */
+static char *backoff_prefix(const char *ns, const char *name)
+{
+  return xasprintf("%s\t%s\t", ns, name);
+}
+
+static char *backoff_key(ds_t *d, const char *node)
+{
+  return xasprintf("%s\t%s\t%s\t%lld\t%s", d->ns, d->name, d->uid, (long long)d->generation, node);
+}
+
+/* Whether an entry of this DaemonSet ("UID\tGENERATION\tNODE") is still
+ * about it as it is now, and about a node that exists. */
+static bool backoff_current(const char *rest, void *arg)
+{
+  ds_t *d = arg;
+  cleanup_free char *mine = xasprintf("%s\t%lld\t", d->uid, (long long)d->generation);
+  size_t n = strlen(mine);
+  return !strncmp(rest, mine, n) && find_node(d, rest + n);
+}
+
+/* A Failed daemon pod on n whose back-off has ended: deleted (and replaced
+ * by manage), the retry counted in n's back-off. */
+static void drop_failed(ds_t *d, ds_node_t *n, json_t *pod)
+{
+  ctrl_act_event(d->x->out, d->obj, "Warning", "FailedDaemonPod",
+                 "Found failed daemon pod %s/%s on node %s, will try to kill it", d->ns,
+                 json_str(json_object_get(pod, "metadata"), "name") ?: "", n->name);
+  if (d->x->ds_backoff) {
+    cleanup_free char *key = backoff_key(d, n->name);
+    ctrl_backoff_next(d->x->ds_backoff, key, d->x->now);
+  }
+  delete_pod(d, pod);
+}
+
+/* Whether n's Failed pod still waits for its back-off (the sync is then
+ * requeued for when it ends). */
+static bool backing_off(ds_t *d, ds_node_t *n)
+{
+  if (!d->x->ds_backoff)
+    return false;
+  cleanup_free char *key = backoff_key(d, n->name);
+  int64_t at = ctrl_backoff_wait_until(d->x->ds_backoff, key, d->x->now);
+  if (!at)
+    return false;
+  ctrl_requeue_after(d->x, at - d->x->now);
+  return true;
 }
 
 /* One pod on each node that should run one (two while a surge replaces an
@@ -282,8 +348,18 @@ static void manage(ds_t *d)
     size_t i;
     json_array_foreach(n->pods, i, pod)
     {
-      if (!n->keep || pod_terminated(pod)) {
-        delete_pod(d, pod); /* failed (recreated below) or misplaced */
+      if (!n->keep) {
+        delete_pod(d, pod); /* misplaced */
+      } else if (!strcmp(pod_phase(pod), "Failed")) {
+        if (backing_off(d, n))
+          n->failed = true;
+        else
+          drop_failed(d, n, pod); /* replaced below */
+      } else if (!strcmp(pod_phase(pod), "Succeeded")) {
+        ctrl_act_event(d->x->out, d->obj, "Normal", "SucceededDaemonPod",
+                       "Found succeeded daemon pod %s/%s on node %s, will try to delete it", d->ns,
+                       json_str(json_object_get(pod, "metadata"), "name") ?: "", n->name);
+        delete_pod(d, pod); /* replaced below */
       } else if (!n->kept) {
         n->kept = pod;
       } else if (d->surging && !n->surge && pod_is_current(d, n->kept) != pod_is_current(d, pod)) {
@@ -298,7 +374,7 @@ static void manage(ds_t *d)
         delete_pod(d, pod); /* extra */
       }
     }
-    if (n->run && !n->kept)
+    if (n->run && !n->kept && !n->failed)
       create_pod(d, n->name);
   }
 }
@@ -413,9 +489,7 @@ static void update_status(ds_t *d)
   json_object_set_new(st, "numberAvailable", json_integer(avail));
   json_object_set_new(st, "numberUnavailable", json_integer(desired > avail ? desired - avail : 0));
   json_object_set_new(st, "updatedNumberScheduled", json_integer(updated));
-  json_object_set_new(
-      st, "observedGeneration",
-      json_integer(ctrl_int(json_object_get(d->obj, "metadata"), "generation", 0, 0, INT64_MAX)));
+  json_object_set_new(st, "observedGeneration", json_integer(d->generation));
   if (json_equal(st, old)) {
     json_decref(st);
     return;
@@ -431,9 +505,17 @@ void ctrl_daemonset_sync(ctrl_ctx_t *x, const char *ns, const char *name)
 {
   json_t *obj = ctrl_cache_get(x->cache, "daemonsets", ns, name);
   json_t *md = json_object_get(obj, "metadata");
-  if (!json_is_object(obj) || json_object_get(md, "deletionTimestamp") || !json_str(md, "uid"))
+  if (x->ds_backoff)
+    ctrl_backoff_gc(x->ds_backoff, x->now);
+  if (!json_is_object(obj) || json_object_get(md, "deletionTimestamp") || !json_str(md, "uid")) {
+    if (x->ds_backoff) { /* gone: so is its back-off */
+      cleanup_free char *prefix = backoff_prefix(ns, name);
+      ctrl_backoff_forget(x->ds_backoff, prefix, NULL, NULL);
+    }
     return;
-  ds_t d = { .x = x, .obj = obj, .ns = ns, .name = name };
+  }
+  ds_t d = { .x = x, .obj = obj, .ns = ns, .name = name, .uid = json_str(md, "uid") };
+  d.generation = ctrl_int(md, "generation", 0, 0, INT64_MAX);
   d.spec = json_object_get(obj, "spec");
   d.tmpl = json_object_get(d.spec, "template");
   d.min_ready_s = ctrl_int(d.spec, "minReadySeconds", 0, 0, INT32_MAX);
@@ -456,6 +538,10 @@ void ctrl_daemonset_sync(ctrl_ctx_t *x, const char *ns, const char *name)
     judge_node(&d, &d.nodes[k++]);
   }
   d.nnodes = k;
+  if (x->ds_backoff) { /* entries of gone nodes and older generations */
+    cleanup_free char *prefix = backoff_prefix(ns, name);
+    ctrl_backoff_forget(x->ds_backoff, prefix, backoff_current, &d);
+  }
   cleanup_json json_t *pods = ctrl_cache_owned(x->cache, "pods", json_str(md, "uid"));
   const char *strategy = json_str(json_object_get(d.spec, "updateStrategy"), "type");
   bool rolling = !strategy || !strcmp(strategy, "RollingUpdate");

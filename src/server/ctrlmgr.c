@@ -51,6 +51,8 @@ typedef struct srv_ctrlmgr {
   int64_t next_due;   /* no key is due before this (INT64_MAX: none queued) */
   json_t *event_caps; /* "uid\treason" → [count, window start] */
   int64_t event_last; /* the time in the last event's name: each name is new */
+  /* failed daemon pods' back-off: kept across relists (it is no copy of the store) */
+  ctrl_backoff_t *ds_backoff;
 } srv_ctrlmgr_t;
 
 /* ---- requests through the API code ------------------------------------------ */
@@ -673,7 +675,11 @@ static int run_due(srv_ctrlmgr_t *m)
     cleanup_free char *nsv = xstrndup(ns, (size_t)(tab - ns));
     const char *name = tab + 1;
     ctrl_actions_t acts = { 0 };
-    ctrl_ctx_t x = { .cache = m->cache, .cfg = &m->cfg, .now = time_now_ns(), .out = &acts };
+    ctrl_ctx_t x = { .cache = m->cache,
+                     .cfg = &m->cfg,
+                     .now = time_now_ns(),
+                     .out = &acts,
+                     .ds_backoff = m->ds_backoff };
     ctrl_defs[def].sync(&x, nsv, name);
     if (acts.n)
       log_debug("msg=\"controller sync\" controller=%s key=%s/%s actions=%zu", ctrl_defs[def].name,
@@ -854,6 +860,7 @@ int srv_ctrlmgr_start(srv_t *s, const ctrl_config_t *cfg, berr_t *err)
   m->next_due = INT64_MAX;
   m->event_caps = json_object();
   m->cache = ctrl_cache_new();
+  m->ds_backoff = ctrl_backoff_new(CTRL_DS_BACKOFF_INITIAL_NS, CTRL_DS_BACKOFF_MAX_NS);
   size_t n;
   const srv_kind_t *ks = srv_kinds(&n);
   for (const char *const *w = ctrl_watched; *w; w++) {
@@ -867,6 +874,7 @@ int srv_ctrlmgr_start(srv_t *s, const ctrl_config_t *cfg, berr_t *err)
     json_decref(m->due);
     json_decref(m->event_caps);
     ctrl_cache_free(m->cache);
+    ctrl_backoff_free(m->ds_backoff);
     free(m);
     return -1;
   }
@@ -883,6 +891,7 @@ void srv_ctrlmgr_stop(srv_t *s)
   json_decref(m->due);
   json_decref(m->event_caps);
   ctrl_cache_free(m->cache);
+  ctrl_backoff_free(m->ds_backoff);
   free(m);
   s->ctrlmgr = NULL;
 }

@@ -30,6 +30,8 @@ typedef struct ctrl_h {
   ctrl_actions_t out; /* the last sync's actions, until applied */
   int64_t requeue_ns; /* the last sync's requeue_after_ns */
   json_t *events;     /* every event applied: [{"reason","message","type","name"}] */
+  /* the DaemonSet back-off, kept from sync to sync as the manager keeps it */
+  ctrl_backoff_t *ds_backoff;
 } ctrl_h;
 
 static inline void ctrl_h_init(ctrl_h *h)
@@ -39,6 +41,7 @@ static inline void ctrl_h_init(ctrl_h *h)
   h->cfg = (ctrl_config_t)CTRL_CONFIG_DEFAULT;
   h->now = 1767225600LL * 1000000000LL; /* 2026-01-01T00:00:00Z */
   h->events = json_array();
+  h->ds_backoff = ctrl_backoff_new(CTRL_DS_BACKOFF_INITIAL_NS, CTRL_DS_BACKOFF_MAX_NS);
 }
 
 static inline void ctrl_h_free(ctrl_h *h)
@@ -46,6 +49,7 @@ static inline void ctrl_h_free(ctrl_h *h)
   ctrl_actions_clear(&h->out);
   ctrl_cache_free(h->cache);
   json_decref(h->events);
+  ctrl_backoff_free(h->ds_backoff);
 }
 
 /* Stores obj (stolen) as the server would on create or update: uid, name
@@ -114,7 +118,9 @@ static inline size_t ctrl_h_def(const char *controller)
 static inline void ctrl_h_sync(ctrl_h *h, const char *controller, const char *ns, const char *name)
 {
   ctrl_actions_clear(&h->out);
-  ctrl_ctx_t x = { .cache = h->cache, .cfg = &h->cfg, .now = h->now, .out = &h->out };
+  ctrl_ctx_t x = {
+    .cache = h->cache, .cfg = &h->cfg, .now = h->now, .out = &h->out, .ds_backoff = h->ds_backoff
+  };
   ctrl_defs[ctrl_h_def(controller)].sync(&x, ns, name);
   h->requeue_ns = x.requeue_after_ns;
 }

@@ -556,3 +556,331 @@ Test(ctrl_ds, matching_helpers)
     json_decref(v);
   }
 }
+
+/* ---- the back-off of failed daemon pods ------------------------------------------------ */
+
+/* The pod of ds on node (borrowed), or NULL. */
+static json_t *pod_on(ctrl_h *h, const char *ds, const char *node)
+{
+  json_t *pods = ds_pods(h, ds), *pod, *found = NULL;
+  size_t i;
+  json_array_foreach(pods, i, pod)
+  {
+    if (!strcmp(pinned_node(pod), node))
+      found = pod;
+  }
+  json_decref(pods);
+  return found;
+}
+
+/* The agent reports ds's pod on node Failed. */
+static void fail_pod(ctrl_h *h, const char *ds, const char *node)
+{
+  json_t *pod = pod_on(h, ds, node);
+  cr_assert(pod, "no pod of %s on %s", ds, node);
+  ctrl_h_pod_status(h, pod, "Failed", false);
+}
+
+/* The Failed pod's warning is among the sync's actions, once. */
+static void expect_warning(ctrl_h *h, json_t *pod, const char *node)
+{
+  char *want = xasprintf("Found failed daemon pod kube-system/%s on node %s, will try to kill it",
+                         json_str(json_object_get(pod, "metadata"), "name"), node);
+  cr_assert_eq(ctrl_f_pending_events(h, "FailedDaemonPod"), 1);
+  for (size_t i = 0; i < h->out.n; i++)
+    if (h->out.v[i].op == CTRL_EVENT && !strcmp(h->out.v[i].reason, "FailedDaemonPod")) {
+      cr_assert_str_eq(h->out.v[i].type, "Warning");
+      cr_assert_str_eq(h->out.v[i].message, want);
+    }
+  free(want);
+}
+
+/* The pending actions delete the Failed pod on node with the warning and
+ * create its replacement there; applied. */
+static void check_replaced(ctrl_h *h, json_t *pod, const char *node)
+{
+  cr_assert_eq(ctrl_h_count(h, CTRL_DELETE, "pods"), 1);
+  expect_warning(h, pod, node);
+  cr_assert_eq(ctrl_h_count(h, CTRL_CREATE, "pods"), 1);
+  cr_assert_str_eq(pinned_node(ctrl_h_action(h, CTRL_CREATE, "pods", 0)->obj), node);
+  ctrl_h_apply(h);
+}
+
+static const char *phase_of(json_t *pod)
+{
+  return json_str(json_object_get(pod, "status"), "phase") ?: "";
+}
+
+/* A sync after ds's pod on node failed: true when the pod is deleted with
+ * the warning and replaced in the same sync (applied); false when its
+ * back-off has not ended: the Failed pod then stays, untouched and without
+ * a warning yet, and the sync asks to be called again. */
+static bool sync_after_failure(ctrl_h *h, const char *ds, const char *node)
+{
+  json_t *pod = json_incref(pod_on(h, ds, node));
+  ctrl_h_sync(h, "daemonset", "kube-system", ds);
+  bool now = ctrl_h_count(h, CTRL_DELETE, "pods") > 0;
+  if (now) {
+    check_replaced(h, pod, node);
+  } else {
+    cr_assert_eq(ctrl_h_count(h, CTRL_CREATE, "pods"), 0);
+    cr_assert_eq(ctrl_f_pending_events(h, "FailedDaemonPod"), 0);
+    cr_assert_gt(h->requeue_ns, 0);
+    ctrl_h_apply(h);
+    cr_assert_str_eq(phase_of(pod_on(h, ds, node)), "Failed",
+                     "the Failed pod stays while it waits");
+  }
+  json_decref(pod);
+  return now;
+}
+
+/* After a failure that waits: the wait is `wait` (the sync asks to be
+ * called again then, and touches nothing a nanosecond before); the clock
+ * is moved to its end, and the pod is deleted and replaced. */
+static void expect_wait(ctrl_h *h, const char *ds, const char *node, int64_t wait)
+{
+  cr_assert_eq(h->requeue_ns, wait, "requeued after %lld ns, want %lld", (long long)h->requeue_ns,
+               (long long)wait);
+  h->now += wait - 1;
+  ctrl_h_sync(h, "daemonset", "kube-system", ds);
+  cr_assert_eq(ctrl_h_count(h, CTRL_CREATE, "pods") + ctrl_h_count(h, CTRL_DELETE, "pods"), 0);
+  cr_assert_eq(h->requeue_ns, 1);
+  ctrl_h_apply(h);
+  h->now += 1;
+  json_t *pod = json_incref(pod_on(h, ds, node));
+  ctrl_h_sync(h, "daemonset", "kube-system", ds);
+  check_replaced(h, pod, node);
+  json_decref(pod);
+}
+
+Test(ctrl_ds, failed_pod_replaced_after_exponential_back_off)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_node(&h, "n1", NULL, NULL);
+  put_ds(&h, "d", "x:1", NULL);
+  sync_apply(&h, "d");
+  run_all(&h, "d");
+  /* the first failure: replaced at once */
+  fail_pod(&h, "d", "n1");
+  cr_assert(sync_after_failure(&h, "d", "n1"));
+  cr_assert_eq(ctrl_f_events(&h, "FailedDaemonPod"), 1);
+  /* the replacement fails at once, again and again: 1 s, 2 s, 4 s … 15 min */
+  int64_t want = S_NS;
+  for (int round = 0; round < 14; round++) {
+    run_all(&h, "d");
+    fail_pod(&h, "d", "n1");
+    cr_assert_not(sync_after_failure(&h, "d", "n1"), "round %d replaced at once", round);
+    /* nothing but the status changes until then; the Failed pod stays */
+    ctrl_h_sync(&h, "daemonset", "kube-system", "d");
+    cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, NULL) + ctrl_h_count(&h, CTRL_DELETE, NULL), 0);
+    ctrl_h_apply(&h);
+    cr_assert_str_eq(phase_of(pod_on(&h, "d", "n1")), "Failed");
+    expect_wait(&h, "d", "n1", want);
+    want = want * 2 > 900 * S_NS ? 900 * S_NS : want * 2;
+  }
+  cr_assert_eq(want, 900 * S_NS);
+  cr_assert_eq(ctrl_f_events(&h, "FailedDaemonPod"), 15);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, back_off_is_per_node)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_nodes(&h, 2);
+  put_ds(&h, "d", "x:1", NULL);
+  sync_apply(&h, "d");
+  run_all(&h, "d");
+  fail_pod(&h, "d", "n0");
+  cr_assert(sync_after_failure(&h, "d", "n0"));
+  run_all(&h, "d");
+  fail_pod(&h, "d", "n0");
+  cr_assert_not(sync_after_failure(&h, "d", "n0"));
+  /* n0 waits; n1's first failure is replaced at once all the same */
+  h.now += S_NS / 2;
+  fail_pod(&h, "d", "n1");
+  cr_assert(sync_after_failure(&h, "d", "n1"));
+  cr_assert_str_eq(phase_of(pod_on(&h, "d", "n0")), "Failed");
+  /* n0's wait still ends 1 s after its failure */
+  expect_wait(&h, "d", "n0", S_NS / 2);
+  /* another DaemonSet on the same nodes has its own back-off */
+  put_ds(&h, "e", "y:1", NULL);
+  sync_apply(&h, "e");
+  run_all(&h, "e");
+  fail_pod(&h, "e", "n0");
+  cr_assert(sync_after_failure(&h, "e", "n0"));
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, back_off_starts_over_after_30_minutes_or_a_new_spec)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_node(&h, "n1", NULL, NULL);
+  put_ds(&h, "d", "x:1", NULL);
+  sync_apply(&h, "d");
+  /* three failures in a row: the next wait would be 4 s */
+  run_all(&h, "d");
+  fail_pod(&h, "d", "n1");
+  cr_assert(sync_after_failure(&h, "d", "n1"));
+  for (int64_t wait = S_NS; wait <= 2 * S_NS; wait *= 2) {
+    run_all(&h, "d");
+    fail_pod(&h, "d", "n1");
+    cr_assert_not(sync_after_failure(&h, "d", "n1"));
+    expect_wait(&h, "d", "n1", wait);
+  }
+  /* it runs 10 minutes, longer than the wait: replaced at once, but the
+   * back-off is remembered — an immediate failure then waits 8 s */
+  run_all(&h, "d");
+  h.now += 600 * S_NS;
+  fail_pod(&h, "d", "n1");
+  cr_assert(sync_after_failure(&h, "d", "n1"));
+  run_all(&h, "d");
+  fail_pod(&h, "d", "n1");
+  cr_assert_not(sync_after_failure(&h, "d", "n1"));
+  expect_wait(&h, "d", "n1", 8 * S_NS);
+  /* it runs more than 30 minutes (2 × 15 min): it starts over */
+  run_all(&h, "d");
+  h.now += 1801 * S_NS;
+  fail_pod(&h, "d", "n1");
+  cr_assert(sync_after_failure(&h, "d", "n1"));
+  run_all(&h, "d");
+  fail_pod(&h, "d", "n1");
+  cr_assert_not(sync_after_failure(&h, "d", "n1"));
+  expect_wait(&h, "d", "n1", S_NS);
+  run_all(&h, "d");
+  fail_pod(&h, "d", "n1");
+  cr_assert_not(sync_after_failure(&h, "d", "n1"));
+  cr_assert_eq(h.requeue_ns, 2 * S_NS);
+  /* a new template (a new generation) starts over: the waiting Failed pod
+   * is replaced at once, and the new pod's failure waits 1 s */
+  put_ds(&h, "d", "x:2", NULL);
+  json_t *failed = json_incref(pod_on(&h, "d", "n1"));
+  ctrl_h_sync(&h, "daemonset", "kube-system", "d");
+  cr_assert_str_eq(image_of(ctrl_h_action(&h, CTRL_CREATE, "pods", 0)->obj), "x:2");
+  check_replaced(&h, failed, "n1");
+  json_decref(failed);
+  run_all(&h, "d");
+  fail_pod(&h, "d", "n1");
+  cr_assert_not(sync_after_failure(&h, "d", "n1"));
+  cr_assert_eq(h.requeue_ns, S_NS);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, back_off_of_gone_nodes_and_daemonsets_is_forgotten)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_nodes(&h, 3);
+  put_ds(&h, "d", "x:1", NULL);
+  put_ds(&h, "e", "x:1", NULL);
+  sync_apply(&h, "d");
+  sync_apply(&h, "e");
+  run_all(&h, "d");
+  run_all(&h, "e");
+  const char *nodes[] = { "n0", "n1", "n2" };
+  for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+    fail_pod(&h, "d", nodes[i]);
+    fail_pod(&h, "e", nodes[i]);
+  }
+  sync_apply(&h, "d");
+  sync_apply(&h, "e");
+  cr_assert_eq(ctrl_backoff_count(h.ds_backoff), 6);
+  /* a node goes: its entries go with the next sync */
+  json_decref(ctrl_cache_remove(h.cache, "nodes", "", "n2"));
+  sync_apply(&h, "d");
+  cr_assert_eq(ctrl_backoff_count(h.ds_backoff), 5);
+  /* a DaemonSet goes, or is being deleted: all of its entries go */
+  json_decref(ctrl_cache_remove(h.cache, "daemonsets", "kube-system", "d"));
+  ctrl_h_sync(&h, "daemonset", "kube-system", "d");
+  cr_assert_eq(h.out.n, 0);
+  cr_assert_eq(ctrl_backoff_count(h.ds_backoff), 3);
+  json_t *e = json_deep_copy(ctrl_cache_get(h.cache, "daemonsets", "kube-system", "e"));
+  json_object_set_new(json_object_get(e, "metadata"), "deletionTimestamp",
+                      json_string("2026-01-01T00:00:00Z"));
+  ctrl_h_put(&h, "daemonsets", e);
+  ctrl_h_sync(&h, "daemonset", "kube-system", "e");
+  cr_assert_eq(ctrl_backoff_count(h.ds_backoff), 0);
+  /* a DaemonSet deleted while no sync saw it: the GC drops its entries
+   * once they have been idle 30 minutes */
+  put_ds(&h, "f", "x:1", NULL);
+  sync_apply(&h, "f");
+  run_all(&h, "f");
+  fail_pod(&h, "f", "n0");
+  sync_apply(&h, "f");
+  cr_assert_eq(ctrl_backoff_count(h.ds_backoff), 1);
+  json_decref(ctrl_cache_remove(h.cache, "daemonsets", "kube-system", "f"));
+  put_ds(&h, "g", "x:1", NULL);
+  h.now += 1801 * S_NS;
+  sync_apply(&h, "g");
+  cr_assert_eq(ctrl_backoff_count(h.ds_backoff), 0);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, succeeded_pod_replaced_at_once)
+{
+  ctrl_h h;
+  ctrl_h_init(&h);
+  put_node(&h, "n1", NULL, NULL);
+  put_ds(&h, "d", "x:1", NULL);
+  sync_apply(&h, "d");
+  for (int round = 0; round < 3; round++) {
+    run_all(&h, "d");
+    json_t *pod = pod_on(&h, "d", "n1");
+    char *want
+        = xasprintf("Found succeeded daemon pod kube-system/%s on node n1, will try to delete it",
+                    json_str(json_object_get(pod, "metadata"), "name"));
+    ctrl_h_pod_status(&h, pod, "Succeeded", false);
+    ctrl_h_sync(&h, "daemonset", "kube-system", "d");
+    cr_assert_eq(ctrl_h_count(&h, CTRL_DELETE, "pods"), 1);
+    cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, "pods"), 1);
+    cr_assert_eq(ctrl_f_pending_events(&h, "SucceededDaemonPod"), 1);
+    cr_assert_eq(ctrl_f_pending_events(&h, "FailedDaemonPod"), 0);
+    ctrl_h_apply(&h);
+    json_t *ev = json_array_get(h.events, json_array_size(h.events) - 3);
+    cr_assert_str_eq(json_str(ev, "message"), want);
+    free(want);
+  }
+  cr_assert_eq(ctrl_backoff_count(h.ds_backoff), 0);
+  ctrl_h_free(&h);
+}
+
+Test(ctrl_ds, backoff_table)
+{
+  ctrl_backoff_t *b = ctrl_backoff_new(S_NS, 8 * S_NS);
+  int64_t t = 1000 * S_NS;
+  cr_assert_eq(ctrl_backoff_wait_until(b, "k", t), 0);
+  ctrl_backoff_next(b, "k", t);
+  /* retries as soon as allowed: after 1, 2, 4, 8, 8 s */
+  int64_t at = t;
+  for (int64_t d = 1; d <= 16; d *= 2) {
+    cr_assert_eq(ctrl_backoff_wait_until(b, "k", at), at + (d > 8 ? 8 : d) * S_NS);
+    at += (d > 8 ? 8 : d) * S_NS;
+    cr_assert_eq(ctrl_backoff_wait_until(b, "k", at), 0);
+    ctrl_backoff_next(b, "k", at);
+  }
+  /* 16 s (2 × max) without a retry: it starts over at 1 s */
+  cr_assert_eq(ctrl_backoff_wait_until(b, "k", at + 17 * S_NS), 0);
+  ctrl_backoff_next(b, "k", at + 17 * S_NS);
+  at += 17 * S_NS;
+  cr_assert_eq(ctrl_backoff_wait_until(b, "k", at), at + S_NS);
+  ctrl_backoff_next(b, "other", at);
+  cr_assert_eq(ctrl_backoff_count(b), 2);
+  /* the GC: nothing is 16 s idle yet; then it walks at most once a minute */
+  ctrl_backoff_gc(b, at + 16 * S_NS);
+  cr_assert_eq(ctrl_backoff_count(b), 2);
+  ctrl_backoff_gc(b, at + 17 * S_NS);
+  cr_assert_eq(ctrl_backoff_count(b), 2);
+  ctrl_backoff_gc(b, at + 77 * S_NS);
+  cr_assert_eq(ctrl_backoff_count(b), 0);
+  /* forget by prefix, keeping what keep says */
+  ctrl_backoff_next(b, "a\tx", t);
+  ctrl_backoff_next(b, "a\ty", t);
+  ctrl_backoff_next(b, "ab\tz", t);
+  ctrl_backoff_forget(b, "a\t", NULL, NULL);
+  cr_assert_eq(ctrl_backoff_count(b), 1);
+  cr_assert_eq(ctrl_backoff_wait_until(b, "ab\tz", t), t + S_NS);
+  ctrl_backoff_free(b);
+  ctrl_backoff_free(NULL);
+}

@@ -1,7 +1,8 @@
 /* test_engine.c — the engine's pure parts: from an image config and the
  * user's options to an OCI config (command merge, env, user, volumes,
- * limits, annotations), option parsing and its error messages, names, and
- * finding containers by name or id prefix. No container is started here;
+ * limits, annotations), option parsing and its error messages, names,
+ * finding containers by name or id prefix, and listing and removing cgroup
+ * parents (as root, in real hierarchies). No container is started here;
  * tests/e2e/t_container.sh does that. */
 #include "engine/internal.h"
 
@@ -639,5 +640,50 @@ Test(engine, state_lost_to_a_reboot, .init = mktmp, .fini = rmtmp)
   free(rootfs);
   free(sdir);
   free(mdir);
+  engine_close(e);
+}
+
+/* The cgroups under a parent, in every hierarchy, each name once; removing
+ * a parent takes the empty one and leaves one that holds a cgroup. */
+Test(engine, cgroup_children, .init = mktmp, .fini = rmtmp)
+{
+  if (getuid() != 0 || !fs_exists("/sys/fs/cgroup/memory") || !fs_exists("/sys/fs/cgroup/pids"))
+    cr_skip_test("needs root and the v1 memory and pids hierarchies");
+  engine *e = NULL;
+  berr_t err = BERR_INIT;
+  cr_assert_eq(engine_open(tmp, &e, &err), 0, "%s", err.msg);
+  char *parent = xasprintf("berth-unit-%d", (int)getpid());
+  const char *made[] = { "memory/%s/a", "pids/%s/a", "pids/%s/b", "memory/%s/b/busy" };
+  for (size_t i = 0; i < ARRAY_SIZE(made); i++) {
+    char *rel = xasprintf(made[i], parent), *dir = path_join("/sys/fs/cgroup", rel);
+    cr_assert_eq(fs_mkdir_p(dir, 0755, NULL), 0, "%s", dir);
+    free(rel);
+    free(dir);
+  }
+  char **names = NULL;
+  cr_assert_eq(engine_cgroup_children(e, parent, &names, &err), 0, "%s", err.msg);
+  cr_assert_eq(strv_len(names), 2);
+  cr_assert_str_eq(names[0], "a");
+  cr_assert_str_eq(names[1], "b");
+  strv_free(names);
+  char *a = xasprintf("%s/a", parent), *b = xasprintf("%s/b", parent);
+  cr_assert_eq(engine_cgroup_parent_remove(e, a, &err), 0, "%s", err.msg);
+  cr_assert_lt(engine_cgroup_parent_remove(e, b, &err), 0, "b holds a cgroup");
+  cr_assert_eq(err.code, EBUSY);
+  berr_clear(&err);
+  cr_assert_eq(engine_cgroup_children(e, parent, &names, &err), 0, "%s", err.msg);
+  cr_assert_eq(strv_len(names), 1);
+  cr_assert_str_eq(names[0], "b");
+  strv_free(names);
+  cr_assert_lt(engine_cgroup_children(e, "../x", &names, &err), 0);
+  berr_clear(&err);
+  char *busy = xasprintf("%s/b/busy", parent);
+  cr_assert_eq(engine_cgroup_parent_remove(e, busy, &err), 0, "%s", err.msg);
+  cr_assert_eq(engine_cgroup_parent_remove(e, b, &err), 0, "%s", err.msg);
+  cr_assert_eq(engine_cgroup_parent_remove(e, parent, &err), 0, "%s", err.msg);
+  free(busy);
+  free(a);
+  free(b);
+  free(parent);
   engine_close(e);
 }

@@ -1,59 +1,334 @@
 /* cache.c — the controllers' view of the cluster: the objects of the kinds
  * they follow, and which objects each owner controls.
  *
- * jansson objects are the hash tables: per resource and namespace, name →
- * object; per resource, owner uid → {"ns/name" → object}; and per
- * resource and namespace the objects no controller owns (what a controller
- * may adopt), so that no sync walks every pod of a namespace. An object is shared with whoever
- * handed it in (a reference, never modified), so a watch event costs one
- * parse, done by the caller. */
+ * One hash table holds every object by (resource, namespace, name); each
+ * object is also in up to three groups, so that no sync walks every pod of
+ * a namespace: the objects of its namespace, those of its controller (the
+ * uid of its controller ownerReference) or else the orphans of its
+ * namespace (what a controller may adopt), and those bound to its node
+ * (spec.nodeName).
+ *
+ * Pods, which a cluster has by the hundred thousand, are kept packed
+ * (pack.c: a few hundred bytes each instead of several KB of jansson tree)
+ * and unpacked when a controller reads them; the unpacked form is kept
+ * until the owner of the cache calls ctrl_cache_trim, between syncs, which
+ * keeps only the most recently read (CTRL_CACHE_HOT in the server). The
+ * object put is not kept: freed at once by its caller, while in the CPU's
+ * cache, it costs less than freed later with a batch gone cold. Other
+ * objects are kept as handed in: a reference, never modified, so that a
+ * watch event costs one parse, done by the caller. Selections by labels
+ * and by node read the packed form, and unpack only what they return. */
 #include "ctrl/ctrl.h"
+#include "ctrl/pack.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct ctrl_cache {
-  json_t *objs;    /* resource → {ns → {name → object}} */
-  json_t *owners;  /* resource → {owner uid → {"ns/name" → object}} */
-  json_t *orphans; /* resource → {ns → {name → object}}: no controller reference */
+/* the resources kept packed */
+static const char *const packed_resources[] = { "pods" };
+
+/* An object's groups, by slot. */
+enum { S_NS, S_OWNER, S_NODE, NSLOTS };
+/* What a group gathers: objects of a namespace (key: the namespace), of a
+ * controller (its uid), without a controller in a namespace, on a node. */
+enum { T_NS, T_OWNED, T_ORPHANS, T_NODE };
+
+typedef struct res {
+  struct res *next;
+  bool packed;
+  size_t count;
+  char name[];
+} res_t;
+
+typedef struct entry entry_t;
+
+typedef struct group {
+  struct group *next; /* hash chain */
+  uint64_t hash;
+  res_t *res;
+  int type;
+  entry_t **v; /* the members, in no order */
+  size_t n, cap;
+  char key[];
+} group_t;
+
+struct entry {
+  entry_t *next; /* hash chain */
+  uint64_t hash;
+  res_t *res;
+  group_t *g[NSLOTS];  /* NULL: not in a group of that slot */
+  uint32_t gi[NSLOTS]; /* its index in g[slot]->v */
+  int64_t rv;
+  json_t *obj;           /* the object; for a packed one, unpacked while hot (else NULL) */
+  ctrl_packed_t *packed; /* packed resources */
+  entry_t *hot_prev, *hot_next;
+  char name[];
 };
+
+struct ctrl_cache {
+  res_t *res;
+  entry_t **eb; /* enb chains, a power of two */
+  size_t enb, en;
+  group_t **gb;
+  size_t gnb, gn;
+  ctrl_frags_t *frags;
+  entry_t *hot_head, *hot_tail; /* most recently unpacked first */
+  size_t nhot;
+};
+
+/* ---- hashing ------------------------------------------------------------------ */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+  const unsigned char *s = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ s[i]) * 1099511628211ULL;
+  return h;
+}
+
+static uint64_t hash3(const void *res, int type, const char *a, const char *b)
+{
+  uint64_t h = 1469598103934665603ULL;
+  h = fnv(h, &res, sizeof res);
+  h = fnv(h, &type, sizeof type);
+  h = fnv(h, a, strlen(a) + 1);
+  return b ? fnv(h, b, strlen(b) + 1) : h;
+}
+
+/* Doubles a table's chains when it holds more entries than chains. */
+static void entries_grow(ctrl_cache_t *c)
+{
+  size_t nb = c->enb * 2;
+  entry_t **b = xcalloc(nb, sizeof *b);
+  for (size_t i = 0; i < c->enb; i++)
+    for (entry_t *e = c->eb[i], *next; e; e = next) {
+      next = e->next;
+      e->next = b[e->hash & (nb - 1)];
+      b[e->hash & (nb - 1)] = e;
+    }
+  free(c->eb);
+  c->eb = b;
+  c->enb = nb;
+}
+
+static void groups_grow(ctrl_cache_t *c)
+{
+  size_t nb = c->gnb * 2;
+  group_t **b = xcalloc(nb, sizeof *b);
+  for (size_t i = 0; i < c->gnb; i++)
+    for (group_t *g = c->gb[i], *next; g; g = next) {
+      next = g->next;
+      g->next = b[g->hash & (nb - 1)];
+      b[g->hash & (nb - 1)] = g;
+    }
+  free(c->gb);
+  c->gb = b;
+  c->gnb = nb;
+}
+
+/* ---- resources and groups ----------------------------------------------------- */
+
+static res_t *res_get(ctrl_cache_t *c, const char *name, bool create)
+{
+  for (res_t *r = c->res; r; r = r->next)
+    if (!strcmp(r->name, name))
+      return r;
+  if (!create)
+    return NULL;
+  size_t len = strlen(name);
+  res_t *r = xcalloc(1, sizeof *r + len + 1);
+  memcpy(r->name, name, len + 1);
+  for (size_t i = 0; i < ARRAY_SIZE(packed_resources); i++)
+    r->packed |= !strcmp(name, packed_resources[i]);
+  r->next = c->res;
+  c->res = r;
+  return r;
+}
+
+static group_t *group_get(ctrl_cache_t *c, res_t *r, int type, const char *key, bool create)
+{
+  uint64_t h = hash3(r, type, key, NULL);
+  group_t **slot = &c->gb[h & (c->gnb - 1)];
+  for (group_t *g = *slot; g; g = g->next)
+    if (g->hash == h && g->res == r && g->type == type && !strcmp(g->key, key))
+      return g;
+  if (!create)
+    return NULL;
+  size_t len = strlen(key);
+  group_t *g = xcalloc(1, sizeof *g + len + 1);
+  g->hash = h;
+  g->res = r;
+  g->type = type;
+  memcpy(g->key, key, len + 1);
+  g->next = *slot;
+  *slot = g;
+  if (++c->gn > c->gnb)
+    groups_grow(c);
+  return g;
+}
+
+static void group_join(ctrl_cache_t *c, entry_t *e, int slot, int type, const char *key)
+{
+  group_t *g = group_get(c, e->res, type, key, true);
+  if (g->n == g->cap) {
+    g->cap = g->cap ? g->cap * 2 : 4;
+    g->v = xrealloc(g->v, g->cap * sizeof *g->v);
+  }
+  e->g[slot] = g;
+  e->gi[slot] = (uint32_t)g->n;
+  g->v[g->n++] = e;
+}
+
+static void group_leave(ctrl_cache_t *c, entry_t *e, int slot)
+{
+  group_t *g = e->g[slot];
+  if (!g)
+    return;
+  entry_t *last = g->v[--g->n];
+  g->v[e->gi[slot]] = last;
+  last->gi[slot] = e->gi[slot];
+  e->g[slot] = NULL;
+  if (g->n && g->n < g->cap / 4 && g->cap > 64) { /* a scale-down of thousands */
+    g->cap /= 2;
+    g->v = xrealloc(g->v, g->cap * sizeof *g->v);
+  }
+  if (g->n)
+    return;
+  for (group_t **p = &c->gb[g->hash & (c->gnb - 1)]; *p; p = &(*p)->next)
+    if (*p == g) {
+      *p = g->next;
+      break;
+    }
+  c->gn--;
+  free(g->v);
+  free(g);
+}
+
+/* ---- unpacked objects ----------------------------------------------------------- */
+
+static void hot_unlink(ctrl_cache_t *c, entry_t *e)
+{
+  if (e->hot_prev)
+    e->hot_prev->hot_next = e->hot_next;
+  else
+    c->hot_head = e->hot_next;
+  if (e->hot_next)
+    e->hot_next->hot_prev = e->hot_prev;
+  else
+    c->hot_tail = e->hot_prev;
+  e->hot_prev = e->hot_next = NULL;
+  c->nhot--;
+}
+
+static void hot_push(ctrl_cache_t *c, entry_t *e)
+{
+  e->hot_prev = NULL;
+  e->hot_next = c->hot_head;
+  if (c->hot_head)
+    c->hot_head->hot_prev = e;
+  else
+    c->hot_tail = e;
+  c->hot_head = e;
+  c->nhot++;
+}
+
+/* The object of e (borrowed), unpacked if need be. */
+static json_t *entry_obj(ctrl_cache_t *c, entry_t *e)
+{
+  if (!e->packed)
+    return e->obj;
+  if (e->obj) {
+    hot_unlink(c, e);
+  } else {
+    e->obj = ctrl_unpack(e->packed);
+  }
+  hot_push(c, e);
+  return e->obj;
+}
+
+/* The object of e as a new reference, without keeping it hot. */
+static json_t *entry_take(entry_t *e)
+{
+  return e->obj ? json_incref(e->obj) : ctrl_unpack(e->packed);
+}
+
+static json_t *entry_labels(entry_t *e)
+{
+  if (e->packed)
+    return ctrl_packed_labels(e->packed);
+  return json_object_get(json_object_get(e->obj, "metadata"), "labels");
+}
+
+void ctrl_cache_trim(ctrl_cache_t *c, size_t keep)
+{
+  while (c->nhot > keep) {
+    entry_t *e = c->hot_tail;
+    hot_unlink(c, e);
+    json_decref(e->obj);
+    e->obj = NULL;
+  }
+}
+
+/* ---- objects -------------------------------------------------------------------- */
 
 ctrl_cache_t *ctrl_cache_new(void)
 {
   ctrl_cache_t *c = xcalloc(1, sizeof *c);
-  c->objs = json_object();
-  c->owners = json_object();
-  c->orphans = json_object();
+  c->enb = c->gnb = 64;
+  c->eb = xcalloc(c->enb, sizeof *c->eb);
+  c->gb = xcalloc(c->gnb, sizeof *c->gb);
+  c->frags = ctrl_frags_new();
   return c;
+}
+
+static void entry_free(ctrl_cache_t *c, entry_t *e)
+{
+  json_decref(e->obj);
+  ctrl_packed_free(c->frags, e->packed);
+  free(e);
 }
 
 void ctrl_cache_free(ctrl_cache_t *c)
 {
   if (!c)
     return;
-  json_decref(c->objs);
-  json_decref(c->owners);
-  json_decref(c->orphans);
+  for (size_t i = 0; i < c->enb; i++)
+    for (entry_t *e = c->eb[i], *next; e; e = next) {
+      next = e->next;
+      entry_free(c, e);
+    }
+  for (size_t i = 0; i < c->gnb; i++)
+    for (group_t *g = c->gb[i], *next; g; g = next) {
+      next = g->next;
+      free(g->v);
+      free(g);
+    }
+  for (res_t *r = c->res, *next; r; r = next) {
+    next = r->next;
+    free(r);
+  }
+  free(c->eb);
+  free(c->gb);
+  ctrl_frags_free(c->frags);
   free(c);
 }
 
-static json_t *sub(json_t *parent, const char *key)
+static const char *entry_ns(const entry_t *e)
 {
-  json_t *o = json_object_get(parent, key);
-  if (!o) {
-    o = json_object();
-    json_object_set_new(parent, key, o);
-  }
-  return o;
+  return e->g[S_NS]->key;
 }
 
-/* Removes key from the map at parent[k1][k2], and the emptied maps. */
-static void del2(json_t *parent, const char *k1, const char *k2, const char *key)
+static entry_t *entry_find(ctrl_cache_t *c, const char *resource, const char *ns, const char *name)
 {
-  json_t *a = json_object_get(parent, k1), *b = json_object_get(a, k2);
-  json_object_del(b, key);
-  if (b && json_object_size(b) == 0)
-    json_object_del(a, k2);
+  res_t *r = resource && name ? res_get(c, resource, false) : NULL;
+  if (!r)
+    return NULL;
+  ns = ns ? ns : "";
+  uint64_t h = hash3(r, 0, ns, name);
+  for (entry_t *e = c->eb[h & (c->enb - 1)]; e; e = e->next)
+    if (e->hash == h && e->res == r && !strcmp(e->name, name) && !strcmp(entry_ns(e), ns))
+      return e;
+  return NULL;
 }
 
 static const char *owner_uid(json_t *obj)
@@ -68,28 +343,49 @@ static int64_t rv_of(json_t *obj)
   return rv ? strtoll(rv, NULL, 10) : 0;
 }
 
-static void unindex(ctrl_cache_t *c, const char *resource, const char *ns, const char *name,
-                    json_t *obj)
+static void entry_add(ctrl_cache_t *c, res_t *r, const char *ns, const char *name, json_t *obj)
 {
+  size_t len = strlen(name);
+  entry_t *e = xcalloc(1, sizeof *e + len + 1);
+  memcpy(e->name, name, len + 1);
+  e->res = r;
+  e->hash = hash3(r, 0, ns, name);
+  e->rv = rv_of(obj);
+  if (r->packed)
+    e->packed = ctrl_pack(c->frags, obj);
+  else
+    e->obj = json_incref(obj);
+  entry_t **slot = &c->eb[e->hash & (c->enb - 1)];
+  e->next = *slot;
+  *slot = e;
+  r->count++;
+  group_join(c, e, S_NS, T_NS, ns);
   const char *uid = owner_uid(obj);
-  if (uid) {
-    cleanup_free char *key = xasprintf("%s/%s", ns, name);
-    del2(c->owners, resource, uid, key);
-  } else {
-    del2(c->orphans, resource, ns, name);
-  }
+  if (uid)
+    group_join(c, e, S_OWNER, T_OWNED, uid);
+  else
+    group_join(c, e, S_OWNER, T_ORPHANS, ns);
+  const char *node = json_str(json_object_get(obj, "spec"), "nodeName");
+  if (node)
+    group_join(c, e, S_NODE, T_NODE, node);
+  if (++c->en > c->enb)
+    entries_grow(c);
 }
 
-static void index_obj(ctrl_cache_t *c, const char *resource, const char *ns, const char *name,
-                      json_t *obj)
+static void entry_del(ctrl_cache_t *c, entry_t *e)
 {
-  const char *uid = owner_uid(obj);
-  if (uid) {
-    cleanup_free char *key = xasprintf("%s/%s", ns, name);
-    json_object_set(sub(sub(c->owners, resource), uid), key, obj);
-  } else {
-    json_object_set(sub(sub(c->orphans, resource), ns), name, obj);
-  }
+  for (entry_t **p = &c->eb[e->hash & (c->enb - 1)]; *p; p = &(*p)->next)
+    if (*p == e) {
+      *p = e->next;
+      break;
+    }
+  c->en--;
+  e->res->count--;
+  if (e->packed && e->obj)
+    hot_unlink(c, e);
+  for (int s = NSLOTS; s-- > 0;) /* S_NS last: its key is the namespace */
+    group_leave(c, e, s);
+  entry_free(c, e);
 }
 
 json_t *ctrl_cache_put(ctrl_cache_t *c, const char *resource, json_t *obj)
@@ -98,108 +394,150 @@ json_t *ctrl_cache_put(ctrl_cache_t *c, const char *resource, json_t *obj)
   const char *ns = json_str(md, "namespace") ?: "", *name = json_str(md, "name");
   if (!name)
     return NULL;
-  json_t *table = sub(sub(c->objs, resource), ns);
-  json_t *old = json_object_get(table, name);
-  if (old && rv_of(obj) < rv_of(old))
+  entry_t *e = entry_find(c, resource, ns, name);
+  if (e && rv_of(obj) < e->rv)
     return NULL;
-  json_incref(old);
-  if (old)
-    unindex(c, resource, ns, name, old);
-  json_object_set(table, name, obj);
-  index_obj(c, resource, ns, name, obj);
+  json_t *old = NULL;
+  if (e) {
+    old = entry_take(e);
+    entry_del(c, e);
+  }
+  entry_add(c, res_get(c, resource, true), ns, name, obj);
   return old;
 }
 
 json_t *ctrl_cache_remove(ctrl_cache_t *c, const char *resource, const char *ns, const char *name)
 {
-  ns = ns ? ns : "";
-  json_t *old = json_incref(ctrl_cache_get(c, resource, ns, name));
-  if (!old)
+  entry_t *e = entry_find(c, resource, ns, name);
+  if (!e)
     return NULL;
-  unindex(c, resource, ns, name, old);
-  del2(c->objs, resource, ns, name);
+  json_t *old = entry_take(e);
+  entry_del(c, e);
   return old;
 }
 
 json_t *ctrl_cache_get(ctrl_cache_t *c, const char *resource, const char *ns, const char *name)
 {
-  if (!name)
-    return NULL;
-  return json_object_get(json_object_get(json_object_get(c->objs, resource), ns ? ns : ""), name);
+  entry_t *e = entry_find(c, resource, ns, name);
+  return e ? entry_obj(c, e) : NULL;
 }
 
-static int by_key(const void *a, const void *b)
+int64_t ctrl_cache_version(ctrl_cache_t *c, const char *resource, const char *ns, const char *name)
 {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Appends the values of table to out in key order. */
-static void append_sorted(json_t *out, json_t *table)
-{
-  size_t n = 0;
-  const char **keys = xcalloc(json_object_size(table) + 1, sizeof *keys);
-  const char *k;
-  json_t *v;
-  json_object_foreach(table, k, v)
-  {
-    keys[n++] = k;
-  }
-  qsort(keys, n, sizeof *keys, by_key);
-  for (size_t i = 0; i < n; i++)
-    json_array_append(out, json_object_get(table, keys[i]));
-  free(keys);
-}
-
-/* The objects of byns (ns → {name → object}) in namespace ns, or in every
- * namespace (ns NULL) ordered by namespace then name. */
-static json_t *list_ns(json_t *byns, const char *ns)
-{
-  json_t *out = json_array();
-  if (ns) {
-    append_sorted(out, json_object_get(byns, ns));
-    return out;
-  }
-  size_t n = 0;
-  const char **names = xcalloc(json_object_size(byns) + 1, sizeof *names);
-  const char *k;
-  json_t *v;
-  json_object_foreach(byns, k, v)
-  {
-    names[n++] = k;
-  }
-  qsort(names, n, sizeof *names, by_key);
-  for (size_t i = 0; i < n; i++)
-    append_sorted(out, json_object_get(byns, names[i]));
-  free(names);
-  return out;
-}
-
-json_t *ctrl_cache_list(ctrl_cache_t *c, const char *resource, const char *ns)
-{
-  return list_ns(json_object_get(c->objs, resource), ns);
-}
-
-json_t *ctrl_cache_orphans(ctrl_cache_t *c, const char *resource, const char *ns)
-{
-  return list_ns(json_object_get(c->orphans, resource), ns);
-}
-
-json_t *ctrl_cache_owned(ctrl_cache_t *c, const char *resource, const char *owner)
-{
-  json_t *out = json_array();
-  if (owner)
-    append_sorted(out, json_object_get(json_object_get(c->owners, resource), owner));
-  return out;
+  entry_t *e = entry_find(c, resource, ns, name);
+  return e ? e->rv : -1;
 }
 
 size_t ctrl_cache_count(ctrl_cache_t *c, const char *resource)
 {
-  size_t n = 0;
-  const char *k;
-  json_t *v;
-  json_object_foreach(json_object_get(c->objs, resource), k, v)
-  {
-    n += json_object_size(v);
+  res_t *r = res_get(c, resource, false);
+  return r ? r->count : 0;
+}
+
+/* ---- selections ----------------------------------------------------------------- */
+
+typedef struct evec {
+  entry_t **v;
+  size_t n, cap;
+} evec_t;
+
+static void evec_add(evec_t *v, entry_t *e)
+{
+  if (v->n == v->cap) {
+    v->cap = v->cap ? v->cap * 2 : 64;
+    v->v = xrealloc(v->v, v->cap * sizeof *v->v);
   }
-  return n;
+  v->v[v->n++] = e;
+}
+
+static void evec_add_group(evec_t *v, group_t *g)
+{
+  for (size_t i = 0; g && i < g->n; i++)
+    evec_add(v, g->v[i]);
+}
+
+/* Every group of resource r of type (any key). */
+static void evec_add_groups(ctrl_cache_t *c, evec_t *v, res_t *r, int type)
+{
+  for (size_t i = 0; r && i < c->gnb; i++)
+    for (group_t *g = c->gb[i]; g; g = g->next)
+      if (g->res == r && g->type == type)
+        evec_add_group(v, g);
+}
+
+static int by_ns_name(const void *a, const void *b)
+{
+  const entry_t *x = *(entry_t *const *)a, *y = *(entry_t *const *)b;
+  int d = strcmp(entry_ns(x), entry_ns(y));
+  return d ? d : strcmp(x->name, y->name);
+}
+
+/* The objects of v (those whose labels sel matches when selecting), sorted
+ * by namespace then name, as a new array; frees v. */
+static json_t *evec_objects(ctrl_cache_t *c, evec_t *v, bool selecting,
+                            const api_label_selector_t *sel)
+{
+  json_t *out = json_array();
+  if (v->n > 1)
+    qsort(v->v, v->n, sizeof *v->v, by_ns_name);
+  for (size_t i = 0; i < v->n; i++) {
+    json_t *labels = selecting ? entry_labels(v->v[i]) : NULL;
+    if (!selecting || api_label_selector_matches(sel, json_is_object(labels) ? labels : NULL))
+      json_array_append(out, entry_obj(c, v->v[i]));
+  }
+  free(v->v);
+  return out;
+}
+
+static json_t *list_ns(ctrl_cache_t *c, const char *resource, int type, const char *ns,
+                       bool selecting, const api_label_selector_t *sel)
+{
+  evec_t v = { 0 };
+  res_t *r = res_get(c, resource, false);
+  if (r && ns)
+    evec_add_group(&v, group_get(c, r, type, ns, false));
+  else
+    evec_add_groups(c, &v, r, type);
+  return evec_objects(c, &v, selecting, sel);
+}
+
+json_t *ctrl_cache_list(ctrl_cache_t *c, const char *resource, const char *ns)
+{
+  return list_ns(c, resource, T_NS, ns, false, NULL);
+}
+
+json_t *ctrl_cache_list_selected(ctrl_cache_t *c, const char *resource, const char *ns,
+                                 const api_label_selector_t *sel)
+{
+  return list_ns(c, resource, T_NS, ns, true, sel);
+}
+
+json_t *ctrl_cache_orphans(ctrl_cache_t *c, const char *resource, const char *ns)
+{
+  return list_ns(c, resource, T_ORPHANS, ns, false, NULL);
+}
+
+json_t *ctrl_cache_orphans_selected(ctrl_cache_t *c, const char *resource, const char *ns,
+                                    const api_label_selector_t *sel)
+{
+  return list_ns(c, resource, T_ORPHANS, ns, true, sel);
+}
+
+static json_t *list_key(ctrl_cache_t *c, const char *resource, int type, const char *key)
+{
+  evec_t v = { 0 };
+  res_t *r = res_get(c, resource, false);
+  if (r && key)
+    evec_add_group(&v, group_get(c, r, type, key, false));
+  return evec_objects(c, &v, false, NULL);
+}
+
+json_t *ctrl_cache_owned(ctrl_cache_t *c, const char *resource, const char *owner)
+{
+  return list_key(c, resource, T_OWNED, owner);
+}
+
+json_t *ctrl_cache_on_node(ctrl_cache_t *c, const char *resource, const char *node)
+{
+  return list_key(c, resource, T_NODE, node);
 }

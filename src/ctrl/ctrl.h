@@ -21,7 +21,9 @@
  * outside batch.kubernetes.io/ and controller.kubernetes.io/; spec nodeName,
  * tolerations, priority, affinity, schedulerName, hostname; status phase,
  * conditions, startTime, reason, containerStatuses' name/ready/restartCount):
- * a controller must not need more of an existing pod.
+ * a controller must not need more of an existing pod. Of a node's status
+ * only the conditions are kept. The cache keeps pods packed (a few hundred
+ * bytes each, cache.c) and unpacks those a sync reads.
  */
 #ifndef BERTH_CTRL_H
 #define BERTH_CTRL_H
@@ -32,32 +34,58 @@
 
 /* Objects by resource ("pods", "replicasets"…), namespace and name, with an
  * index of the objects each owner (the uid of its controller
- * ownerReference) controls. */
+ * ownerReference) controls, of the orphans of each namespace and of the
+ * objects on each node (spec.nodeName). Pods are held packed and unpacked
+ * when read (src/ctrl/pack.c): a pod the cache hands out is a new object
+ * each time it was unpacked again, equal to the one put. */
 typedef struct ctrl_cache ctrl_cache_t;
 
 ctrl_cache_t *ctrl_cache_new(void);
 void ctrl_cache_free(ctrl_cache_t *c);
-/* An object as it is now (added or modified). The cache takes a reference;
- * the object must not be changed afterwards (copy it to change it). An
- * object whose resourceVersion is lower than the cached one's is ignored (a
- * late watch event after the write's own answer). Returns the object the
- * cache held before (a new reference, NULL when none) so that callers can
- * compare, or NULL when obj was ignored. */
+/* An object as it is now (added or modified). The cache takes a reference
+ * (or a packed copy); the object must not be changed afterwards (copy it to
+ * change it). An object whose resourceVersion is lower than the cached
+ * one's is ignored (a late watch event after the write's own answer).
+ * Returns the object the cache held before (a new reference, NULL when
+ * none) so that callers can compare, or NULL when obj was ignored. */
 json_t *ctrl_cache_put(ctrl_cache_t *c, const char *resource, json_t *obj);
 /* Removes an object; returns what was cached (a new reference) or NULL. */
 json_t *ctrl_cache_remove(ctrl_cache_t *c, const char *resource, const char *ns, const char *name);
-/* The cached object (borrowed: valid until the next put/remove of it), or
- * NULL. ns is "" for cluster-scoped resources. */
+/* The cached object (borrowed: valid until the next put/remove of it or the
+ * next ctrl_cache_trim), or NULL. ns is "" for cluster-scoped resources.
+ * Objects the cache hands out, here and in the lists below, must not be
+ * changed: parts of them are shared with other objects. */
 json_t *ctrl_cache_get(ctrl_cache_t *c, const char *resource, const char *ns, const char *name);
+/* The resourceVersion of the cached object (0 when it has none), or -1 when
+ * there is none: a lookup that unpacks nothing. */
+int64_t ctrl_cache_version(ctrl_cache_t *c, const char *resource, const char *ns, const char *name);
+/* Drops the unpacked form of packed objects but the keep most recently put
+ * or read: what ctrl_cache_get returned before may be freed. For the
+ * cache's owner, between syncs; without it every object read stays
+ * unpacked. */
+void ctrl_cache_trim(ctrl_cache_t *c, size_t keep);
+/* What the server keeps unpacked between syncs: a workload of this many
+ * pods finds them unpacked by its previous sync. */
+#define CTRL_CACHE_HOT 512
 /* Every object of resource in namespace ns (NULL: all namespaces), sorted by
  * namespace then name: a new array (its elements are the cached objects). */
 json_t *ctrl_cache_list(ctrl_cache_t *c, const char *resource, const char *ns);
+/* The same, only the objects whose labels sel matches (api_label_selector_
+ * matches: a NULL sel matches nothing). */
+json_t *ctrl_cache_list_selected(ctrl_cache_t *c, const char *resource, const char *ns,
+                                 const api_label_selector_t *sel);
 /* The objects of resource whose controller ownerReference (controller: true)
  * has uid owner_uid: a new array, sorted by name. */
 json_t *ctrl_cache_owned(ctrl_cache_t *c, const char *resource, const char *owner_uid);
 /* The objects of resource in namespace ns (NULL: all) that have no
  * controller ownerReference, sorted as ctrl_cache_list: what may be adopted. */
 json_t *ctrl_cache_orphans(ctrl_cache_t *c, const char *resource, const char *ns);
+/* The same, only the orphans whose labels sel matches (as above). */
+json_t *ctrl_cache_orphans_selected(ctrl_cache_t *c, const char *resource, const char *ns,
+                                    const api_label_selector_t *sel);
+/* The objects of resource whose spec.nodeName is node, sorted as
+ * ctrl_cache_list. */
+json_t *ctrl_cache_on_node(ctrl_cache_t *c, const char *resource, const char *node);
 /* The number of objects of resource. */
 size_t ctrl_cache_count(ctrl_cache_t *c, const char *resource);
 

@@ -232,19 +232,12 @@ void ctrl_disruption_sync(ctrl_ctx_t *x, const char *ns, const char *name)
   json_t *st = json_is_object(old) ? json_deep_copy(old) : json_object();
   berr_t err = BERR_INIT;
   api_label_selector_t *sel = NULL;
-  cleanup_json json_t *all = ctrl_cache_list(x->cache, "pods", ns);
-  cleanup_json json_t *pods = json_array();
+  cleanup_json json_t *pods = NULL;
   if (api_label_selector_from_json(json_object_get(spec, "selector"), &sel, &err) < 0) {
     berr_wrap(&err, "spec.selector");
+    pods = json_array();
   } else {
-    json_t *pod;
-    size_t i;
-    json_array_foreach(all, i, pod)
-    {
-      if (api_label_selector_matches(sel,
-                                     json_object_get(json_object_get(pod, "metadata"), "labels")))
-        json_array_append(pods, pod);
-    }
+    pods = ctrl_cache_list_selected(x->cache, "pods", ns, sel);
     if (!json_array_size(pods))
       ctrl_act_event(x->out, pdb, "Normal", "NoPods", "No matching pods found");
   }

@@ -137,7 +137,8 @@ static void create_pod(job_t *j, int64_t index)
   json_t *md = json_object_get(pod, "metadata");
   /* 27^5 names: 500 at once would collide about once in a hundred syncs */
   char *name = api_generate_name(prefix);
-  while (json_object_get(j->taken, name) || ctrl_cache_get(j->x->cache, "pods", j->ns, name)) {
+  while (json_object_get(j->taken, name)
+         || ctrl_cache_version(j->x->cache, "pods", j->ns, name) >= 0) {
     free(name);
     name = api_generate_name(prefix);
   }

@@ -266,14 +266,11 @@ void ctrl_node_lifecycle_sync(ctrl_ctx_t *x, const char *ns, const char *name)
   bool unknown = !strcmp(json_str(ctrl_condition(node, "Ready"), "status") ?: "", "Unknown");
   if (!unknown && !has_no_execute(taints))
     return; /* a healthy node: its pods are none of this controller's business */
-  cleanup_json json_t *pods = ctrl_cache_list(x->cache, "pods", NULL);
+  cleanup_json json_t *pods = ctrl_cache_on_node(x->cache, "pods", name);
   json_t *pod;
   size_t i;
   json_array_foreach(pods, i, pod)
   {
-    const char *on = json_str(json_object_get(pod, "spec"), "nodeName");
-    if (!on || strcmp(on, name))
-      continue;
     if (unknown)
       mark_pod_not_ready(x, pod);
     evict(x, pod, taints);

@@ -94,10 +94,12 @@ json_t *ctrl_claim(ctrl_ctx_t *x, const char *resource, json_t *owner, const cha
   }
   /* What no one controls and it selects: adopted. */
   cleanup_json json_t *free_
-      = ctrl_cache_orphans(x->cache, resource, json_str(md, "namespace") ?: "");
+      = owner_deleting
+            ? NULL
+            : ctrl_cache_orphans_selected(x->cache, resource, json_str(md, "namespace") ?: "", sel);
   json_array_foreach(free_, i, obj)
   {
-    if (owner_deleting || (filter && !filter(obj)) || deleting(obj) || !selects(sel, obj))
+    if ((filter && !filter(obj)) || deleting(obj))
       continue;
     json_t *copy = adopted(obj, owner, api_version, kind);
     json_array_append(out, copy);

@@ -192,7 +192,7 @@ static void create_missing(ctrl_ctx_t *x, json_t *rs, json_t *tmpl, size_t n)
     json_t *pod = ctrl_pod_from_template(tmpl, rs, "apps/v1", "ReplicaSet", prefix);
     char *pname = api_generate_name(prefix);
     /* 27^5 names: 600 at once collide one time in a hundred */
-    while (json_object_get(taken, pname) || ctrl_cache_get(x->cache, "pods", ns, pname)) {
+    while (json_object_get(taken, pname) || ctrl_cache_version(x->cache, "pods", ns, pname) >= 0) {
       free(pname);
       pname = api_generate_name(prefix);
     }

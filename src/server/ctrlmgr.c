@@ -253,6 +253,38 @@ static json_t *slim_pod(json_t *pod)
   return slim;
 }
 
+/* What the controllers read of a node: all but its status, and of the status
+ * the conditions (not the addresses, capacity, nodeInfo, images… most of a
+ * node's bytes). A write of the status goes through node_whole. */
+static json_t *slim_node(json_t *node)
+{
+  json_t *st = json_object_get(node, "status");
+  if (!json_is_object(st) || (json_object_size(st) == 1 && json_object_get(st, "conditions")))
+    return node;
+  json_t *slim = json_object(), *v;
+  const char *k;
+  json_object_foreach(node, k, v)
+  {
+    if (strcmp(k, "status"))
+      json_object_set(slim, k, v);
+  }
+  json_t *conds = json_object_get(st, "conditions");
+  json_object_set_new(slim, "status",
+                      conds ? json_pack("{s:O}", "conditions", conds) : json_object());
+  json_decref(node);
+  return slim;
+}
+
+/* An object as the controllers keep it (stolen): pods and nodes trimmed. */
+static json_t *slim(const char *resource, json_t *obj)
+{
+  if (!strcmp(resource, "pods"))
+    return slim_pod(obj);
+  if (!strcmp(resource, "nodes"))
+    return slim_node(obj);
+  return obj;
+}
+
 /* ---- pods from the stored bytes, decoding only what slim_pod keeps ---------- */
 
 typedef struct pick {
@@ -328,19 +360,17 @@ static json_t *load_pod(const char *value, size_t len, int64_t rev)
 /* An object as a write or the watch returned it (stolen). */
 static void put(srv_ctrlmgr_t *m, const char *resource, json_t *obj)
 {
-  if (!strcmp(resource, "pods"))
-    obj = slim_pod(obj);
+  obj = slim(resource, obj);
   json_t *md = json_object_get(obj, "metadata");
-  json_t *cur
-      = ctrl_cache_get(m->cache, resource, json_str(md, "namespace") ?: "", json_str(md, "name"));
-  const char *rv = json_str(md, "resourceVersion"),
-             *crv = json_str(json_object_get(cur, "metadata"), "resourceVersion");
-  if (cur && rv && crv && !strcmp(rv, crv)) { /* our own write, seen again */
+  int64_t cur = ctrl_cache_version(m->cache, resource, json_str(md, "namespace") ?: "",
+                                   json_str(md, "name"));
+  const char *rv = json_str(md, "resourceVersion");
+  if (cur > 0 && rv && strtoll(rv, NULL, 10) == cur) { /* our own write, seen again */
     json_decref(obj);
     return;
   }
   json_t *old = ctrl_cache_put(m->cache, resource, obj);
-  if (old || !cur) /* not ignored as older than what the cache has */
+  if (old || cur < 0) /* not ignored as older than what the cache has */
     changed(m, resource, old, obj);
   json_decref(old);
   json_decref(obj);
@@ -465,15 +495,13 @@ static void send_event(srv_ctrlmgr_t *m, const char *component, ctrl_action_t *a
   json_decref(ev);
 }
 
-/* A controller's write of a pod it read trimmed (slim_pod), carried onto
- * the whole stored pod: what controllers change on pods (labels,
- * ownerReferences, finalizers, their own annotations, status conditions)
- * is taken from want, everything else from the store. NULL with *code set
- * (404 gone, 409 changed since the controller read it). */
-static json_t *pod_whole(srv_t *s, json_t *want, int *code)
+/* The stored object of resource that want (a controller's write of what it
+ * read trimmed) is for, when still at want's resourceVersion; NULL with
+ * *code set (404 gone, 409 changed since the controller read it). */
+static json_t *stored_for(srv_t *s, const char *resource, json_t *want, int *code)
 {
   json_t *wmd = json_object_get(want, "metadata");
-  const srv_kind_t *k = srv_kind_find("", "pods");
+  const srv_kind_t *k = srv_kind_find("", resource);
   json_t *full = NULL;
   int64_t rev = 0;
   srv_resp_t r = { 0 };
@@ -482,13 +510,44 @@ static json_t *pod_whole(srv_t *s, json_t *want, int *code)
     free(r.body);
     return NULL;
   }
-  json_t *md = json_object_get(full, "metadata");
-  const char *rv = json_str(md, "resourceVersion"), *wrv = json_str(wmd, "resourceVersion");
+  const char *rv = json_str(json_object_get(full, "metadata"), "resourceVersion"),
+             *wrv = json_str(wmd, "resourceVersion");
   if (!rv || !wrv || strcmp(rv, wrv)) {
     json_decref(full);
     *code = 409;
     return NULL;
   }
+  return full;
+}
+
+/* A controller's write of a node's status (slim_node), carried onto the
+ * whole stored node: its conditions from want, the rest from the store. */
+static json_t *node_whole(srv_t *s, json_t *want, int *code)
+{
+  json_t *full = stored_for(s, "nodes", want, code);
+  if (!full)
+    return NULL;
+  json_t *conds = json_object_get(json_object_get(want, "status"), "conditions");
+  json_t *st = sub_object(full, "status");
+  if (conds)
+    json_object_set(st, "conditions", conds);
+  else
+    json_object_del(st, "conditions");
+  return full;
+}
+
+/* A controller's write of a pod it read trimmed (slim_pod), carried onto
+ * the whole stored pod: what controllers change on pods (labels,
+ * ownerReferences, finalizers, their own annotations, status conditions)
+ * is taken from want, everything else from the store. NULL with *code set
+ * as stored_for. */
+static json_t *pod_whole(srv_t *s, json_t *want, int *code)
+{
+  json_t *wmd = json_object_get(want, "metadata");
+  json_t *full = stored_for(s, "pods", want, code);
+  if (!full)
+    return NULL;
+  json_t *md = json_object_get(full, "metadata");
   static const char *const whole[] = { "labels", "ownerReferences", "finalizers" };
   for (size_t i = 0; i < ARRAY_SIZE(whole); i++) {
     json_t *v = json_object_get(wmd, whole[i]);
@@ -568,8 +627,12 @@ static bool execute(srv_ctrlmgr_t *m, const ctrl_def_t *def, ctrl_actions_t *act
         json_object_set(md, "resourceVersion", json_array_get(moved, 1));
       cleanup_free char *sent_rv = xstrdup(json_str(md, "resourceVersion") ?: "");
       cleanup_json json_t *whole = NULL;
-      if (!strcmp(a->resource, "pods")) { /* the cache's pods are trimmed */
-        whole = pod_whole(s, a->obj, &code);
+      /* the cache's pods and nodes' statuses are trimmed (a node's own
+       * writes keep its stored status) */
+      bool pod = !strcmp(a->resource, "pods"),
+           node_st = a->op == CTRL_UPDATE_STATUS && !strcmp(a->resource, "nodes");
+      if (pod || node_st) {
+        whole = pod ? pod_whole(s, a->obj, &code) : node_whole(s, a->obj, &code);
         if (!whole) {
           if (code == 409)
             conflict = true;
@@ -686,6 +749,7 @@ static int run_due(srv_ctrlmgr_t *m)
                 nsv, name, acts.n);
     bool conflict = execute(m, &ctrl_defs[def], &acts);
     ctrl_actions_clear(&acts);
+    ctrl_cache_trim(m->cache, CTRL_CACHE_HOT); /* nothing of this sync is held any more */
     int64_t t = time_mono_ns();
     if (conflict)
       enqueue(m, def, nsv, name, t + CONFLICT_BACKOFF);
@@ -769,13 +833,14 @@ static int relist(srv_ctrlmgr_t *m, int64_t *rev, berr_t *err)
                       : NULL;
       if (!o && res)
         o = srv_obj_load(l.items[i].value, l.items[i].len, l.items[i].mod_rev);
-      if (o && !strcmp(res, "pods"))
-        o = slim_pod(o);
+      if (o)
+        o = slim(res, o);
       if (o) {
         json_decref(ctrl_cache_put(m->cache, res, o));
         json_decref(o);
       }
     }
+    ctrl_cache_trim(m->cache, CTRL_CACHE_HOT);
     lr.rev = l.rev;
     free(after);
     after = steal_ptr(l.more_after);
@@ -806,6 +871,7 @@ static bool stopped(srv_ctrlmgr_t *m, int timeout_ms)
 static void *ctrlmgr_main(void *arg)
 {
   srv_ctrlmgr_t *m = arg;
+  pthread_setname_np(pthread_self(), "ctrlmgr");
   berr_t err = BERR_INIT;
   for (;;) {
     int64_t rev = 0;
@@ -837,6 +903,7 @@ static void *ctrlmgr_main(void *arg)
         else
           on_put(m, ev->key, ev->value, ev->len, ev->mod_rev);
         store_event_release(ev);
+        ctrl_cache_trim(m->cache, CTRL_CACHE_HOT);
       }
       if (rc < 0) { /* expired or closed: list again */
         log_info("msg=\"controllers: watch ended, listing again\" err=\"%s\"", err.msg ?: "");

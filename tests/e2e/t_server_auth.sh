@@ -166,6 +166,15 @@ sleep 1.5
 check "two owners: the dependent stays while one is left" present both
 del o2
 check "two owners: gone once both are" wait_for 10 gone both
+# Events (the collector indexes one only once something names it) as owners.
+EV=/api/v1/namespaces/default/events
+req POST $EV "$ADMIN" -d '{"metadata":{"name":"ev"},"involvedObject":{"kind":"Pod","name":"x","namespace":"default"},"reason":"Test","message":"m","type":"Normal"}' >/dev/null
+evu=$(req GET $EV/ev "$ADMIN" | sed -E 's/.*"uid":"([^"]+)".*/\1/')
+mkcm ev-dep "[{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"name\":\"ev\",\"uid\":\"$evu\"}]" >/dev/null
+sleep 1.5
+check "an event written before its dependent is a live owner" present ev-dep
+req DELETE $EV/ev "$ADMIN" >/dev/null
+check "deleting that event deletes the dependent" wait_for 10 gone ev-dep
 unknown='[{"apiVersion":"example.com/v1","kind":"Widget","name":"w","uid":"0b0f7e51-2222-4000-8000-000000000000"}]'
 mkcm unverifiable "$unknown" >/dev/null
 sleep 1.5

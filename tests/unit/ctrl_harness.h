@@ -118,6 +118,7 @@ static inline size_t ctrl_h_def(const char *controller)
 static inline void ctrl_h_sync(ctrl_h *h, const char *controller, const char *ns, const char *name)
 {
   ctrl_actions_clear(&h->out);
+  ctrl_cache_trim(h->cache, 0); /* every pod the sync reads is unpacked */
   ctrl_ctx_t x = {
     .cache = h->cache, .cfg = &h->cfg, .now = h->now, .out = &h->out, .ds_backoff = h->ds_backoff
   };

@@ -382,6 +382,8 @@ Test(ctrl_deploy, recreate_removes_old_pods_first)
   json_t *term = json_deep_copy(json_array_get(owned, 0));
   json_decref(owned);
   json_object_set_new(md(term), "deletionTimestamp", json_string("2026-01-01T00:00:00Z"));
+  char *term_name = xstrdup(json_str(md(term), "name"));
+  /* term is stolen: the cache drops it at its next trim */
   ctrl_h_put(&h, "pods", term);
   sync_sets(&h); /* deletes the other two */
   sync_sets(&h); /* reports 0 active */
@@ -390,7 +392,8 @@ Test(ctrl_deploy, recreate_removes_old_pods_first)
   cr_assert_null(rs_for(&h, "v2"), "a terminating pod is still running");
   cr_assert_str_eq(json_str(dcond(&h, "Available"), "status"), "False");
 
-  json_decref(ctrl_cache_remove(h.cache, "pods", "default", json_str(md(term), "name")));
+  json_decref(ctrl_cache_remove(h.cache, "pods", "default", term_name));
+  free(term_name);
   cr_assert_gt(settle(&h, NULL, check_never_both, NULL, 10), 0);
   cr_assert_eq(rs_size(rs_for(&h, "v1")), 0);
   cr_assert_eq(rs_size(rs_for(&h, "v2")), 3);

@@ -67,11 +67,7 @@ static void run_all(ctrl_h *h, const char *ds)
       continue;
     json_t *p = json_deep_copy(pod);
     json_object_set_new(json_object_get(p, "spec"), "nodeName", json_string(pinned_node(pod)));
-    ctrl_h_put(h, "pods", p);
-    ctrl_h_pod_status(h,
-                      ctrl_cache_get(h->cache, "pods", "kube-system",
-                                     json_str(json_object_get(p, "metadata"), "name")),
-                      "Running", true);
+    ctrl_h_pod_status(h, ctrl_h_put(h, "pods", p), "Running", true);
   }
   json_decref(pods);
 }

@@ -1,6 +1,7 @@
 # lib.sh — sourced by every tests/e2e/t_*.sh. Each test file runs its cases
 # against the real (sanitised) berth binary with a private state root, and
 # reports each case with `ok NAME` or `not_ok NAME WHY`; run.sh counts them.
+# A test that runs a server and agents sources cluster.sh after this file.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BERTH=${BERTH:-$TOP/build/asan/berth}

@@ -12,85 +12,33 @@
 # the agent while a pod runs: the container keeps running, and the restarted
 # agent adopts it (same container, restartCount 0).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster.sh"
 
 [ "$(id -u)" = 0 ] || { echo "  skipped: needs root"; ok "t_agent skipped (not root)"; exit 0; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-APORT=$(free_port)
-DATA=$T/srv
-ADATA=$T/agent
-URL=https://127.0.0.1:$PORT
-AURL=https://127.0.0.1:$APORT
 BR=bt$$
 CIDR=10.253.$(($$ % 250)).0/24
-SRV_PID=
-AG_PID=
-
-stop_agent() { # SIGNAL
-  [ -n "$AG_PID" ] && kill -"${1:-TERM}" "$AG_PID" 2>/dev/null && wait "$AG_PID" 2>/dev/null
-  AG_PID=
-}
-finish() {
-  # Pods first, through the API, while the agent still runs; then the rest.
-  if [ -n "$AG_PID" ] && [ -n "$SRV_PID" ]; then
-    for p in $(req GET $P | jq_ '" ".join(i["metadata"]["name"] for i in d["items"])' 2>/dev/null); do
-      req DELETE "$P/$p" -d '{"gracePeriodSeconds":0}' >/dev/null
-    done
-    wait_for 15 no_pods
-  fi
-  stop_agent KILL
-  umount -R "$ADATA/run" 2>/dev/null
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-  cleanup_root
-  ip link del "$BR" 2>/dev/null || true
-}
-trap finish EXIT
-trap 'exit 1' TERM INT # run.sh's timeout: clean up all the same
-
-"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" >>"$T/server.log" 2>&1 &
-SRV_PID=$!
-wait_for 30 curl -sf --cacert "$DATA/ca.crt" "$URL/healthz" || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
-load_busybox || { not_ok load_busybox "image load failed"; exit 1; }
-
-C=(curl -s --cacert "$DATA/ca.crt" -H "Authorization: Bearer $(cat "$DATA/admin-token")")
-req() { local m=$1 p=$2; shift 2; "${C[@]}" -X "$m" -w ' %{http_code}' "$@" "$URL$p"; }
-get() { "${C[@]}" "$URL$1"; }
-# jq_ EXPR: evaluates a Python expression over the JSON d read from stdin (a trailing
-# " CODE" from req is dropped).
-jq_() { python3 -c '
-import json,sys
-raw=sys.stdin.read().strip()
-if raw[-4:-3]==" " and raw[-3:].isdigit(): raw=raw[:-4]
-d=json.loads(raw)
-print(eval(sys.argv[1]))' "$1"; }
-kc() { kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
-# kc with a deadline (timeout cannot run a shell function).
-kct() { timeout 60 kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
 P=/api/v1/namespaces/default/pods
 NODE=/api/v1/nodes/e2e-node
 LEASE=/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/e2e-node
-no_pods() { [ "$(get $P | jq_ 'len(d["items"])')" = 0 ]; }
 
-AGENT_ARGS=(agent --server "$URL" --data-dir "$ADATA" --listen 127.0.0.1:$APORT --node-ip 127.0.0.1
-  --node-name e2e-node --pod-cidr "$CIDR" --bridge "$BR" --backoff-base 200ms)
-start_agent() {
-  "$BERTH" --log-level debug "${AGENT_ARGS[@]}" --token "$(cat "$DATA/node-token")" >>"$T/agent.log" 2>&1 &
-  AG_PID=$!
-}
+cluster_start
+start_agent() { cluster_agent_start e2e-node "$BR" "$CIDR" --backoff-base 200ms; }
+cluster_agent_argv e2e-node "$BR" "$CIDR" --backoff-base 200ms
+AURL=https://127.0.0.1:$APORT
 
 # ---- flags and joining ------------------------------------------------------------
 expect_match "agent --help" 'Usage: berth agent --server URL' "$("$BERTH" agent --help 2>&1)"
 expect_fail "agent without --server" '--server is required' "$BERTH" agent --token x
 expect_fail "agent with a malformed token" 'invalid join token' \
-  timeout 20 "$BERTH" "${AGENT_ARGS[@]}" --data-dir "$T/bad1" --token nonsense
+  timeout 20 "$BERTH" "${AGENT_ARGV[@]}" --data-dir "$T/bad1" --token nonsense
 expect_fail "a token pinning another CA is refused" "the server's CA does not match the join token" \
-  timeout 20 "$BERTH" "${AGENT_ARGS[@]}" --data-dir "$T/bad2" \
+  timeout 20 "$BERTH" "${AGENT_ARGV[@]}" --data-dir "$T/bad2" \
   --token "K10$(printf '0%.0s' {1..64})::node:$(cut -d: -f4- <"$DATA/node-token")"
-expect_fail "a bad --node-label" 'invalid --node-label' "$BERTH" "${AGENT_ARGS[@]}" --token x --node-label nolabel
+expect_fail "a bad --node-label" 'invalid --node-label' "$BERTH" "${AGENT_ARGV[@]}" --token x --node-label nolabel
 
 start_agent
-ready() { get $NODE | jq_ '[c["status"] for c in d["status"]["conditions"] if c["type"]=="Ready"][0]' | grep -qx True; }
+ready() { cluster_node_ready e2e-node; }
 if wait_for 60 ready; then ok "the node registers and turns Ready"; else
   not_ok "node Ready" "$(get $NODE) $(tail -20 "$T/agent.log")"; exit 1; fi
 for f in token serving.key password ca.crt; do
@@ -200,13 +148,13 @@ n=$(restarts 2>/dev/null)
 if [ "${n:-0}" -ge 2 ] 2>/dev/null; then ok "its restartCount grows ($n)"; else not_ok "restartCount grows" "$(get $P/crash)"; fi
 expect_match "kubectl logs --previous crash: the last run's output" 'crashing' "$(kc logs --previous crash 2>&1)"
 # Deleted at once: every restart is one more container start.
-expect_match "kubectl delete pod crash" 'deleted' "$(kct delete pod crash 2>&1)"
+expect_match "kubectl delete pod crash" 'deleted' "$(kc delete pod crash 2>&1)"
 ev=$(get "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dp1")
 expect_match "events about p1 come from berth-agent on e2e-node" '"component":"berth-agent","host":"e2e-node"' "$ev"
 expect_match "kubectl describe pod p1 lists its events" 'Started|Created' "$(kc describe pod p1 2>&1)"
 
 # ---- delete -------------------------------------------------------------------------------
-expect_match "kubectl delete pod p1 (grace 2 s)" 'deleted' "$(kct delete pod p1 2>&1)"
+expect_match "kubectl delete pod p1 (grace 2 s)" 'deleted' "$(kc delete pod p1 2>&1)"
 gone() { [ "$(req GET $P/$1 | tail -c 3)" = 404 ]; }
 if wait_for 30 gone p1 && wait_for 30 gone crash; then ok "deleted pods disappear after the agent's final DELETE"; else
   not_ok "pods gone" "$(get $P)"; fi
@@ -220,7 +168,7 @@ if wait_for 60 running p2; then ok "p2 becomes Running"; else not_ok "p2 Running
 cid() { get $P/p2 | jq_ 'd["status"]["containerStatuses"][0].get("containerID")'; }
 c1=$(cid)
 pid1=$("$BERTH" container ls -q | head -1 | xargs -r "$BERTH" container inspect 2>/dev/null | jq_ 'd[0]["State"]["Pid"]' 2>/dev/null)
-stop_agent KILL
+cluster_agent_stop e2e-node KILL
 sleep 0.5
 pid2=$("$BERTH" container ls -q | head -1 | xargs -r "$BERTH" container inspect 2>/dev/null | jq_ 'd[0]["State"]["Pid"]' 2>/dev/null)
 expect_match "after kill -9 of the agent the container keeps running" '^[0-9]+$' "$pid2"
@@ -245,17 +193,17 @@ expect_eq "exec works after the restart" "again" "$(kc exec p2 -- echo again 2>&
 
 # ---- SIGTERM ----------------------------------------------------------------------------------
 start=$SECONDS
+AG_PID=${AGENT_PID[e2e-node]}
 kill -TERM "$AG_PID"
 agent_gone() { ! kill -0 "$AG_PID" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$AG_PID/stat" 2>/dev/null)" = Z ]; }
 if wait_for 15 agent_gone; then ok "SIGTERM stops the agent ($((SECONDS - start)) s)"; else
   not_ok "SIGTERM stops the agent" "still running: $(tail -5 "$T/agent.log")"; kill -9 "$AG_PID"; fi
-wait "$AG_PID" 2>/dev/null
+cluster_agent_stop e2e-node
 expect_eq "... with exit code 0" 0 "$?"
-AG_PID=
 expect_match "... and the container keeps running" '^[0-9]+$' \
   "$("$BERTH" container ls -q | head -1 | xargs -r "$BERTH" container inspect 2>/dev/null | jq_ 'd[0]["State"]["Pid"]' 2>/dev/null)"
 start_agent
 wait_for 30 ready
-expect_match "kubectl delete pod p2 after the restart" 'deleted' "$(kct delete pod p2 2>&1)"
+expect_match "kubectl delete pod p2 after the restart" 'deleted' "$(kc delete pod p2 2>&1)"
 if wait_for 30 gone p2 && wait_for 10 no_containers; then ok "p2 and its container are gone"; else
   not_ok "p2 gone" "$(get $P/p2) $("$BERTH" container ls -a)"; fi

@@ -15,38 +15,14 @@
 # flags (rc 2). As root, an agent joins and logs/exec go through it: output,
 # stdin, the command's exit code.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-DATA=$T/srv
-URL=https://127.0.0.1:$PORT
-SRV_PID=
-AG_PID=
-BR=bc$$
-finish() {
-  if [ -n "$AG_PID" ]; then
-    # A child the agent forked and that never exec'd would outlive it.
-    for c in $(ps -o pid= --ppid "$AG_PID" 2>/dev/null); do kill -9 "$c" 2>/dev/null; done
-    kill -9 "$AG_PID" 2>/dev/null && wait "$AG_PID" 2>/dev/null
-  fi
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-  umount -R "$T/agent/run" 2>/dev/null # the agent makes its run directory a tmpfs
-  cleanup_root
-  ip link del "$BR" 2>/dev/null || true
-}
-trap finish EXIT
-
-"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" >>"$T/server.log" 2>&1 &
-SRV_PID=$!
-wait_for 30 curl -sf --cacert "$DATA/ca.crt" "$URL/healthz" || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
+cluster_server || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
 export KUBECONFIG=$DATA/admin.kubeconfig
 export HOME=$T/home # no ~/.berth/config or ~/.kube/config of the machine's
 b() { "$BERTH" "$@"; }
 # out_err CMD… — "OUT|ERR|RC" of a command.
 out_err() { local o e r; o=$("$@" 2>"$T/err"); r=$?; e=$(cat "$T/err"); printf '%s|%s|%s' "$o" "$e" "$r"; }
-C=(curl -s --cacert "$DATA/ca.crt" -H "Authorization: Bearer $(cat "$DATA/admin-token")")
-# jq_ EXPR: a Python expression over the JSON d read from stdin.
-jq_() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
 # ---- help and usage ---------------------------------------------------------------
 expect_match "get --help" '^Usage: berth get TYPE' "$(b get --help)"
@@ -300,12 +276,8 @@ expect_eq "delete a pending pod waits until it is gone" 'pod "web" deleted|NotFo
 if [ "$(id -u)" != 0 ]; then
   echo "  skipped: logs and exec need an agent, which needs root"
 else
-  APORT=$(free_port)
   load_busybox || not_ok load_busybox "image load failed"
-  "$BERTH" --log-level debug agent --server "$URL" --data-dir "$T/agent" --listen 127.0.0.1:$APORT \
-    --node-ip 127.0.0.1 --node-name cli-node --pod-cidr "10.252.$(($$ % 250)).0/24" --bridge "$BR" \
-    --token "$(cat "$DATA/node-token")" >>"$T/agent.log" 2>&1 &
-  AG_PID=$!
+  cluster_agent_start cli-node bc$$ "10.252.$(($$ % 250)).0/24"
   node_ready() { b get nodes cli-node | grep -q ' Ready '; }
   running() { b get pod talk 2>/dev/null | grep -q ' 2/2 .*Running'; }
   if ! wait_for 60 node_ready; then
@@ -340,11 +312,11 @@ command terminated with exit code 3|3' "$r"
     expect_eq "exec picks the first container and says so" '|Defaulted container "main" out of: main, side|0' "$r"
     expect_eq "delete a running pod waits for its node" 'pod "talk" deleted|NotFound' \
       "$(b delete pod talk --grace-period=1 | tr -d '\n'; printf '|'; b get pod talk 2>&1 | grep -o NotFound)"
-    kill -TERM "$AG_PID"; wait "$AG_PID"; AG_PID=
+    cluster_agent_stop cli-node
   fi
 fi
 
-kill -TERM "$SRV_PID"; wait "$SRV_PID"; SRV_PID=
+cluster_server_stop
 if grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$T/server.log"; then
   not_ok "server log has no sanitizer reports" "$(grep -m3 -A5 Sanitizer "$T/server.log")"
 else

@@ -9,29 +9,16 @@
 # OnFailure → Succeeded, OOMKilled, and graceful deletion honouring the grace
 # period of a process that ignores SIGTERM.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster.sh"
 load_busybox
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
 APORT=$(free_port)
-DATA=$T/srv
 BR=bc$$
 NET=10.249.$(($$ % 250)).0/24
-"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" --with-agent \
-  --node-name single --node-ip 127.0.0.1 --agent-listen 127.0.0.1:$APORT \
-  --agent-data-dir "$T/agent" --pod-cidr "$NET" --bridge "$BR" >>"$T/server.log" 2>&1 &
-SRV_PID=$!
-cleanup() {
-  kill -TERM $SRV_PID 2>/dev/null
-  wait $SRV_PID 2>/dev/null
-  umount -l "$T/agent/run" 2>/dev/null
-  ip link del "$BR" 2>/dev/null
-  cleanup_root
-}
-trap cleanup EXIT
-kc() { timeout 60 kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
-node_ready() { kc get nodes 2>/dev/null | grep -q '^single  *Ready'; }
-if wait_for 60 node_ready; then ok "server --with-agent: the machine's node is Ready"
+cluster_bridge "$BR"
+if cluster_server --with-agent --node-name single --node-ip 127.0.0.1 --agent-listen 127.0.0.1:$APORT \
+  --agent-data-dir "$ADATA" --pod-cidr "$NET" --bridge "$BR" && wait_for 60 cluster_node_ready single; then
+  ok "server --with-agent: the machine's node is Ready"
 else not_ok "the node is Ready" "$(tail -5 "$T/server.log")"; exit 1; fi
 phase() { kc get pod "$1" -o jsonpath='{.status.phase}' 2>/dev/null; }
 is_phase() { [ "$(phase "$1")" == "$2" ]; }
@@ -174,7 +161,7 @@ kc delete pod ordered fails oom >/dev/null 2>&1
 no_pod_containers() { [ -z "$("$BERTH" container ls -aq 2>/dev/null)" ]; }
 if wait_for 20 no_pod_containers; then ok "nothing is left on the node"; else not_ok "no containers left" "$("$BERTH" container ls -a)"; fi
 
-kill -TERM $SRV_PID; wait $SRV_PID; rc=$?
+cluster_server_stop; rc=$?
 expect_eq "server and agent stop cleanly on SIGTERM" 0 "$rc"
 if grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$T/server.log"; then
   not_ok "no sanitizer reports" "$(grep -m3 -A5 Sanitizer "$T/server.log")"

@@ -11,49 +11,13 @@
 # every few tens of milliseconds. Once the node stops failing it, the
 # daemon runs again.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster.sh"
 
 [ "$(id -u)" = 0 ] || { echo "  skipped: needs root"; ok "t_ds_backoff skipped (not root)"; exit 0; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-APORT=$(free_port)
-DATA=$T/srv
-ADATA=$T/agent
-URL=https://127.0.0.1:$PORT
-BR=bds0
-CIDR=10.233.0.0/24
 NODE=ds-backoff-node
-SRV_PID=
-AG_PID=
-
-kc() { timeout 60 kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
-no_pods() { [ -z "$(kc get pods -o name 2>/dev/null)" ]; }
-finish() {
-  if [ -n "$AG_PID" ] && [ -n "$SRV_PID" ]; then
-    kc delete ds --all --wait=false >/dev/null 2>&1
-    kc delete pods --all --grace-period=0 --wait=false >/dev/null 2>&1
-    wait_for 15 no_pods
-  fi
-  [ -n "$AG_PID" ] && kill -KILL "$AG_PID" 2>/dev/null && wait "$AG_PID" 2>/dev/null
-  umount -R "$ADATA/run" 2>/dev/null
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-  cleanup_root
-  ip link del "$BR" 2>/dev/null || true
-}
-trap finish EXIT
-trap 'exit 1' TERM INT
-
-"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" >>"$T/server.log" 2>&1 &
-SRV_PID=$!
-wait_for 30 curl -sf --cacert "$DATA/ca.crt" "$URL/healthz" || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
-load_busybox || { not_ok load_busybox "image load failed"; exit 1; }
-"$BERTH" --log-level debug agent --server "$URL" --token "$(cat "$DATA/node-token")" \
-  --data-dir "$ADATA" --listen 127.0.0.1:$APORT --node-ip 127.0.0.1 --node-name $NODE \
-  --pod-cidr "$CIDR" --bridge "$BR" >>"$T/agent.log" 2>&1 &
-AG_PID=$!
-node_ready() { kc get nodes $NODE 2>/dev/null | grep -q "^$NODE  *Ready"; }
-if wait_for 60 node_ready; then ok "the agent's node is Ready"
-else not_ok "node Ready" "$(tail -20 "$T/agent.log")"; exit 1; fi
+cluster_start
+cluster_agent $NODE bds0 10.233.0.0/24 || exit 1
 TOKEN=$(awk '/token:/ {print $2}' "$DATA/admin.kubeconfig" | head -1)
 
 kc apply -f - >/dev/null <<'Y'

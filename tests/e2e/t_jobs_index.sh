@@ -9,55 +9,15 @@
 # SuccessPolicy), and the API's 422 for bad specs of those fields, naming
 # the field and storing nothing.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster.sh"
 
 [ "$(id -u)" = 0 ] || { echo "  skipped: needs root"; ok "t_jobs_index skipped (not root)"; exit 0; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-APORT=$(free_port)
-DATA=$T/srv
-ADATA=$T/agent
-URL=https://127.0.0.1:$PORT
-BR=bjob0
-CIDR=10.231.0.0/24
-SRV_PID=
-AG_PID=
-
-C=(curl -s --cacert "$DATA/ca.crt" -H "Authorization: Bearer $(cat "$DATA/admin-token" 2>/dev/null)")
-req() { local m=$1 p=$2; shift 2; "${C[@]}" -X "$m" -w ' %{http_code}' "$@" "$URL$p"; }
-kc() { timeout 60 kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
 P=/api/v1/namespaces/default/pods
 BATCH=/apis/batch/v1/namespaces/default/jobs
-no_pods() { [ -z "$(kc get pods -o name 2>/dev/null)" ]; }
 
-finish() {
-  # Pods first, through the API, while the agent still runs; then the rest.
-  if [ -n "$AG_PID" ] && [ -n "$SRV_PID" ]; then
-    kc delete jobs --all --cascade=orphan >/dev/null 2>&1
-    kc delete pods --all --grace-period=0 --force >/dev/null 2>&1
-    wait_for 20 no_pods
-  fi
-  [ -n "$AG_PID" ] && kill -KILL "$AG_PID" 2>/dev/null && wait "$AG_PID" 2>/dev/null
-  umount -R "$ADATA/run" 2>/dev/null
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-  cleanup_root
-  ip link del "$BR" 2>/dev/null || true
-}
-trap finish EXIT
-trap 'exit 1' TERM INT # run.sh's timeout: clean up all the same
-
-"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" >>"$T/server.log" 2>&1 &
-SRV_PID=$!
-wait_for 30 curl -sf --cacert "$DATA/ca.crt" "$URL/healthz" || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
-C=(curl -s --cacert "$DATA/ca.crt" -H "Authorization: Bearer $(cat "$DATA/admin-token")")
-load_busybox || { not_ok load_busybox "image load failed"; exit 1; }
-"$BERTH" --log-level debug agent --server "$URL" --data-dir "$ADATA" --listen 127.0.0.1:$APORT \
-  --node-ip 127.0.0.1 --node-name jobs-node --pod-cidr "$CIDR" --bridge "$BR" \
-  --token "$(cat "$DATA/node-token")" >>"$T/agent.log" 2>&1 &
-AG_PID=$!
-ready() { kc get node jobs-node 2>/dev/null | grep -q ' Ready '; }
-if wait_for 60 ready; then ok "the agent's node is Ready"
-else not_ok "node Ready" "$(kc get nodes 2>&1; tail -5 "$T/agent.log")"; exit 1; fi
+cluster_start
+cluster_agent jobs-node bjob0 10.231.0.0/24 || exit 1
 
 # job NAME SPEC-LINES SCRIPT — an Indexed Job of 3 indexes running SCRIPT
 # (sh -c) in busybox; SPEC-LINES are more spec fields (two-space indented).

@@ -11,21 +11,12 @@
 # kubectl get/describe of pods and nodes.
 source "$(dirname "$0")/lib.sh"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-DATA=$T/srv
-URL=https://127.0.0.1:$PORT
-"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" >>"$T/server.log" 2>&1 &
-SRV_PID=$!
-trap 'kill -9 $SRV_PID 2>/dev/null; cleanup_root' EXIT
-wait_for 30 curl -sf --cacert "$DATA/ca.crt" "$URL/healthz" || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
+source "$(dirname "$0")/cluster.sh"
+cluster_server || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
 
-C=(curl -s --cacert "$DATA/ca.crt" -H "Authorization: Bearer $(cat "$DATA/admin-token")")
-req() { local m=$1 p=$2; shift 2; "${C[@]}" -X "$m" -w ' %{http_code}' "$@" "$URL$p"; }
-jq_() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read().rsplit(" ",1)[0]); print(eval(sys.argv[1]))' "$1"; }
 MP=(-H 'Content-Type: application/merge-patch+json')
 P=/api/v1/namespaces/default/pods
 N=/api/v1/nodes
-kc() { kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
 
 expect_match "kube-node-lease and kube-system exist" ' 200$' "$(req GET /api/v1/namespaces/kube-node-lease)"
 expect_match "discovery lists pods (po), pods/status, pods/log, pods/exec, pods/binding, nodes (no)" \
@@ -189,7 +180,7 @@ expect_match "... nothing new may be created in it: 403" 'because it is being te
 req DELETE /api/v1/namespaces/term/pods/p -d '{"gracePeriodSeconds":0}' >/dev/null
 expect_match "when its last pod is gone, so is the namespace" ' 404$' "$(req GET /api/v1/namespaces/term)"
 
-kill -TERM $SRV_PID; wait $SRV_PID; rc=$?
+cluster_server_stop; rc=$?
 expect_eq "server stops cleanly" 0 "$rc"
 if grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$T/server.log"; then
   not_ok "server log has no sanitizer reports" "$(grep -m3 -A5 Sanitizer "$T/server.log")"

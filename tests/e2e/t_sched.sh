@@ -16,65 +16,15 @@
 # running). The server restarted with --scheduler-strategy binpack places
 # where spread did not. GET /metrics: the admin's only.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster.sh"
 
 [ "$(id -u)" = 0 ] || { echo "  skipped: needs root"; ok "t_sched skipped (not root)"; exit 0; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-APORT=$(free_port)
-DATA=$T/srv
-ADATA=$T/agent
-URL=https://127.0.0.1:$PORT
-BR=berths0
-CIDR=10.241.$(($$ % 250)).0/24
 AGENT=sched-agent
-SRV_PID=
-AG_PID=
-
-C=(curl -s --cacert "$DATA/ca.crt")
-admin() { "${C[@]}" -H "Authorization: Bearer $(cat "$DATA/admin-token")" "$@"; }
-req() { local m=$1 p=$2; shift 2; admin -X "$m" -w ' %{http_code}' "$@" "$URL$p"; }
-get() { admin "$URL$1"; }
-jq_() { python3 -c '
-import json,sys
-raw=sys.stdin.read().strip()
-if raw[-4:-3]==" " and raw[-3:].isdigit(): raw=raw[:-4]
-d=json.loads(raw)
-print(eval(sys.argv[1]))' "$1"; }
-kc() { timeout 60 kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
 P=/api/v1/namespaces/default/pods
-
-start_server() { # [FLAGS…]
-  "$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" "$@" >>"$T/server.log" 2>&1 &
-  SRV_PID=$!
-  wait_for 30 curl -sf --cacert "$DATA/ca.crt" "$URL/healthz"
-}
-stop_server() {
-  [ -n "$SRV_PID" ] && kill -TERM "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-  SRV_PID=
-}
-stop_agent() {
-  [ -n "$AG_PID" ] && kill -"${1:-TERM}" "$AG_PID" 2>/dev/null && wait "$AG_PID" 2>/dev/null
-  AG_PID=
-}
 on_agent() { get "$P?fieldSelector=spec.nodeName%3D$AGENT" | jq_ '" ".join(i["metadata"]["name"] for i in d["items"])'; }
-finish() {
-  # The agent's pods first, through the API, while the agent still runs.
-  if [ -n "$AG_PID" ] && [ -n "$SRV_PID" ]; then
-    for p in $(on_agent 2>/dev/null); do req DELETE "$P/$p" -d '{"gracePeriodSeconds":0}' >/dev/null; done
-    wait_for 20 test -z "$(on_agent 2>/dev/null)"
-  fi
-  stop_agent KILL
-  umount -R "$ADATA/run" 2>/dev/null
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-  cleanup_root
-  ip link del "$BR" 2>/dev/null || true
-}
-trap finish EXIT
-trap 'exit 1' TERM INT
 
-start_server || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
-load_busybox || { not_ok load_busybox "image load failed"; exit 1; }
+cluster_start
 
 # pod NAME PRIORITY SPEC-EXTRA-JSON [CPU] — a pending pod (sleeps when run);
 # a priority other than 0 comes from a PriorityClass "prio-N" (made here), as
@@ -115,10 +65,8 @@ if wait_for 10 test -n "$(events_of early FailedScheduling)"; then
 else not_ok "FailedScheduling event" "none"; fi
 
 # ---- a real node: the pod goes there and runs ------------------------------------------
-"$BERTH" --log-level debug agent --server "$URL" --token "$(cat "$DATA/node-token")" --data-dir "$ADATA" \
-  --listen 127.0.0.1:$APORT --node-ip 127.0.0.1 --node-name $AGENT --pod-cidr "$CIDR" --bridge "$BR" \
-  --node-label topology.kubernetes.io/zone=zagent >>"$T/agent.log" 2>&1 &
-AG_PID=$!
+CIDR=10.241.$(($$ % 250)).0/24
+cluster_agent_start $AGENT berths0 "$CIDR" --node-label topology.kubernetes.io/zone=zagent
 if wait_for 60 bound_to early $AGENT; then ok "the node appears: the waiting pod is scheduled there"; else
   not_ok "early scheduled onto the agent" "$(get "$P/early") $(tail -5 "$T/agent.log")"; exit 1; fi
 running() { [ "$(get "$P/$1" | jq_ 'd["status"].get("phase")')" = Running ]; }
@@ -271,14 +219,14 @@ for x in guarded urgent; do req DELETE "$P/$x" -d '{"gracePeriodSeconds":0}' >/d
 req DELETE /api/v1/nodes/n-pdb >/dev/null
 
 # ---- metrics --------------------------------------------------------------------------------
-m=$(admin "$URL/metrics")
+m=$(get /metrics)
 expect_match "GET /metrics: the decision latency histogram" 'berth_scheduler_decision_duration_seconds_bucket\{le="0.001"\} [0-9]+' "$m"
 expect_match "... its sum and count" 'berth_scheduler_decision_duration_seconds_sum [0-9.]+.*berth_scheduler_decision_duration_seconds_count [1-9][0-9]*' "$(tr '\n' ' ' <<<"$m")"
 expect_match "... bindings and unschedulable counters" 'berth_scheduler_bindings_total [1-9][0-9]* berth_scheduler_unschedulable_total [1-9]' \
   "$(grep -E '^berth_scheduler_(bindings|unschedulable)_total' <<<"$m" | tr '\n' ' ')"
-expect_eq "... Prometheus text" "text/plain; version=0.0.4; charset=utf-8" "$(admin -o /dev/null -w '%{content_type}' "$URL/metrics")"
-expect_eq "/metrics for a node's credential: 403" 403 "$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$ADATA/token")" "$URL/metrics")"
-expect_eq "/metrics without credentials: 401" 401 "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/metrics")"
+expect_eq "... Prometheus text" "text/plain; version=0.0.4; charset=utf-8" "$("${C[@]}" -o /dev/null -w '%{content_type}' "$URL/metrics")"
+expect_eq "/metrics for a node's credential: 403" 403 "$("${C_ANON[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$ADATA/token")" "$URL/metrics")"
+expect_eq "/metrics without credentials: 401" 401 "$("${C_ANON[@]}" -o /dev/null -w '%{http_code}' "$URL/metrics")"
 
 # ---- spread, then binpack ------------------------------------------------------------------
 node n-busy zs ssd 4 '{}' '"role":"strat"'
@@ -286,10 +234,10 @@ node n-idle zs ssd 4 '{}' '"role":"strat"'
 req POST $P -d '{"metadata":{"name":"load"},"spec":{"nodeName":"n-busy","containers":[{"name":"c","image":"busybox","resources":{"requests":{"cpu":"2","memory":"2Gi"}}}]}}' >/dev/null
 pod s-spread 0 '"nodeSelector":{"role":"strat"}' 500m >/dev/null
 if wait_for 15 bound s-spread; then expect_eq "spread (the default): the idle node" n-idle "$(node_of s-spread)"; else not_ok "s-spread bound" "$(get "$P/s-spread")"; fi
-stop_server
+cluster_server_stop
 expect_fail "--scheduler-strategy must be spread or binpack" 'invalid --scheduler-strategy "fullest": want spread or binpack' \
   "$BERTH" server --listen 127.0.0.1:$PORT --data-dir "$DATA" --scheduler-strategy fullest
-start_server --scheduler-strategy binpack || { not_ok "server restarts with binpack" "$(tail -5 "$T/server.log")"; exit 1; }
+cluster_server --scheduler-strategy binpack || { not_ok "server restarts with binpack" "$(tail -5 "$T/server.log")"; exit 1; }
 pod s-binpack 0 '"nodeSelector":{"role":"strat"}' 500m >/dev/null
 if wait_for 15 bound s-binpack; then expect_eq "binpack: the busy node" n-busy "$(node_of s-binpack)"; else not_ok "s-binpack bound" "$(get "$P/s-binpack")"; fi
 expect_match "server --help documents the flag" "--scheduler-strategy S +how the scheduler ranks" "$("$BERTH" server --help)"
@@ -297,8 +245,8 @@ expect_match "server --help documents the flag" "--scheduler-strategy S +how the
 # ---- the end ----------------------------------------------------------------------------------
 for p in $(on_agent); do req DELETE "$P/$p" -d '{"gracePeriodSeconds":0}' >/dev/null; done
 wait_for 20 test -z "$(on_agent)"
-stop_agent
-stop_server
+cluster_agent_stop $AGENT
+cluster_server_stop
 ok "server stops cleanly"
 if grep -qE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$T/server.log" "$T/agent.log"; then
   not_ok "no sanitizer reports" "$(grep -E -m3 'AddressSanitizer|runtime error|LeakSanitizer' "$T/server.log" "$T/agent.log")"

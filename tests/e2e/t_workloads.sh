@@ -10,49 +10,19 @@
 # node whose agent dies: its pods running elsewhere within the grace period
 # and the eviction timeout (shortened here to 4 s each).
 source "$(dirname "$0")/lib.sh"
-load_busybox
+source "$(dirname "$0")/cluster.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-DATA=$T/srv
-URL=https://127.0.0.1:$PORT
-"$BERTH" --log-level info server --listen 127.0.0.1:$PORT --data-dir "$DATA" \
-  --node-monitor-grace-period 4s --pod-eviction-timeout 4s >>"$T/server.log" 2>&1 &
-SRV_PID=$!
-declare -A APID AROOT
+CLUSTER_LOG_LEVEL=info
+KC_TIMEOUT=120
+cluster_server --node-monitor-grace-period 4s --pod-eviction-timeout 4s ||
+  { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
 # start_agent NAME INDEX — an agent with its own root, bridge and /24.
 start_agent() {
-  local name=$1 i=$2 port
-  port=$(free_port)
-  AROOT[$name]=$T/root-$name
-  mkdir -p "${AROOT[$name]}"
-  BERTH_ROOT=${AROOT[$name]} "$BERTH" image load -i "$BUSYBOX_TAR" >/dev/null
-  BERTH_ROOT=${AROOT[$name]} "$BERTH" --log-level info agent --server "$URL" \
-    --token-file "$DATA/node-token" --data-dir "$T/agent-$name" --listen 127.0.0.1:$port \
-    --node-name "$name" --node-ip 127.0.0.1 --bridge "bw$i$$" --heartbeat-interval 1s \
-    --pod-cidr "10.251.$(( ($$ % 120) * 2 + i )).0/24" >>"$T/agent-$name.log" 2>&1 &
-  APID[$name]=$!
+  cluster_agent_start --own-root "$1" "bw$2$$" "10.251.$(( ($$ % 120) * 2 + $2 )).0/24" --heartbeat-interval 1s
 }
-cleanup() {
-  local n
-  for n in "${!APID[@]}"; do kill -TERM "${APID[$n]}" 2>/dev/null; done
-  kill -TERM $SRV_PID 2>/dev/null
-  wait 2>/dev/null
-  for n in "${!AROOT[@]}"; do
-    BERTH_ROOT=${AROOT[$n]} "$BERTH" container rm -f $(BERTH_ROOT=${AROOT[$n]} "$BERTH" container ls -aq 2>/dev/null) >/dev/null 2>&1
-    umount -l "$T/agent-$n/run" 2>/dev/null
-  done
-  ip link del "bw1$$" 2>/dev/null
-  ip link del "bw2$$" 2>/dev/null
-  ip link del "bw3$$" 2>/dev/null
-  cleanup_root
-}
-trap cleanup EXIT
-for _ in $(seq 100); do [ -s "$DATA/node-token" ] && break; sleep 0.1; done
 start_agent w1 1
 start_agent w2 2
 
-kc() { timeout 120 kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$T/kc" "$@"; }
 bc() { timeout 120 "$BERTH" --kubeconfig "$DATA/admin.kubeconfig" "$@"; }
 TOKEN=$(awk '/token:/ {print $2}' "$DATA/admin.kubeconfig" | head -1)
 api() { curl -sk -H "Authorization: Bearer $TOKEN" "$URL$1"; }
@@ -337,8 +307,7 @@ kc scale deploy/web --replicas=4 >/dev/null 2>&1
 four() { [ "$(ready_count app=web)" = 4 ] && pods_of app=web | awk '$5=="live"{print $4}' | grep -q w2; }
 if wait_for 60 four; then ok "four ready pods, some of them on w2"; else not_ok "pods on w2 before it dies" "$(pods_of app=web)"; fi
 t0=$SECONDS
-kill -9 "${APID[w2]}"
-unset 'APID[w2]'
+cluster_agent_stop w2 KILL
 not_ready() { kc get node w2 2>/dev/null | grep -q NotReady; }
 if wait_for 30 not_ready; then ok "the dead agent's node turns NotReady after the grace period"; else not_ok "NotReady" "$(kc get nodes 2>&1)"; fi
 expect_match "it is tainted unreachable" 'node.kubernetes.io/unreachable' "$(kc get node w2 -o jsonpath='{.spec.taints}' 2>&1)"

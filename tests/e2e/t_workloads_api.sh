@@ -13,19 +13,10 @@
 # the same objects.
 source "$(dirname "$0")/lib.sh"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-DATA=$T/srv
-URL=https://127.0.0.1:$PORT
-"$BERTH" --log-level debug server --listen 127.0.0.1:$PORT --data-dir "$DATA" >>"$T/server.log" 2>&1 &
-SRV_PID=$!
-trap 'kill -9 $SRV_PID 2>/dev/null; cleanup_root' EXIT
-wait_for 30 curl -sf --cacert "$DATA/ca.crt" "$URL/healthz" || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
+source "$(dirname "$0")/cluster.sh"
+cluster_server || { not_ok "server starts" "$(tail -5 "$T/server.log")"; exit 1; }
 
-C=(curl -s --cacert "$DATA/ca.crt" -H "Authorization: Bearer $(cat "$DATA/admin-token")")
-req() { local m=$1 p=$2; shift 2; "${C[@]}" -X "$m" -w ' %{http_code}' "$@" "$URL$p"; }
-jq_() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read().rsplit(" ",1)[0]); print(eval(sys.argv[1]))' "$1"; }
 MP=(-H 'Content-Type: application/merge-patch+json')
-kc() { kubectl --kubeconfig "$DATA/admin.kubeconfig" --cache-dir "$(mktemp -d "$T/kc.XXXXXX")" "$@"; }
 b() { KUBECONFIG="$DATA/admin.kubeconfig" "$BERTH" "$@"; }
 APPS=/apis/apps/v1/namespaces/default
 BATCH=/apis/batch/v1/namespaces/default
@@ -498,7 +489,7 @@ for u in $D/web $APPS/replicasets/front $APPS/daemonsets/agent $J/j1 $CJ/c1 $PDB
 done
 expect_match "NotFound names the group: deployments.apps" 'deployments.apps \\"web\\" not found.*"group":"apps".* 404$' "$(req GET $D/web)"
 
-kill -TERM $SRV_PID; wait $SRV_PID; rc=$?
+cluster_server_stop; rc=$?
 expect_eq "server stops cleanly" 0 "$rc"
 if grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$T/server.log"; then
   not_ok "server log has no sanitizer reports" "$(grep -m3 -A5 Sanitizer "$T/server.log")"

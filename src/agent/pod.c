@@ -437,9 +437,10 @@ static void drop_stray_volumes(pod_mgr_t *m)
 }
 
 /* Pod cgroups (POD_CGROUP_ROOT/podUID) of pods this node no longer has: an
- * agent stopped while it was tearing pods down leaves them behind, empty.
- * One that still holds a container (another agent's on the same machine)
- * answers EBUSY and stays; an empty one carries nothing (the runtime makes
+ * agent stopped while it was tearing pods down leaves them behind, empty or
+ * with the empty cgroup of a container whose monitor was gone. Those go;
+ * one that still holds a process (another agent's pod on the same machine)
+ * answers EBUSY and stays. An empty one carries nothing (the runtime makes
  * it again with the next container), so removing another agent's between
  * two of its containers is harmless. */
 static void drop_stray_cgroups(pod_mgr_t *m)
@@ -461,6 +462,13 @@ static void drop_stray_cgroups(pod_mgr_t *m)
     if (known)
       continue;
     cleanup_free char *cg = xasprintf(POD_CGROUP_ROOT "/%s", names[i]);
+    cleanup_strv char **ctrs = NULL;
+    if (engine_cgroup_children(m->eng, cg, &ctrs, &err) == 0)
+      for (size_t k = 0; ctrs[k]; k++) {
+        cleanup_free char *c = path_join(cg, ctrs[k]);
+        engine_cgroup_parent_remove(m->eng, c, NULL); /* EBUSY: it runs */
+      }
+    berr_clear(&err);
     if (engine_cgroup_parent_remove(m->eng, cg, &err) == 0)
       removed++;
     berr_clear(&err);

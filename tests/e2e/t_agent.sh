@@ -176,12 +176,12 @@ expect_eq "... the same process" "$pid1" "$pid2"
 # What an agent killed while tearing a pod down leaves: its empty cgroup.
 stray=podd0d0d0d0-0000-4000-8000-$(printf '%012d' $$)
 p2uid=$(get $P/p2 | jq_ 'd["metadata"]["uid"]')
-mkdir /sys/fs/cgroup/memory/berth-pods/$stray
+mkdir -p /sys/fs/cgroup/memory/berth-pods/$stray/0123abcd # with a container's, empty
 start_agent
 sleep 3
 cg_gone() { [ ! -d /sys/fs/cgroup/memory/berth-pods/$stray ]; }
 if wait_for 10 cg_gone; then ok "the restarted agent removes the cgroup of a pod it no longer has"; else
-  not_ok "stray pod cgroup removed" "still there"; rmdir /sys/fs/cgroup/memory/berth-pods/$stray; fi
+  not_ok "stray pod cgroup removed" "still there"; rmdir /sys/fs/cgroup/memory/berth-pods/$stray/* /sys/fs/cgroup/memory/berth-pods/$stray; fi
 if ls -d /sys/fs/cgroup/*/berth-pods/pod"$p2uid" >/dev/null 2>&1; then ok "... and keeps p2's"; else
   not_ok "p2's cgroup kept" "gone"; fi
 if wait_for 30 running p2; then ok "the restarted agent keeps p2 Running"; else not_ok "p2 Running after restart" "$(get $P/p2)"; fi

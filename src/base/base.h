@@ -185,6 +185,18 @@ uint64_t proc_start_time(pid_t pid);
 /* True when pid exists, is not a zombie and started at start_time. */
 bool proc_alive(pid_t pid, uint64_t start_time);
 
+/* ---- hashing (hash.c) -------------------------------------------------- */
+
+#define HASH_FNV_BASIS 0xcbf29ce484222325ULL
+/* FNV-1a of n bytes, going on from h (HASH_FNV_BASIS to start). Its values
+ * name things on disk and on the machine: they never change. */
+uint64_t hash_fnv(uint64_t h, const void *p, size_t n);
+/* FNV-1a of a string. */
+uint64_t hash_str(const char *s);
+/* A 64-bit finalizer (MurmurHash3's fmix64): every input bit moves about
+ * half of the output bits. */
+uint64_t hash_mix(uint64_t x);
+
 /* ---- logging ----------------------------------------------------------- */
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };

@@ -78,21 +78,12 @@ struct ctrl_cache {
 
 /* ---- hashing ------------------------------------------------------------------ */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * 1099511628211ULL;
-  return h;
-}
-
 static uint64_t hash3(const void *res, int type, const char *a, const char *b)
 {
-  uint64_t h = 1469598103934665603ULL;
-  h = fnv(h, &res, sizeof res);
-  h = fnv(h, &type, sizeof type);
-  h = fnv(h, a, strlen(a) + 1);
-  return b ? fnv(h, b, strlen(b) + 1) : h;
+  uint64_t h = hash_fnv(HASH_FNV_BASIS, &res, sizeof res);
+  h = hash_fnv(h, &type, sizeof type);
+  h = hash_fnv(h, a, strlen(a) + 1);
+  return b ? hash_fnv(h, b, strlen(b) + 1) : h;
 }
 
 /* Doubles a table's chains when it holds more entries than chains. */

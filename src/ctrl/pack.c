@@ -48,26 +48,6 @@ struct ctrl_packed {
 
 /* ---- hashing JSON in place ------------------------------------------------------- */
 
-#define FNV_BASIS 1469598103934665603ULL
-#define FNV_PRIME 1099511628211ULL
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * FNV_PRIME;
-  return h;
-}
-
-static uint64_t mix(uint64_t x)
-{
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  return x ^ (x >> 33);
-}
-
 /* A hash of v's contents that json_equal values share: members of an
  * object are summed, in any order. */
 static uint64_t json_hash(json_t *v)
@@ -79,32 +59,32 @@ static uint64_t json_hash(json_t *v)
     json_t *x;
     json_object_foreach(v, k, x)
     {
-      h += mix(fnv(FNV_BASIS, k, strlen(k)) ^ json_hash(x));
+      h += hash_mix(hash_fnv(HASH_FNV_BASIS, k, strlen(k)) ^ json_hash(x));
     }
-    return mix(h ^ 1);
+    return hash_mix(h ^ 1);
   }
   case JSON_ARRAY: {
-    uint64_t h = FNV_BASIS;
+    uint64_t h = HASH_FNV_BASIS;
     size_t i;
     json_t *x;
     json_array_foreach(v, i, x)
     {
-      h = (h ^ json_hash(x)) * FNV_PRIME;
+      h = hash_mix(h ^ json_hash(x));
     }
-    return mix(h ^ 2);
+    return hash_mix(h ^ 2);
   }
   case JSON_STRING:
-    return fnv(FNV_BASIS, json_string_value(v), json_string_length(v));
+    return hash_fnv(HASH_FNV_BASIS, json_string_value(v), json_string_length(v));
   case JSON_INTEGER:
-    return mix((uint64_t)json_integer_value(v) ^ 3);
+    return hash_mix((uint64_t)json_integer_value(v) ^ 3);
   case JSON_REAL: {
     double d = json_real_value(v);
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
-    return mix(bits ^ 4);
+    return hash_mix(bits ^ 4);
   }
   default: /* true, false, null */
-    return mix((uint64_t)json_typeof(v) + 5);
+    return hash_mix((uint64_t)json_typeof(v) + 5);
   }
 }
 
@@ -157,7 +137,8 @@ static void frags_grow(ctrl_frags_t *t)
 static frag_t *frag_ref(ctrl_frags_t *t, const char *section, const char *key, json_t *v)
 {
   uint64_t h
-      = mix(fnv(fnv(FNV_BASIS, section, strlen(section) + 1), key, strlen(key))) ^ json_hash(v);
+      = hash_mix(hash_fnv(hash_fnv(HASH_FNV_BASIS, section, strlen(section) + 1), key, strlen(key)))
+        ^ json_hash(v);
   frag_t **slot = &t->b[h & (t->nb - 1)];
   for (frag_t *f = *slot; f; f = f->next)
     if (f->hash == h && f->section == section && !strcmp(f->key, key) && json_equal(f->val, v)) {

@@ -126,10 +126,7 @@ static void uid_hex12(const char *uid, char out[13])
     }
   }
   if (!uuid || n < 12) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *p = uid; *p; p++)
-      h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-    snprintf(out, 13, "%012" PRIx64, (uint64_t)(h & 0xffffffffffffu));
+    snprintf(out, 13, "%012" PRIx64, hash_str(uid) & 0xffffffffffffu);
     return;
   }
   out[12] = '\0';

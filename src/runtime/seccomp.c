@@ -227,14 +227,6 @@ out:
   return rc;
 }
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-  return h;
-}
-
 static int parse_flags(json_t *flags, unsigned int *out, berr_t *err)
 {
   *out = 0;
@@ -271,7 +263,8 @@ int sc_prepare(json_t *sec, const char *root, sc_filter *out, berr_t *err)
                                      v->micro, seccomp_arch_native(), profile ? profile : "");
   size_t klen = strlen(key);
   cleanup_free char *dir = path_join(root && *root ? root : RT_DEFAULT_ROOT, ".seccomp");
-  cleanup_free char *path = xasprintf("%s/%016llx.bpf", dir, (unsigned long long)fnv1a(key, klen));
+  cleanup_free char *path
+      = xasprintf("%s/%016llx.bpf", dir, (unsigned long long)hash_fnv(HASH_FNV_BASIS, key, klen));
   size_t mlen = strlen(CACHE_MAGIC);
 
   cleanup_free char *data = NULL;

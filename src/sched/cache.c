@@ -14,15 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* FNV-1a over a "/" b */
 static uint64_t hash2(const char *a, const char *b)
 {
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a over a "/" b */
-  for (; *a; a++)
-    h = (h ^ (unsigned char)*a) * 1099511628211ULL;
-  h = (h ^ '/') * 1099511628211ULL;
-  for (; b && *b; b++)
-    h = (h ^ (unsigned char)*b) * 1099511628211ULL;
-  return h;
+  uint64_t h = hash_fnv(hash_fnv(HASH_FNV_BASIS, a, strlen(a)), "/", 1);
+  return b ? hash_fnv(h, b, strlen(b)) : h;
 }
 
 int64_t sched_now(const sched_t *s)

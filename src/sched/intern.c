@@ -10,24 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t hash_str(const char *s)
-{
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return h;
-}
-
-static uint64_t hash_u64(uint64_t x)
-{
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
 /* ---- interned strings ------------------------------------------------------- */
 
 static void intern_grow(intern_t *t)
@@ -104,7 +86,7 @@ static void umap_grow(umap_t *m)
   for (size_t j = 0; j < m->cap; j++) {
     if (!m->keys[j])
       continue;
-    size_t i = hash_u64(m->keys[j]) & (nc - 1);
+    size_t i = hash_mix(m->keys[j]) & (nc - 1);
     while (keys[i])
       i = (i + 1) & (nc - 1);
     keys[i] = m->keys[j];
@@ -121,7 +103,7 @@ int64_t *umap_slot(umap_t *m, uint64_t key)
 {
   if ((m->n + 1) * 2 > m->cap)
     umap_grow(m);
-  size_t i = hash_u64(key) & (m->cap - 1);
+  size_t i = hash_mix(key) & (m->cap - 1);
   while (m->keys[i] && m->keys[i] != key)
     i = (i + 1) & (m->cap - 1);
   if (!m->keys[i]) {
@@ -136,7 +118,7 @@ int64_t umap_get(const umap_t *m, uint64_t key)
 {
   if (!m->n)
     return 0;
-  size_t i = hash_u64(key) & (m->cap - 1);
+  size_t i = hash_mix(key) & (m->cap - 1);
   while (m->keys[i]) {
     if (m->keys[i] == key)
       return m->vals[i];
@@ -149,7 +131,7 @@ bool umap_has(const umap_t *m, uint64_t key)
 {
   if (!m->n)
     return false;
-  size_t i = hash_u64(key) & (m->cap - 1);
+  size_t i = hash_mix(key) & (m->cap - 1);
   while (m->keys[i]) {
     if (m->keys[i] == key)
       return true;

@@ -50,14 +50,6 @@ typedef struct srv_gc {
 
 /* ---- the index: a chained hash table keyed by uid ------------------------ */
 
-static size_t hash_str(const char *s)
-{
-  size_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return h;
-}
-
 static gc_obj_t *idx_get(srv_gc_t *g, const char *uid)
 {
   for (gc_obj_t *o = g->buckets[hash_str(uid) % g->n_buckets]; o; o = o->next)

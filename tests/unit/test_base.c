@@ -127,3 +127,15 @@ Test(base, proc_identity)
   cr_assert(!proc_alive(getpid(), st + 1), "a different start time is a different process");
   cr_assert(!proc_alive(999999999, 0));
 }
+
+/* FNV-1a's published values: hash_fnv names interfaces and cache files, so
+ * its values must not change. */
+Test(base, hash_fnv_values)
+{
+  cr_assert_eq(hash_str(""), 0xcbf29ce484222325ULL);
+  cr_assert_eq(hash_str("a"), 0xaf63dc4c8601ec8cULL);
+  cr_assert_eq(hash_str("foobar"), 0x85944171f73967e8ULL);
+  cr_assert_eq(hash_fnv(hash_str("foo"), "bar", 3), hash_str("foobar"));
+  cr_assert_neq(hash_mix(1), hash_mix(2));
+  cr_assert_eq(hash_mix(0), 0);
+}

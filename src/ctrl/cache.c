@@ -19,6 +19,7 @@
  * watch event costs one parse, done by the caller. Selections by labels
  * and by node read the packed form, and unpack only what they return. */
 #include "ctrl/ctrl.h"
+#include "ctrl/chains.h"
 #include "ctrl/pack.h"
 
 #include <stdlib.h>
@@ -43,8 +44,7 @@ typedef struct res {
 typedef struct entry entry_t;
 
 typedef struct group {
-  struct group *next; /* hash chain */
-  uint64_t hash;
+  ctrl_link_t link; /* first: its chain and hash */
   res_t *res;
   int type;
   entry_t **v; /* the members, in no order */
@@ -53,8 +53,7 @@ typedef struct group {
 } group_t;
 
 struct entry {
-  entry_t *next; /* hash chain */
-  uint64_t hash;
+  ctrl_link_t link; /* first: its chain and hash */
   res_t *res;
   group_t *g[NSLOTS];  /* NULL: not in a group of that slot */
   uint32_t gi[NSLOTS]; /* its index in g[slot]->v */
@@ -67,10 +66,7 @@ struct entry {
 
 struct ctrl_cache {
   res_t *res;
-  entry_t **eb; /* enb chains, a power of two */
-  size_t enb, en;
-  group_t **gb;
-  size_t gnb, gn;
+  ctrl_chains_t entries, groups;
   ctrl_frags_t *frags;
   entry_t *hot_head, *hot_tail; /* most recently unpacked first */
   size_t nhot;
@@ -84,37 +80,6 @@ static uint64_t hash3(const void *res, int type, const char *a, const char *b)
   h = hash_fnv(h, &type, sizeof type);
   h = hash_fnv(h, a, strlen(a) + 1);
   return b ? hash_fnv(h, b, strlen(b) + 1) : h;
-}
-
-/* Doubles a table's chains when it holds more entries than chains. */
-static void entries_grow(ctrl_cache_t *c)
-{
-  size_t nb = c->enb * 2;
-  entry_t **b = xcalloc(nb, sizeof *b);
-  for (size_t i = 0; i < c->enb; i++)
-    for (entry_t *e = c->eb[i], *next; e; e = next) {
-      next = e->next;
-      e->next = b[e->hash & (nb - 1)];
-      b[e->hash & (nb - 1)] = e;
-    }
-  free(c->eb);
-  c->eb = b;
-  c->enb = nb;
-}
-
-static void groups_grow(ctrl_cache_t *c)
-{
-  size_t nb = c->gnb * 2;
-  group_t **b = xcalloc(nb, sizeof *b);
-  for (size_t i = 0; i < c->gnb; i++)
-    for (group_t *g = c->gb[i], *next; g; g = next) {
-      next = g->next;
-      g->next = b[g->hash & (nb - 1)];
-      b[g->hash & (nb - 1)] = g;
-    }
-  free(c->gb);
-  c->gb = b;
-  c->gnb = nb;
 }
 
 /* ---- resources and groups ----------------------------------------------------- */
@@ -139,23 +104,26 @@ static res_t *res_get(ctrl_cache_t *c, const char *name, bool create)
 static group_t *group_get(ctrl_cache_t *c, res_t *r, int type, const char *key, bool create)
 {
   uint64_t h = hash3(r, type, key, NULL);
-  group_t **slot = &c->gb[h & (c->gnb - 1)];
-  for (group_t *g = *slot; g; g = g->next)
-    if (g->hash == h && g->res == r && g->type == type && !strcmp(g->key, key))
+  for (group_t *g = (group_t *)ctrl_chain(&c->groups, h); g; g = (group_t *)g->link.next)
+    if (g->link.hash == h && g->res == r && g->type == type && !strcmp(g->key, key))
       return g;
   if (!create)
     return NULL;
   size_t len = strlen(key);
   group_t *g = xcalloc(1, sizeof *g + len + 1);
-  g->hash = h;
+  g->link.hash = h;
   g->res = r;
   g->type = type;
   memcpy(g->key, key, len + 1);
-  g->next = *slot;
-  *slot = g;
-  if (++c->gn > c->gnb)
-    groups_grow(c);
+  ctrl_chains_add(&c->groups, &g->link);
   return g;
+}
+
+static void group_free(ctrl_link_t *l, void *arg)
+{
+  group_t *g = (group_t *)l;
+  free(g->v);
+  free(g);
 }
 
 static void group_join(ctrl_cache_t *c, entry_t *e, int slot, int type, const char *key)
@@ -185,14 +153,8 @@ static void group_leave(ctrl_cache_t *c, entry_t *e, int slot)
   }
   if (g->n)
     return;
-  for (group_t **p = &c->gb[g->hash & (c->gnb - 1)]; *p; p = &(*p)->next)
-    if (*p == g) {
-      *p = g->next;
-      break;
-    }
-  c->gn--;
-  free(g->v);
-  free(g);
+  ctrl_chains_del(&c->groups, &g->link);
+  group_free(&g->link, NULL);
 }
 
 /* ---- unpacked objects ----------------------------------------------------------- */
@@ -265,9 +227,8 @@ void ctrl_cache_trim(ctrl_cache_t *c, size_t keep)
 ctrl_cache_t *ctrl_cache_new(void)
 {
   ctrl_cache_t *c = xcalloc(1, sizeof *c);
-  c->enb = c->gnb = 64;
-  c->eb = xcalloc(c->enb, sizeof *c->eb);
-  c->gb = xcalloc(c->gnb, sizeof *c->gb);
+  ctrl_chains_init(&c->entries);
+  ctrl_chains_init(&c->groups);
   c->frags = ctrl_frags_new();
   return c;
 }
@@ -279,27 +240,21 @@ static void entry_free(ctrl_cache_t *c, entry_t *e)
   free(e);
 }
 
+static void entry_free_link(ctrl_link_t *l, void *c)
+{
+  entry_free(c, (entry_t *)l);
+}
+
 void ctrl_cache_free(ctrl_cache_t *c)
 {
   if (!c)
     return;
-  for (size_t i = 0; i < c->enb; i++)
-    for (entry_t *e = c->eb[i], *next; e; e = next) {
-      next = e->next;
-      entry_free(c, e);
-    }
-  for (size_t i = 0; i < c->gnb; i++)
-    for (group_t *g = c->gb[i], *next; g; g = next) {
-      next = g->next;
-      free(g->v);
-      free(g);
-    }
+  ctrl_chains_free(&c->entries, entry_free_link, c);
+  ctrl_chains_free(&c->groups, group_free, NULL);
   for (res_t *r = c->res, *next; r; r = next) {
     next = r->next;
     free(r);
   }
-  free(c->eb);
-  free(c->gb);
   ctrl_frags_free(c->frags);
   free(c);
 }
@@ -316,8 +271,8 @@ static entry_t *entry_find(ctrl_cache_t *c, const char *resource, const char *ns
     return NULL;
   ns = ns ? ns : "";
   uint64_t h = hash3(r, 0, ns, name);
-  for (entry_t *e = c->eb[h & (c->enb - 1)]; e; e = e->next)
-    if (e->hash == h && e->res == r && !strcmp(e->name, name) && !strcmp(entry_ns(e), ns))
+  for (entry_t *e = (entry_t *)ctrl_chain(&c->entries, h); e; e = (entry_t *)e->link.next)
+    if (e->link.hash == h && e->res == r && !strcmp(e->name, name) && !strcmp(entry_ns(e), ns))
       return e;
   return NULL;
 }
@@ -340,15 +295,13 @@ static void entry_add(ctrl_cache_t *c, res_t *r, const char *ns, const char *nam
   entry_t *e = xcalloc(1, sizeof *e + len + 1);
   memcpy(e->name, name, len + 1);
   e->res = r;
-  e->hash = hash3(r, 0, ns, name);
+  e->link.hash = hash3(r, 0, ns, name);
   e->rv = rv_of(obj);
   if (r->packed)
     e->packed = ctrl_pack(c->frags, obj);
   else
     e->obj = json_incref(obj);
-  entry_t **slot = &c->eb[e->hash & (c->enb - 1)];
-  e->next = *slot;
-  *slot = e;
+  ctrl_chains_add(&c->entries, &e->link);
   r->count++;
   group_join(c, e, S_NS, T_NS, ns);
   const char *uid = owner_uid(obj);
@@ -359,18 +312,11 @@ static void entry_add(ctrl_cache_t *c, res_t *r, const char *ns, const char *nam
   const char *node = json_str(json_object_get(obj, "spec"), "nodeName");
   if (node)
     group_join(c, e, S_NODE, T_NODE, node);
-  if (++c->en > c->enb)
-    entries_grow(c);
 }
 
 static void entry_del(ctrl_cache_t *c, entry_t *e)
 {
-  for (entry_t **p = &c->eb[e->hash & (c->enb - 1)]; *p; p = &(*p)->next)
-    if (*p == e) {
-      *p = e->next;
-      break;
-    }
-  c->en--;
+  ctrl_chains_del(&c->entries, &e->link);
   e->res->count--;
   if (e->packed && e->obj)
     hot_unlink(c, e);
@@ -450,8 +396,8 @@ static void evec_add_group(evec_t *v, group_t *g)
 /* Every group of resource r of type (any key). */
 static void evec_add_groups(ctrl_cache_t *c, evec_t *v, res_t *r, int type)
 {
-  for (size_t i = 0; r && i < c->gnb; i++)
-    for (group_t *g = c->gb[i]; g; g = g->next)
+  for (size_t i = 0; r && i < c->groups.nb; i++)
+    for (group_t *g = (group_t *)c->groups.b[i]; g; g = (group_t *)g->link.next)
       if (g->res == r && g->type == type)
         evec_add_group(v, g);
 }

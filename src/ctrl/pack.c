@@ -18,6 +18,7 @@
  * and finds a fragment by hashing the container in place, comparing with
  * json_equal: no allocation unless the fragment is new. */
 #include "ctrl/pack.h"
+#include "ctrl/chains.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,7 @@
 static const char *const shared_sections[] = { "metadata", "spec" };
 
 typedef struct frag {
-  struct frag *next; /* hash chain */
-  uint64_t hash;
+  ctrl_link_t link; /* first: its chain and hash */
   size_t refs;
   const char *section; /* one of shared_sections */
   json_t *val;         /* the container (a copy of the first one seen) */
@@ -35,8 +35,7 @@ typedef struct frag {
 } frag_t;
 
 struct ctrl_frags {
-  frag_t **b; /* nb chains, a power of two */
-  size_t nb, n;
+  ctrl_chains_t chains;
   buf_t text; /* scratch for ctrl_pack */
 };
 
@@ -90,11 +89,17 @@ static uint64_t json_hash(json_t *v)
 
 /* ---- the fragments --------------------------------------------------------------- */
 
+static void frag_free(ctrl_link_t *l, void *arg)
+{
+  frag_t *f = (frag_t *)l;
+  json_decref(f->val);
+  free(f);
+}
+
 ctrl_frags_t *ctrl_frags_new(void)
 {
   ctrl_frags_t *t = xcalloc(1, sizeof *t);
-  t->nb = 64;
-  t->b = xcalloc(t->nb, sizeof *t->b);
+  ctrl_chains_init(&t->chains);
   return t;
 }
 
@@ -102,35 +107,14 @@ void ctrl_frags_free(ctrl_frags_t *t)
 {
   if (!t)
     return;
-  for (size_t i = 0; i < t->nb; i++)
-    for (frag_t *f = t->b[i], *next; f; f = next) {
-      next = f->next;
-      json_decref(f->val);
-      free(f);
-    }
-  free(t->b);
+  ctrl_chains_free(&t->chains, frag_free, NULL);
   buf_free(&t->text);
   free(t);
 }
 
 size_t ctrl_frags_count(const ctrl_frags_t *t)
 {
-  return t->n;
-}
-
-static void frags_grow(ctrl_frags_t *t)
-{
-  size_t nb = t->nb * 2;
-  frag_t **b = xcalloc(nb, sizeof *b);
-  for (size_t i = 0; i < t->nb; i++)
-    for (frag_t *f = t->b[i], *next; f; f = next) {
-      next = f->next;
-      f->next = b[f->hash & (nb - 1)];
-      b[f->hash & (nb - 1)] = f;
-    }
-  free(t->b);
-  t->b = b;
-  t->nb = nb;
+  return t->chains.n;
 }
 
 /* The fragment section.key = v, found or added; one more user. */
@@ -139,23 +123,20 @@ static frag_t *frag_ref(ctrl_frags_t *t, const char *section, const char *key, j
   uint64_t h
       = hash_mix(hash_fnv(hash_fnv(HASH_FNV_BASIS, section, strlen(section) + 1), key, strlen(key)))
         ^ json_hash(v);
-  frag_t **slot = &t->b[h & (t->nb - 1)];
-  for (frag_t *f = *slot; f; f = f->next)
-    if (f->hash == h && f->section == section && !strcmp(f->key, key) && json_equal(f->val, v)) {
+  for (frag_t *f = (frag_t *)ctrl_chain(&t->chains, h); f; f = (frag_t *)f->link.next)
+    if (f->link.hash == h && f->section == section && !strcmp(f->key, key)
+        && json_equal(f->val, v)) {
       f->refs++;
       return f;
     }
   size_t len = strlen(key);
   frag_t *f = xmalloc(sizeof *f + len + 1);
-  f->hash = h;
+  f->link.hash = h;
   f->refs = 1;
   f->section = section;
   f->val = json_deep_copy(v); /* the caller's object is only borrowed */
   memcpy(f->key, key, len + 1);
-  f->next = *slot;
-  *slot = f;
-  if (++t->n > t->nb)
-    frags_grow(t);
+  ctrl_chains_add(&t->chains, &f->link);
   return f;
 }
 
@@ -163,14 +144,8 @@ static void frag_unref(ctrl_frags_t *t, frag_t *f)
 {
   if (--f->refs)
     return;
-  for (frag_t **p = &t->b[f->hash & (t->nb - 1)]; *p; p = &(*p)->next)
-    if (*p == f) {
-      *p = f->next;
-      break;
-    }
-  t->n--;
-  json_decref(f->val);
-  free(f);
+  ctrl_chains_del(&t->chains, &f->link);
+  frag_free(&f->link, NULL);
 }
 
 /* ---- packing ------------------------------------------------------------------- */

@@ -630,6 +630,15 @@ static bool sync_after_failure(ctrl_h *h, const char *ds, const char *node)
   return now;
 }
 
+/* ds's pods all run, then the one on node fails and a sync follows:
+ * sync_after_failure's answer. */
+static bool fail_again(ctrl_h *h, const char *ds, const char *node)
+{
+  run_all(h, ds);
+  fail_pod(h, ds, node);
+  return sync_after_failure(h, ds, node);
+}
+
 /* After a failure that waits: the wait is `wait` (the sync asks to be
  * called again then, and touches nothing a nanosecond before); the clock
  * is moved to its end, and the pod is deleted and replaced. */
@@ -664,9 +673,7 @@ Test(ctrl_ds, failed_pod_replaced_after_exponential_back_off)
   /* the replacement fails at once, again and again: 1 s, 2 s, 4 s … 15 min */
   int64_t want = S_NS;
   for (int round = 0; round < 14; round++) {
-    run_all(&h, "d");
-    fail_pod(&h, "d", "n1");
-    cr_assert_not(sync_after_failure(&h, "d", "n1"), "round %d replaced at once", round);
+    cr_assert_not(fail_again(&h, "d", "n1"), "round %d replaced at once", round);
     /* nothing but the status changes until then; the Failed pod stays */
     ctrl_h_sync(&h, "daemonset", "kube-system", "d");
     cr_assert_eq(ctrl_h_count(&h, CTRL_CREATE, NULL) + ctrl_h_count(&h, CTRL_DELETE, NULL), 0);
@@ -687,12 +694,8 @@ Test(ctrl_ds, back_off_is_per_node)
   put_nodes(&h, 2);
   put_ds(&h, "d", "x:1", NULL);
   sync_apply(&h, "d");
-  run_all(&h, "d");
-  fail_pod(&h, "d", "n0");
-  cr_assert(sync_after_failure(&h, "d", "n0"));
-  run_all(&h, "d");
-  fail_pod(&h, "d", "n0");
-  cr_assert_not(sync_after_failure(&h, "d", "n0"));
+  cr_assert(fail_again(&h, "d", "n0"));
+  cr_assert_not(fail_again(&h, "d", "n0"));
   /* n0 waits; n1's first failure is replaced at once all the same */
   h.now += S_NS / 2;
   fail_pod(&h, "d", "n1");
@@ -703,9 +706,7 @@ Test(ctrl_ds, back_off_is_per_node)
   /* another DaemonSet on the same nodes has its own back-off */
   put_ds(&h, "e", "y:1", NULL);
   sync_apply(&h, "e");
-  run_all(&h, "e");
-  fail_pod(&h, "e", "n0");
-  cr_assert(sync_after_failure(&h, "e", "n0"));
+  cr_assert(fail_again(&h, "e", "n0"));
   ctrl_h_free(&h);
 }
 
@@ -717,13 +718,9 @@ Test(ctrl_ds, back_off_starts_over_after_30_minutes_or_a_new_spec)
   put_ds(&h, "d", "x:1", NULL);
   sync_apply(&h, "d");
   /* three failures in a row: the next wait would be 4 s */
-  run_all(&h, "d");
-  fail_pod(&h, "d", "n1");
-  cr_assert(sync_after_failure(&h, "d", "n1"));
+  cr_assert(fail_again(&h, "d", "n1"));
   for (int64_t wait = S_NS; wait <= 2 * S_NS; wait *= 2) {
-    run_all(&h, "d");
-    fail_pod(&h, "d", "n1");
-    cr_assert_not(sync_after_failure(&h, "d", "n1"));
+    cr_assert_not(fail_again(&h, "d", "n1"));
     expect_wait(&h, "d", "n1", wait);
   }
   /* it runs 10 minutes, longer than the wait: replaced at once, but the
@@ -732,22 +729,16 @@ Test(ctrl_ds, back_off_starts_over_after_30_minutes_or_a_new_spec)
   h.now += 600 * S_NS;
   fail_pod(&h, "d", "n1");
   cr_assert(sync_after_failure(&h, "d", "n1"));
-  run_all(&h, "d");
-  fail_pod(&h, "d", "n1");
-  cr_assert_not(sync_after_failure(&h, "d", "n1"));
+  cr_assert_not(fail_again(&h, "d", "n1"));
   expect_wait(&h, "d", "n1", 8 * S_NS);
   /* it runs more than 30 minutes (2 × 15 min): it starts over */
   run_all(&h, "d");
   h.now += 1801 * S_NS;
   fail_pod(&h, "d", "n1");
   cr_assert(sync_after_failure(&h, "d", "n1"));
-  run_all(&h, "d");
-  fail_pod(&h, "d", "n1");
-  cr_assert_not(sync_after_failure(&h, "d", "n1"));
+  cr_assert_not(fail_again(&h, "d", "n1"));
   expect_wait(&h, "d", "n1", S_NS);
-  run_all(&h, "d");
-  fail_pod(&h, "d", "n1");
-  cr_assert_not(sync_after_failure(&h, "d", "n1"));
+  cr_assert_not(fail_again(&h, "d", "n1"));
   cr_assert_eq(h.requeue_ns, 2 * S_NS);
   /* a new template (a new generation) starts over: the waiting Failed pod
    * is replaced at once, and the new pod's failure waits 1 s */
@@ -757,9 +748,7 @@ Test(ctrl_ds, back_off_starts_over_after_30_minutes_or_a_new_spec)
   cr_assert_str_eq(image_of(ctrl_h_action(&h, CTRL_CREATE, "pods", 0)->obj), "x:2");
   check_replaced(&h, failed, "n1");
   json_decref(failed);
-  run_all(&h, "d");
-  fail_pod(&h, "d", "n1");
-  cr_assert_not(sync_after_failure(&h, "d", "n1"));
+  cr_assert_not(fail_again(&h, "d", "n1"));
   cr_assert_eq(h.requeue_ns, S_NS);
   ctrl_h_free(&h);
 }

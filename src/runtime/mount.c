@@ -55,54 +55,6 @@ static void cgroup_free(mnt_cgroup *c)
   free(c->start);
 }
 
-/* The lines of /proc/self/mounts at or below /sys/fs/cgroup, read once per
- * process: the table grows with every pod's namespace mounts, and the
- * agent's spawner makes containers in forks of itself, which inherit what
- * it read at start (rt_preload) instead of each reading it again. */
-typedef struct cg_mount_line {
-  char *dir, *type, *opts;
-} cg_mount_line;
-
-static pthread_once_t cg_lines_once = PTHREAD_ONCE_INIT;
-static cg_mount_line *cg_lines; /* process-wide, read-only once loaded */
-static size_t n_cg_lines;
-static int cg_lines_errno;
-
-static void cg_lines_load(void)
-{
-  cleanup_fclose FILE *f = fopen("/proc/self/mounts", "re");
-  if (!f) {
-    cg_lines_errno = errno;
-    return;
-  }
-  cleanup_free char *line = NULL;
-  size_t cap = 0, alloc = 0;
-  while (getline(&line, &cap, f) > 0) {
-    char *save = NULL;
-    strtok_r(line, " ", &save); /* source */
-    const char *dir = strtok_r(NULL, " ", &save), *type = strtok_r(NULL, " ", &save);
-    const char *opts = strtok_r(NULL, " ", &save);
-    if (!opts || !str_has_prefix(dir, "/sys/fs/cgroup"))
-      continue;
-    if (n_cg_lines == alloc) {
-      alloc = alloc ? alloc * 2 : 16;
-      cg_lines = xrealloc(cg_lines, alloc * sizeof *cg_lines);
-    }
-    cg_lines[n_cg_lines++]
-        = (cg_mount_line){ .dir = xstrdup(dir), .type = xstrdup(type), .opts = xstrdup(opts) };
-  }
-}
-
-int rt_preload(berr_t *err)
-{
-  pthread_once(&cg_lines_once, cg_lines_load);
-  cg_info();
-  rt_monitor_preload();
-  if (cg_lines_errno)
-    return berr_set(err, cg_lines_errno, "open /proc/self/mounts");
-  return 0;
-}
-
 /* True when every controller of a /proc/self/cgroup line ("cpu,cpuacct",
  * "name=systemd") is among the v1 superblock options opts. */
 static bool controllers_match(const char *ctrls, const char *opts)
@@ -125,8 +77,8 @@ static bool controllers_match(const char *ctrls, const char *opts)
 }
 
 /* The cgroup this process is in, in the hierarchy mounted at dir (type,
- * superblock options opts), as a host directory: the one its children
- * start in. NULL when /proc/self/cgroup does not say. */
+ * mount options opts), as a host directory: the one its children start
+ * in. NULL when /proc/self/cgroup (cgfile) does not say. */
 static char *own_cgroup_dir(const char *cgfile, const char *dir, const char *type, const char *opts)
 {
   bool v2 = !strcmp(type, "cgroup2");
@@ -144,15 +96,67 @@ static char *own_cgroup_dir(const char *cgfile, const char *dir, const char *typ
   return NULL;
 }
 
+/* The lines of /proc/self/mounts at or below /sys/fs/cgroup, read once per
+ * process: the table grows with every pod's namespace mounts, and the
+ * agent's spawner makes containers in forks of itself, which inherit what
+ * it read at start (rt_preload) instead of each reading it again. With
+ * each, the cgroup this process is in there (from /proc/self/cgroup), where
+ * the containers it makes start. */
+typedef struct cg_mount_line {
+  char *dir, *type, *opts, *start;
+} cg_mount_line;
+
+static pthread_once_t cg_lines_once = PTHREAD_ONCE_INIT;
+static cg_mount_line *cg_lines; /* process-wide, read-only once loaded */
+static size_t n_cg_lines;
+static int cg_lines_errno;
+
+static void cg_lines_load(void)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/mounts", "re");
+  if (!f) {
+    cg_lines_errno = errno;
+    return;
+  }
+  cleanup_free char *cgfile = NULL;
+  if (fs_read_file("/proc/self/cgroup", 0, &cgfile, NULL, NULL) < 0)
+    cgfile = xstrdup("");
+  cleanup_free char *line = NULL;
+  size_t cap = 0, alloc = 0;
+  while (getline(&line, &cap, f) > 0) {
+    char *save = NULL;
+    strtok_r(line, " ", &save); /* source */
+    const char *dir = strtok_r(NULL, " ", &save), *type = strtok_r(NULL, " ", &save);
+    const char *opts = strtok_r(NULL, " ", &save);
+    if (!opts || !str_has_prefix(dir, "/sys/fs/cgroup"))
+      continue;
+    if (n_cg_lines == alloc) {
+      alloc = alloc ? alloc * 2 : 16;
+      cg_lines = xrealloc(cg_lines, alloc * sizeof *cg_lines);
+    }
+    cg_lines[n_cg_lines++] = (cg_mount_line){ .dir = xstrdup(dir),
+                                              .type = xstrdup(type),
+                                              .opts = xstrdup(opts),
+                                              .start = own_cgroup_dir(cgfile, dir, type, opts) };
+  }
+}
+
+int rt_preload(berr_t *err)
+{
+  pthread_once(&cg_lines_once, cg_lines_load);
+  cg_info();
+  rt_monitor_preload();
+  if (cg_lines_errno)
+    return berr_set(err, cg_lines_errno, "open /proc/self/mounts");
+  return 0;
+}
+
 /* The host's cgroup hierarchies: cgroup2 mounted at /sys/fs/cgroup (pure
  * v2), or one mount per hierarchy below it. */
 static int plan_cgroups(mnt_plan *p, const char *cgroup_path, berr_t *err)
 {
   if (rt_preload(err) < 0)
     return -1;
-  cleanup_free char *cgfile = NULL;
-  if (fs_read_file("/proc/self/cgroup", 0, &cgfile, NULL, NULL) < 0)
-    cgfile = xstrdup("");
   size_t alloc = 0;
   for (size_t l = 0; l < n_cg_lines; l++) {
     const char *dir = cg_lines[l].dir, *type = cg_lines[l].type;
@@ -183,7 +187,7 @@ static int plan_cgroups(mnt_plan *p, const char *cgroup_path, berr_t *err)
                      .fstype = xstrdup(type),
                      .opts = sb_opts,
                      .host = xasprintf("%s%s", dir, cgroup_path),
-                     .start = own_cgroup_dir(cgfile, dir, type, sb_opts) };
+                     .start = cg_lines[l].start ? xstrdup(cg_lines[l].start) : NULL };
     if (whole_v2) { /* the only one that counts */
       for (size_t i = 0; i < p->n_cg; i++)
         cgroup_free(&p->cg[i]);

@@ -452,9 +452,16 @@ static int cmp_i64(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* 5,000 nodes and 20,000 bound pods, then 2,000 decisions: prints the rate
- * and p99 (bench/sched.c runs the full 100,000-pod case on the optimised
- * build; this one runs under ASan, so it only checks a loose bound). */
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 5,000 nodes and 20,000 bound pods, then 2,000 decisions: every pod is
+ * placed, and spreading puts no two on one node (a new pod asks for an
+ * eighth of a node, enough to lower its score by more than a point). It prints the rate and p99 for a
+ * look; bench/sched.c measures them, on the optimised build, with the full
+ * 100,000 pods: under ASan and a shared machine a time is no check. */
 Test(sched, scale_5000_nodes, .timeout = 120)
 {
   sched_config_t cfg = { .strategy = SCHED_SPREAD };
@@ -473,22 +480,29 @@ Test(sched, scale_5000_nodes, .timeout = 120)
   enum { N = 2000 };
   for (int i = 0; i < N; i++) {
     cleanup_free char *name = xasprintf("new-%d", i);
-    feed(s, mkpod(name, "100m", "128Mi"));
+    feed(s, mkpod(name, "4", "16Gi"));
   }
   int64_t lat[N], t0 = time_mono_ns();
+  char *nodes[N];
   int n = 0;
   sched_result_t r;
-  while (sched_next(s, &r)) {
+  while (n < N && sched_next(s, &r)) {
     cr_assert_not_null(r.node, "%s", r.message);
+    nodes[n] = xstrdup(r.node);
     lat[n++] = r.decision_ns;
     sched_result_clear(&r);
   }
   int64_t total = time_mono_ns() - t0;
   cr_assert_eq(n, N);
+  cr_assert_not(sched_next(s, &r), "2,000 pods, 2,000 decisions");
+  qsort(nodes, N, sizeof *nodes, cmp_str);
+  for (int i = 1; i < N; i++)
+    cr_assert_str_neq(nodes[i - 1], nodes[i], "two new pods on %s", nodes[i]);
+  for (int i = 0; i < N; i++)
+    free(nodes[i]);
   qsort(lat, N, sizeof *lat, cmp_i64);
   double rate = N / (total / 1e9), p99 = lat[N * 99 / 100] / 1e6;
   cr_log_info("sched at 5000 nodes (ASan build): %.0f decisions/s, p99 %.3f ms", rate, p99);
   fprintf(stderr, "sched at 5000 nodes (ASan build): %.0f decisions/s, p99 %.3f ms\n", rate, p99);
-  cr_assert_lt(p99, 50.0, "p99 %.3f ms even under ASan", p99);
   sched_free(s);
 }

@@ -244,8 +244,7 @@ Test(store_durability, group_commit_batches, .timeout = 120)
   /* 16 writers keep the queue full: commits are far fewer than writes */
   cr_assert_lt(st.commits, GC_THREADS * GC_EACH / 4, "%lld commits for %d writes",
                (long long)st.commits, GC_THREADS * GC_EACH);
-  /* loose: sanitised build on a shared machine; bench/store.c has real figures */
-  cr_assert_lt(ms, 60000, "16,000 creates took %lld ms", (long long)ms);
+  /* the time is for a look only (sanitised build, shared machine); bench/store.c measures */
   cr_log_info("group commit: %d creates in %lld ms, %lld commits", GC_THREADS * GC_EACH,
               (long long)ms, (long long)st.commits);
   store_close(s);

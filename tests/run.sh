@@ -39,7 +39,7 @@ fp=$(grep -c '^ok ' "$out") ff=$(grep -c '^not_ok ' "$out")
 [ $((fp + ff)) -eq 0 ] && ff=1
 grep '^not_ok ' "$out" >>"$failures"
 # What failed, again at the end: a CI log is often read from its tail.
-if [ -s "$failures" ]; then echo; echo "== what failed"; head -60 "$failures"; fi
+if [ -s "$failures" ]; then echo; echo "== what failed"; head -60 "$failures" | cut -c1-400; fi
 rm -f "$out" "$failures"
 echo
 echo "unit: $up passed, $uf failed; e2e: $ep passed, $ef failed; fuzz: $fp passed, $ff failed"

@@ -513,7 +513,10 @@ static bool run_init(pod_mgr_t *m, pod_t *p)
     if (c->st == CTR_EXITED && c->exit_handled && !wants_restart(p, c))
       return false; /* failed for good: the pod fails */
     run_ctr(m, p, c);
-    return c->done;
+    /* One that exited 0 before its start returned is done now: the next
+     * one starts in this pass. Only then: "done" is no verdict on the rest. */
+    if (!c->done)
+      return false;
   }
   return true;
 }

@@ -451,6 +451,40 @@ Test(pod_run, init_container_fills_empty_dir)
   json_decref(st);
 }
 
+/* Init containers that exit as soon as they start: each runs, once, in
+ * order, before the main one (one that had exited before its start
+ * returned was once taken for the last, and the rest were skipped). */
+Test(pod_run, quick_init_containers_all_run_in_order)
+{
+  char *uid = new_uid();
+  json_t *spec = J("{\"restartPolicy\":\"Never\",\"volumes\":[{\"name\":\"w\",\"emptyDir\":{}}],"
+                   "\"initContainers\":[],\"containers\":[{\"name\":\"main\",\"image\":\"busybox\","
+                   "\"command\":[\"sh\",\"-c\",\"test \\\"$(cat /w/log)\\\" = '1 2 3 4 5 6 7 8 '\"],"
+                   "\"volumeMounts\":[{\"name\":\"w\",\"mountPath\":\"/w\"}]}]}");
+  for (int i = 1; i <= 8; i++) {
+    cleanup_free char *name = xasprintf("i%d", i), *cmd = xasprintf("echo -n '%d ' >> /w/log", i);
+    json_array_append_new(json_object_get(spec, "initContainers"),
+                          json_pack("{s:s, s:s, s:[s, s, s], s:[{s:s, s:s}]}", "name", name,
+                                    "image", "busybox", "command", "sh", "-c", cmd,
+                                    "volumeMounts", "name", "w", "mountPath", "/w"));
+  }
+  cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
+  json_decref(spec);
+  json_t *pod = mkpod("quick-inits", uid, text);
+  sync_pod(pod);
+  json_t *st = wait_phase(uid, "Succeeded", 60);
+  json_t *inits = json_object_get(st, "initContainerStatuses");
+  cr_assert_eq(json_array_size(inits), 8);
+  for (int i = 1; i <= 8; i++) {
+    cleanup_free char *name = xasprintf("i%d", i);
+    json_t *t = json_object_get(
+        json_object_get(ctr_status(st, "initContainerStatuses", name), "state"), "terminated");
+    cr_assert_eq(json_int(t, "exitCode", -1), 0, "%s did not run to exit 0", name);
+  }
+  remove_pod(pod, uid);
+  json_decref(st);
+}
+
 Test(pod_run, env_from_configmap)
 {
   pthread_mutex_lock(&T.mu);

@@ -7,11 +7,13 @@
  *   - registers a Node (hostname, os, arch and zone labels; capacity and
  *     allocatable from --cpu/--memory/--pods; Ready; nodeInfo; a pod CIDR)
  *     and a Lease in kube-node-lease;
- *   - every --interval seconds (10, as berth's agent) renews its Lease and
- *     the heartbeat of its conditions (lastHeartbeatTime; src/agent/
- *     agent_node.c patches the node status on the same beat), the beats of
- *     all nodes spread evenly over the interval (the summary says how late
- *     the latest one started);
+ *   - every --interval seconds (10, as berth's agent and the kubelet) renews
+ *     its Lease and reads its Node; as src/agent/agent_node.c, it sends its
+ *     status (the conditions, with their lastHeartbeatTime) only when the
+ *     Node's conditions differ from its own (the node controller turned them
+ *     Unknown) or once every --report-interval seconds (300, the kubelet's
+ *     nodeStatusReportFrequency); the beats of all nodes are spread evenly
+ *     over the interval (the summary says how late the latest one started);
  *   - for each pod bound to it, writes through the status subresource the
  *     status a kubelet would once the containers run: phase Running,
  *     PodScheduled/PodReadyToStartContainers/Initialized/ContainersReady/
@@ -38,7 +40,8 @@
  * built by `make build/bench-hollow` (bench/api_lib.sh's build_loadgen).
  *
  *   build/bench-hollow https://127.0.0.1:PORT DATA -n 5000 [--prefix hollow-] [--zones 10] \
- *       [--cpu 32 --memory 256Gi --pods 110] [--conns 8] [--cleanup] */
+ *       [--cpu 32 --memory 256Gi --pods 110] [--interval 10] [--report-interval 300]
+ *       [--conns 8] [--cleanup] */
 #include "loadgen.h"
 
 #include <errno.h>
@@ -65,6 +68,7 @@ typedef struct hnode {
   char ip[24];             /* InternalIP: 100.64.0.0/10 */
   unsigned net_hi, net_lo; /* pod CIDR 10.HI.LO.0/24 */
   atomic_uint ips;         /* pod IPs handed out */
+  int64_t reported;        /* when its status was last sent (monotonic ns; its beat thread's) */
 } hnode_t;
 
 typedef struct hjob {
@@ -81,7 +85,7 @@ enum { SEEN_STARTED = 1, SEEN_DELETING = 2 };
 typedef struct hollow {
   /* settings */
   const char *prefix, *cpu, *memory, *pods;
-  long n, zones, conns, beat_conns, interval_s;
+  long n, zones, conns, beat_conns, interval_s, report_s;
   bool cleanup;
   int width; /* digits of a node's number */
   hnode_t *nodes;
@@ -94,7 +98,7 @@ typedef struct hollow {
   pthread_cond_t cond;
   hjob_t *head, *tail;
   /* what was done */
-  atomic_long statuses, deletes, beats, failures, retries, logged;
+  atomic_long statuses, deletes, beats, reports, failures, retries, logged;
   atomic_long beat_late_ns; /* the latest a beat started after its time */
 } hollow_t;
 
@@ -228,6 +232,7 @@ static int node_register(hollow_t *h, kc_t *c, size_t i)
   } else if (code != 201 && code != 200) {
     return -1;
   }
+  n->reported = time_mono_ns();
   cleanup_json json_t *l = lease(h, i, true);
   code = call(h, c, "POST", LEASES, NULL, l, "create lease");
   if (code == 409) {
@@ -239,20 +244,63 @@ static int node_register(hollow_t *h, kc_t *c, size_t i)
   return code == 200 || code == 201 ? 0 : -1;
 }
 
-/* One beat of node i: its Lease renewed, its conditions' heartbeat. A node
- * or lease deleted meanwhile is registered again. */
+/* True when the Node (JSON text) has the conditions a hollow node sends,
+ * heartbeat times aside. */
+static bool conditions_as_sent(hollow_t *h, const char *text, size_t len)
+{
+  cleanup_json json_t *node = json_loadb(text, len, 0, NULL);
+  cleanup_json json_t *ours = node_conditions(h, "");
+  json_t *have = json_object_get(json_object_get(node, "status"), "conditions");
+  if (json_array_size(have) != json_array_size(ours))
+    return false;
+  for (size_t k = 0; k < json_array_size(ours); k++) {
+    json_t *o = json_array_get(ours, k), *v = json_array_get(have, k);
+    static const char *const keys[] = { "type", "status", "reason", "message",
+                                        "lastTransitionTime" };
+    for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
+      if (strcmp(json_str(o, keys[j]), json_str(v, keys[j]) ?: ""))
+        return false;
+  }
+  return true;
+}
+
+/* One beat of node i: its Lease renewed, its Node read, and its status sent
+ * when the Node's conditions are not its own or the report interval has
+ * passed. A node or lease deleted meanwhile is registered again. */
 static void node_beat(hollow_t *h, kc_t *c, size_t i)
 {
   hnode_t *n = &h->nodes[i];
   cleanup_free char *lpath = xasprintf(LEASES "/%s", n->name);
-  cleanup_free char *spath = xasprintf("/api/v1/nodes/%s/status", n->name);
-  cleanup_free char *beat = time_rfc3339_sec(time_now_ns());
+  cleanup_free char *npath = xasprintf("/api/v1/nodes/%s", n->name);
   cleanup_json json_t *l = lease(h, i, false);
-  cleanup_json json_t *st
-      = json_pack("{s:{s:o}}", "status", "conditions", node_conditions(h, beat));
   long lc = call(h, c, "PATCH", lpath, MERGE_PATCH, l, "renew lease");
-  long sc = call(h, c, "PATCH", spath, MERGE_PATCH, st, "node status");
-  if ((lc == 404 || sc == 404) && !stopping(h))
+  kc_resp_t r = { 0 };
+  berr_t err = BERR_INIT;
+  long nc = -1;
+  bool same = false;
+  if (kc_do(c, "GET", npath, NULL, NULL, NULL, 0, &r, &err) < 0) {
+    fail(h, "get node", err.msg);
+    berr_clear(&err);
+  } else {
+    nc = r.code;
+    if (nc == 200)
+      same = conditions_as_sent(h, r.body.data, r.body.len);
+    else if (nc != 404)
+      fail_reply(h, "get node", &r);
+  }
+  kc_resp_free(&r);
+  int64_t now = time_mono_ns();
+  if (nc == 200 && (!same || now - n->reported >= h->report_s * 1000000000LL)) {
+    cleanup_free char *spath = xasprintf("%s/status", npath);
+    cleanup_free char *beat = time_rfc3339_sec(time_now_ns());
+    cleanup_json json_t *st
+        = json_pack("{s:{s:o}}", "status", "conditions", node_conditions(h, beat));
+    if (call(h, c, "PATCH", spath, MERGE_PATCH, st, "node status") == 200) {
+      n->reported = now;
+      atomic_fetch_add(&h->reports, 1);
+    }
+  }
+  if ((lc == 404 || nc == 404) && !stopping(h))
     node_register(h, c, i);
   atomic_fetch_add(&h->beats, 1);
 }
@@ -655,7 +703,7 @@ static void join(worker_t *w, pthread_t *tid, size_t nt)
 static void usage(void)
 {
   fputs("usage: bench-hollow URL DATA_DIR -n NODES [--prefix hollow-] [--zones 10]\n"
-        "         [--cpu 32] [--memory 256Gi] [--pods 110] [--interval 10]\n"
+        "         [--cpu 32] [--memory 256Gi] [--pods 110] [--interval 10] [--report-interval 300]\n"
         "         [--conns 8] [--heartbeat-conns N] [--cleanup]\n",
         stderr);
   exit(2);
@@ -684,6 +732,7 @@ static void parse_args(hollow_t *h, int argc, char **argv)
     { "conns", required_argument, NULL, 'c' },
     { "heartbeat-conns", required_argument, NULL, 'b' },
     { "interval", required_argument, NULL, 'i' },
+    { "report-interval", required_argument, NULL, 'R' },
     { "cleanup", no_argument, NULL, 'x' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -717,6 +766,9 @@ static void parse_args(hollow_t *h, int argc, char **argv)
       break;
     case 'i':
       h->interval_s = opt_long("interval", optarg, 1, 3600);
+      break;
+    case 'R':
+      h->report_s = opt_long("report-interval", optarg, 1, 86400);
       break;
     case 'x':
       h->cleanup = true;
@@ -788,10 +840,11 @@ static int hollow_run(hollow_t *h, sigset_t *sigs)
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   json_t *out = json_pack(
-      "{s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:I}", "nodes",
+      "{s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:I}", "nodes",
       (json_int_t)h->n, "registered_ms", reg_ms, "ran_s", (double)(t_stop - t_start) / 1e9,
       "pod_statuses", (json_int_t)atomic_load(&h->statuses), "pod_deletes",
       (json_int_t)atomic_load(&h->deletes), "heartbeats", (json_int_t)atomic_load(&h->beats),
+      "status_reports", (json_int_t)atomic_load(&h->reports),
       "heartbeat_late_max_ms", lg_ms(atomic_load(&h->beat_late_ns)), "failures",
       (json_int_t)atomic_load(&h->failures), "retries", (json_int_t)atomic_load(&h->retries),
       "dropped_at_stop", (json_int_t)dropped, "nodes_deleted", (json_int_t)unregistered,
@@ -815,7 +868,8 @@ int main(int argc, char **argv)
                    .zones = 10,
                    .conns = 8,
                    .beat_conns = 0,
-                   .interval_s = 10 };
+                   .interval_s = 10,
+                   .report_s = 300 };
   parse_args(h, argc, argv);
   if (!h->beat_conns) /* two requests per node and interval: 1,000/s for 5,000 nodes */
     h->beat_conns = h->n / 1000 + 1 < 8 ? h->n / 1000 + 1 : 8;

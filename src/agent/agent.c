@@ -242,6 +242,7 @@ static int agent_init(agent_t *a, const agent_opts_t *o, berr_t *err)
   a->mem_capacity = o->memory_capacity;
   a->housekeeping_ms = o->housekeeping_ms > 0 ? o->housekeeping_ms : AGENT_HOUSEKEEPING_MS;
   a->heartbeat_ms = o->heartbeat_ms > 0 ? o->heartbeat_ms : AGENT_HEARTBEAT_MS;
+  a->status_report_ms = o->status_report_ms > 0 ? o->status_report_ms : AGENT_STATUS_REPORT_MS;
   /* the bridge and the CIDR, before joining (the pod manager checks again) */
   cleanup_free char *ipam = path_join(a->data_dir, POD_IPAM_DIR);
   podnet_opts_t po = { .bridge = a->bridge, .cidr = a->pod_cidr, .state_dir = ipam };

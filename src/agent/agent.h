@@ -62,7 +62,8 @@ typedef struct agent_opts {
   const char *eviction_hard; /* "memory.available<QTY" or "<N%"; NULL: <100Mi */
   int64_t memory_capacity;   /* bytes, the Node's capacity.memory; 0: MemTotal */
   int64_t housekeeping_ms;   /* how often memory is looked at; 0: 10 s */
-  int64_t heartbeat_ms;      /* how often the Lease and status are renewed; 0: 10 s */
+  int64_t heartbeat_ms;      /* how often the Lease is renewed and the status looked at; 0: 10 s */
+  int64_t status_report_ms;  /* the Node's status is sent at least this often; 0: 5 min */
 } agent_opts_t;
 
 typedef struct agent agent_t;

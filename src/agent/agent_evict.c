@@ -170,7 +170,7 @@ static void look(agent_t *a, hk_state_t *s)
             (long long)available, (long long)threshold, (int)pressure);
   if (!s->synced) {
     berr_t err = BERR_INIT;
-    if (agent_node_post_status(a, s->kc, &err) < 0
+    if (agent_node_sync_status(a, s->kc, &err) < 0
         || agent_node_set_taint(a, s->kc, MEMORY_PRESSURE_TAINT, "NoSchedule", pressure, &err)
                < 0) {
       log_warn("msg=\"node pressure update failed, will retry\" node=%s err=\"%s\"", a->node_name,

@@ -30,6 +30,7 @@
 #define AGENT_KUBELET_VERSION    "v1.33.1-berth"
 #define AGENT_COMPONENT          "berth-agent"
 #define AGENT_HEARTBEAT_MS       10000
+#define AGENT_STATUS_REPORT_MS   300000
 #define AGENT_LEASE_DURATION_S   40
 #define AGENT_DEFAULT_MAX_PODS   110
 #define AGENT_REQUEST_TIMEOUT_MS 15000
@@ -59,6 +60,7 @@ struct agent {
 
   /* agent_node.c */
   pthread_mutex_t status_lock; /* one node status in flight: the last one built is the last sent */
+  int64_t status_posted_ns;    /* when the Node's status was last sent (status_lock) */
   pthread_t hb_thread;
   bool hb_started;
   int64_t ready_since_ns; /* lastTransitionTime of the conditions */
@@ -85,7 +87,8 @@ struct agent {
   int64_t evict_bytes;     /* memory.available below this is pressure… */
   int evict_percent;       /* … or below this percentage of the capacity */
   int64_t housekeeping_ms; /* how often memory.available is looked at */
-  int64_t heartbeat_ms;    /* how often the Lease and the Node's status are renewed */
+  int64_t heartbeat_ms;    /* how often the Lease is renewed and the Node's status looked at */
+  int64_t status_report_ms; /* the longest the Node's status goes unsent while unchanged */
   pthread_t hk_thread;
   bool hk_started;
   bool mem_pressure;             /* (lock) */
@@ -119,8 +122,14 @@ int agent_node_start(agent_t *a, berr_t *err);
 void agent_node_stop(agent_t *a);
 /* Pure helpers (also used by the tests through the node object). */
 json_t *agent_node_status(agent_t *a, int64_t now_ns);
-/* PATCH nodes/NAME/status with agent_node_status. */
-int agent_node_post_status(agent_t *a, kc_t *c, berr_t *err);
+/* Reads the Node and sends agent_node_status when it differs from the
+ * Node's (agent_node_status_same) or when --node-status-report-frequency
+ * has passed since the last one; a Node deleted meanwhile is registered
+ * again. The heartbeat's, and the housekeeping's after a change. */
+int agent_node_sync_status(agent_t *a, kc_t *c, berr_t *err);
+/* True when a Node's status (have) holds every field of ours with the same
+ * value, the conditions' lastHeartbeatTime aside: nothing to send. */
+bool agent_node_status_same(json_t *ours, json_t *have);
 /* Adds (present) or removes the taint KEY:EFFECT of the Node, keeping the
  * others. */
 int agent_node_set_taint(agent_t *a, kc_t *c, const char *key, const char *effect, bool present,

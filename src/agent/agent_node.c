@@ -1,12 +1,19 @@
 /* agent_node.c — the node as the API sees it: the Node object (labels,
  * capacity, addresses, nodeInfo, conditions, the endpoint's port) and the
- * heartbeats that keep it Ready: a status merge-patch and a Lease renewal
- * (kube-node-lease/NAME) every 10 s from one thread.
+ * heartbeats that keep it Ready, as a kubelet with node leases sends them:
+ * every 10 s (--heartbeat-interval) one thread renews the Lease
+ * (kube-node-lease/NAME) and reads the Node; the status is sent when what
+ * the agent would send differs from what the Node has, heartbeat times
+ * aside, or when none was sent for 5 min (--node-status-report-frequency).
+ * An idle node is one small write per beat rather than two, the larger of
+ * which every watcher of nodes decodes; the node lifecycle controller takes
+ * the newer of the Lease's renewTime and the Ready condition's heartbeat.
  *
- * The status is recomputed on every beat (memory and disk are read again,
+ * The status is computed afresh each time (memory and disk are read again,
  * which is cheap) and sent whole: a merge patch replaces the conditions
- * list, so nothing stale can survive. Ready and the disk and PID ones never
- * change here, so their lastTransitionTime is the agent's start;
+ * list, so nothing stale can survive, and one the node controller turned
+ * Unknown is set back on the next beat. Ready and the disk and PID ones
+ * never change here, so their lastTransitionTime is the agent's start;
  * MemoryPressure follows agent_evict.c, which also sends the status (and
  * the memory-pressure taint) as soon as it changes. The Lease is renewed
  * with PUT carrying the resourceVersion last seen; a 409 means someone else
@@ -199,24 +206,92 @@ static void remember_uid(agent_t *a, json_t *node)
   pthread_mutex_unlock(&a->lock);
 }
 
-int agent_node_post_status(agent_t *a, kc_t *c, berr_t *err)
+/* PATCHes status (taken) as the Node's; the caller holds status_lock. */
+static int post_status_locked(agent_t *a, kc_t *c, json_t *status, int64_t now, berr_t *err)
 {
   cleanup_free char *path = xasprintf("/api/v1/nodes/%s/status", a->node_name);
   cleanup_json json_t *reply = NULL;
+  cleanup_json json_t *body = json_pack("{s:o}", "status", status);
   long code = 0;
+  if (kc_json(c, "PATCH", path, "application/merge-patch+json", body, &code, &reply, err) < 0)
+    return berr_wrap(err, "node status");
+  if (code != 200)
+    return http_fail(err, code, reply, "node status");
+  a->status_posted_ns = now;
+  log_debug("msg=\"node status posted\" node=%s", a->node_name);
+  return 0;
+}
+
+/* PATCH nodes/NAME/status with agent_node_status: at registration. */
+static int post_status(agent_t *a, kc_t *c, berr_t *err)
+{
   /* The heartbeat and the housekeeping thread both post: without the lock
    * a status built before a change could arrive after the one built after
    * it, and undo it until the next beat. */
   pthread_mutex_lock(&a->status_lock);
-  cleanup_json json_t *body = json_pack("{s:o}", "status", agent_node_status(a, time_now_ns()));
-  int rc = kc_json(c, "PATCH", path, "application/merge-patch+json", body, &code, &reply, err);
+  int64_t now = time_now_ns();
+  int rc = post_status_locked(a, c, agent_node_status(a, now), now, err);
   pthread_mutex_unlock(&a->status_lock);
-  if (rc < 0)
-    return berr_wrap(err, "node status");
+  return rc;
+}
+
+/* A copy of a conditions list without the heartbeat times. */
+static json_t *conditions_sans_beat(json_t *conds)
+{
+  json_t *out = json_array(), *c;
+  size_t i;
+  json_array_foreach(conds, i, c)
+  {
+    json_t *copy = json_copy(c);
+    json_object_del(copy, "lastHeartbeatTime");
+    json_array_append_new(out, copy);
+  }
+  return out;
+}
+
+bool agent_node_status_same(json_t *ours, json_t *have)
+{
+  if (!json_is_object(have))
+    return false;
+  const char *k;
+  json_t *v;
+  json_object_foreach(ours, k, v)
+  {
+    json_t *h = json_object_get(have, k);
+    if (!strcmp(k, "conditions")) {
+      cleanup_json json_t *a = conditions_sans_beat(v), *b = conditions_sans_beat(h);
+      if (!json_equal(a, b))
+        return false;
+    } else if (!h || !json_equal(v, h)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int agent_node_sync_status(agent_t *a, kc_t *c, berr_t *err)
+{
+  cleanup_free char *path = xasprintf("/api/v1/nodes/%s", a->node_name);
+  cleanup_json json_t *node = NULL;
+  long code = 0;
+  if (kc_json(c, "GET", path, NULL, NULL, &code, &node, err) < 0)
+    return berr_wrap(err, "get node %s", a->node_name);
+  if (code == 404) {
+    log_warn("msg=\"node gone, registering it again\" node=%s", a->node_name);
+    return agent_node_register(a, err);
+  }
   if (code != 200)
-    return http_fail(err, code, reply, "node status");
-  log_debug("msg=\"node status posted\" node=%s", a->node_name);
-  return 0;
+    return http_fail(err, code, node, "get node");
+  pthread_mutex_lock(&a->status_lock);
+  int64_t now = time_now_ns();
+  json_t *ours = agent_node_status(a, now);
+  int rc = 0;
+  if (now - a->status_posted_ns >= a->status_report_ms * 1000000
+      || !agent_node_status_same(ours, json_object_get(node, "status")))
+    rc = post_status_locked(a, c, steal_ptr(ours), now, err);
+  json_decref(ours);
+  pthread_mutex_unlock(&a->status_lock);
+  return rc;
 }
 
 static int create_or_update(agent_t *a, kc_t *c, berr_t *err)
@@ -392,7 +467,7 @@ int agent_node_register(agent_t *a, berr_t *err)
   int rc = create_or_update(a, c, err);
   berr_t e2 = BERR_INIT;
   /* A failed status or lease is retried by the heartbeat in 10 s. */
-  if (rc == 0 && agent_node_post_status(a, c, &e2) < 0) {
+  if (rc == 0 && post_status(a, c, &e2) < 0) {
     log_warn("msg=\"node status failed\" node=%s err=\"%s\"", a->node_name, e2.msg);
     berr_clear(&e2);
   }
@@ -405,17 +480,12 @@ static void *heartbeat_main(void *arg)
   agent_t *a = arg;
   kc_t *c = agent_kc(a);
   lease_state_t l = { 0 };
-  bool first = true;
+  bool first = true; /* registration has just sent the status */
   do {
     berr_t err = BERR_INIT;
-    if (!first && agent_node_post_status(a, c, &err) < 0) {
+    if (!first && agent_node_sync_status(a, c, &err) < 0) {
       log_warn("msg=\"node status failed\" node=%s err=\"%s\"", a->node_name, err.msg);
       berr_clear(&err);
-      /* The Node may have been deleted: create it again. */
-      if (create_or_update(a, c, &err) < 0) {
-        log_warn("msg=\"node registration failed\" node=%s err=\"%s\"", a->node_name, err.msg);
-        berr_clear(&err);
-      }
     }
     first = false;
     if (lease_renew(a, c, &l, &err) < 0) {

@@ -42,9 +42,12 @@ static const char usage_text[]
       "  --housekeeping-interval DURATION\n"
       "                           how often memory is looked at (default 10s)\n"
       "  --heartbeat-interval DURATION\n"
-      "                           how often the Lease and the Node's status are renewed (default\n"
-      "                           10s; keep it well under the server's\n"
+      "                           how often the Lease is renewed and the Node's status compared\n"
+      "                           with the node's (default 10s; keep it well under the server's\n"
       "                           --node-monitor-grace-period)\n"
+      "  --node-status-report-frequency DURATION\n"
+      "                           how often the Node's status is sent while nothing in it\n"
+      "                           changes (default 5m; a change is sent on the next heartbeat)\n"
       "\n"
       "DURATION is a number with a unit (ms, s, m, h), or several (1m30s). QTY is a Kubernetes\n"
       "quantity (512Mi, 2Gi, 1G).\n";
@@ -88,6 +91,7 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
     O_MEMORY_CAPACITY,
     O_HOUSEKEEPING,
     O_HEARTBEAT,
+    O_STATUS_REPORT,
   };
   static const struct option opts[] = {
     { "server", required_argument, NULL, O_SERVER },
@@ -107,6 +111,7 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
     { "memory-capacity", required_argument, NULL, O_MEMORY_CAPACITY },
     { "housekeeping-interval", required_argument, NULL, O_HOUSEKEEPING },
     { "heartbeat-interval", required_argument, NULL, O_HEARTBEAT },
+    { "node-status-report-frequency", required_argument, NULL, O_STATUS_REPORT },
     { "help", no_argument, NULL, 'h' },
     { 0 },
   };
@@ -188,13 +193,19 @@ int cli_agent(cli_ctx *ctx, int argc, char **argv)
       break;
     }
     case O_HOUSEKEEPING:
-    case O_HEARTBEAT: {
-      const char *flag = c == O_HEARTBEAT ? "--heartbeat-interval" : "--housekeeping-interval";
+    case O_HEARTBEAT:
+    case O_STATUS_REPORT: {
+      const char *flag = c == O_HEARTBEAT       ? "--heartbeat-interval"
+                         : c == O_STATUS_REPORT ? "--node-status-report-frequency"
+                                                : "--housekeeping-interval";
       if (cli_parse_duration("agent", flag, optarg, &v) < 0)
         return 2;
       if (v < 100000000)
         return cli_usage_error("agent", "invalid %s \"%s\": want at least 100ms", flag, optarg);
-      *(c == O_HEARTBEAT ? &o.heartbeat_ms : &o.housekeeping_ms) = v / 1000000;
+      *(c == O_HEARTBEAT       ? &o.heartbeat_ms
+        : c == O_STATUS_REPORT ? &o.status_report_ms
+                               : &o.housekeeping_ms)
+          = v / 1000000;
       break;
     }
     case 'h':

@@ -36,6 +36,8 @@ expect_fail "a token pinning another CA is refused" "the server's CA does not ma
   timeout 20 "$BERTH" "${AGENT_ARGV[@]}" --data-dir "$T/bad2" \
   --token "K10$(printf '0%.0s' {1..64})::node:$(cut -d: -f4- <"$DATA/node-token")"
 expect_fail "a bad --node-label" 'invalid --node-label' "$BERTH" "${AGENT_ARGV[@]}" --token x --node-label nolabel
+expect_fail "a bad --node-status-report-frequency" 'invalid --node-status-report-frequency "5x"' \
+  "$BERTH" "${AGENT_ARGV[@]}" --token x --node-status-report-frequency 5x
 
 start_agent
 ready() { cluster_node_ready e2e-node; }
@@ -56,13 +58,26 @@ expect_eq "labels" "e2e-node linux" \
 expect_match "kubectl get nodes: e2e-node Ready" 'e2e-node +Ready' "$(kc get nodes 2>&1)"
 
 renew() { get $LEASE | jq_ 'd["spec"]["renewTime"]'; }
+node_rv() { get $NODE | jq_ 'd["metadata"]["resourceVersion"]'; }
+ready_status() { get $NODE | jq_ '[c["status"] for c in d["status"]["conditions"] if c["type"] == "Ready"][0]'; }
 if wait_for 15 renew; then
-  r1=$(renew)
+  r1=$(renew) rv1=$(node_rv)
   expect_match "lease: holder e2e-node, 40 s, MicroTime" 'e2e-node 40 [0-9T:-]+\.[0-9]{6}Z' \
     "$(get $LEASE | jq_ 'd["spec"]["holderIdentity"], d["spec"]["leaseDurationSeconds"], d["spec"]["renewTime"]' | tr -d "()',")"
   lease_moved() { [ "$(renew)" != "$r1" ]; }
   if wait_for 15 lease_moved; then
     ok "the lease is renewed"; else not_ok "lease renewed" "still $r1"; fi
+  # As a kubelet with leases: the beat renews the Lease; the Node's status is
+  # sent only when it changed (or every 5 min), so the Node is not rewritten.
+  expect_eq "an unchanged Node's status is not sent again on a beat" "$rv1" "$(node_rv)"
+  # What the node controller does to a silent node: the agent's next beat
+  # sees the difference and sends its status.
+  req PATCH "$NODE/status" -H 'Content-Type: application/merge-patch+json' \
+    -d '{"status":{"conditions":[{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown","message":"Kubelet stopped posting node status."}]}}' >/dev/null
+  expect_eq "the Ready condition turned Unknown by someone else" Unknown "$(ready_status)"
+  ready_again() { [ "$(ready_status)" = True ]; }
+  if wait_for 15 ready_again; then ok "the next beat sets it back to True"; else
+    not_ok "Ready again" "$(get $NODE | jq_ 'd["status"]["conditions"]')"; fi
 else
   not_ok "lease created" "$(get $LEASE)"
 fi

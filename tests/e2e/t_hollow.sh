@@ -2,7 +2,8 @@
 # t_hollow.sh — hollow nodes (build/bench-hollow, bench/hollow.c: what
 # bench/sched.sh measures the scheduler with) against a real `berth server`,
 # checked with the real kubectl: 20 nodes Ready with their labels, zones and
-# leases, leases renewed, 50 pods created with kubectl placed on them by the
+# leases, leases renewed, a Node's status sent again only when its
+# conditions are not the node's own (as a kubelet with leases), 50 pods created with kubectl placed on them by the
 # server's scheduler and reported Running (pod IP from the node's pod CIDR,
 # containerID hollow://…), init containers reported Completed, `kubectl
 # delete` of the pods completing (the hollow node confirms with grace 0),
@@ -41,7 +42,7 @@ expect_fail "no server: a clear error" 'bench-hollow: .*https://127.0.0.1:1/.*Co
   "$HOLLOW" "https://127.0.0.1:1" "$DATA" -n 1
 
 # ---- 20 nodes ----------------------------------------------------------------------------
-"$HOLLOW" "$URL" "$DATA" -n 20 --zones 4 --interval 1 --cpu 4 --memory 8Gi --pods 20 --cleanup \
+"$HOLLOW" "$URL" "$DATA" -n 20 --zones 4 --interval 1 --report-interval 600 --cpu 4 --memory 8Gi --pods 20 --cleanup \
   >"$T/hollow.json" 2>"$T/hollow.err" &
 H_PID=$!
 ready_nodes() { kc get nodes --no-headers 2>/dev/null | grep -c ' Ready '; }
@@ -60,10 +61,18 @@ renew() { kc get lease -n kube-node-lease hollow-00007 -o jsonpath='{.spec.renew
 r1=$(renew)
 lease_renewed() { [ "$(renew)" != "$r1" ]; }
 if wait_for 5 lease_renewed; then ok "leases are renewed (--interval 1)"; else not_ok "lease renewed" "still $r1"; fi
-beat() { kc get node hollow-00007 -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}'; }
-b1=$(beat)
-beat_moved() { [ "$(beat)" != "$b1" ]; }
-if wait_for 5 beat_moved; then ok "the Ready condition's heartbeat moves"; else not_ok "heartbeat" "still $b1"; fi
+node_rv() { kc get node hollow-00007 -o jsonpath='{.metadata.resourceVersion}'; }
+rv1=$(node_rv) r2=$(renew)
+renewed_again() { [ "$(renew)" != "$r2" ]; }
+wait_for 5 renewed_again && sleep 1.1 # two more beats
+expect_eq "the Node is not written on a beat while its conditions are its own" "$rv1" "$(node_rv)"
+ready() { kc get node hollow-00007 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'; }
+kc patch node hollow-00007 --subresource=status --type=merge \
+  -p '{"status":{"conditions":[{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown"}]}}' >/dev/null
+expect_eq "Ready turned Unknown as the node controller does" Unknown "$(ready)"
+ready_again() { [ "$(ready)" = True ]; }
+if wait_for 5 ready_again; then ok "the next beat sends the status again: Ready"; else
+  not_ok "Ready again" "$(kc get node hollow-00007 -o jsonpath='{.status.conditions}')"; fi
 
 # ---- 50 pods -----------------------------------------------------------------------------
 for i in $(seq -w 1 50); do
@@ -117,8 +126,8 @@ if wait_for 15 stopped; then
 else
   not_ok "SIGTERM stops the hollow process" "still running after 15 s: $(tail -3 "$T/hollow.err")"
 fi
-summary=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["nodes"], d["pod_statuses"], d["pod_deletes"], d["failures"], d["nodes_deleted"], d["heartbeats"] > 0)' "$T/hollow.json" 2>&1)
-expect_eq "its summary: 20 nodes, 51 statuses, 51 deletes, no failure, 20 nodes deleted, heartbeats" \
-  "20 51 51 0 20 True" "$summary"
+summary=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["nodes"], d["pod_statuses"], d["pod_deletes"], d["failures"], d["nodes_deleted"], d["heartbeats"] > 0, d["status_reports"])' "$T/hollow.json" 2>&1)
+expect_eq "its summary: 20 nodes, 51 statuses, 51 deletes, no failure, 20 nodes deleted, heartbeats, one status sent after registering (the Unknown one)" \
+  "20 51 51 0 20 True 1" "$summary"
 expect_match "--cleanup: the nodes are gone" 'No resources found' "$(kc get nodes 2>&1)"
 expect_match "--cleanup: their leases are gone" 'No resources found' "$(kc get leases -n kube-node-lease 2>&1)"

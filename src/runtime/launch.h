@@ -82,7 +82,8 @@ typedef struct sc_filter {
   void *mem;
 } sc_filter;
 
-/* Parent: compiles linux.seccomp (or loads it from the cache under root). */
+/* Parent: compiles linux.seccomp (or finds it in memory, or loads it from
+ * the cache under root). */
 int sc_prepare(json_t *seccomp, const char *root, sc_filter *out, berr_t *err);
 void sc_free(sc_filter *f);
 /* Child: installs the filter. */

@@ -214,6 +214,23 @@ Test(engine_spawner, output_and_exit_codes)
   exec_both(sig, 0, 128 + SIGTERM, "", "");
 }
 
+/* The container runs under the default seccomp filter, which the spawner
+ * compiled before forking: no fork compiled it or wrote the file cache. */
+Test(engine_spawner, default_seccomp_from_memory)
+{
+  engine_info info;
+  berr_t err = BERR_INIT;
+  cr_assert_eq(engine_info_get(T.local, T.id, &info, &err), 0, "%s", err.msg);
+  cleanup_free char *status_path = xasprintf("/proc/%d/status", (int)info.pid);
+  engine_info_clear(&info);
+  cleanup_free char *status = NULL;
+  size_t len = 0;
+  cr_assert_eq(fs_read_file(status_path, 0, &status, &len, &err), 0, "%s", err.msg);
+  cr_assert(strstr(status, "\nSeccomp:\t2\n"), "%s", status);
+  cleanup_free char *cache = path_join(T.dir, "run/containers/.seccomp");
+  cr_assert_not(fs_exists(cache), "%s: a fork compiled the default profile", cache);
+}
+
 Test(engine_spawner, command_that_cannot_run)
 {
   /* Not found: ENOENT (docker's 127); not executable: EACCES (126). */

@@ -255,8 +255,8 @@ static bool conditions_as_sent(hollow_t *h, const char *text, size_t len)
     return false;
   for (size_t k = 0; k < json_array_size(ours); k++) {
     json_t *o = json_array_get(ours, k), *v = json_array_get(have, k);
-    static const char *const keys[] = { "type", "status", "reason", "message",
-                                        "lastTransitionTime" };
+    static const char *const keys[]
+        = { "type", "status", "reason", "message", "lastTransitionTime" };
     for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
       if (strcmp(json_str(o, keys[j]), json_str(v, keys[j]) ?: ""))
         return false;
@@ -702,10 +702,11 @@ static void join(worker_t *w, pthread_t *tid, size_t nt)
 
 static void usage(void)
 {
-  fputs("usage: bench-hollow URL DATA_DIR -n NODES [--prefix hollow-] [--zones 10]\n"
-        "         [--cpu 32] [--memory 256Gi] [--pods 110] [--interval 10] [--report-interval 300]\n"
-        "         [--conns 8] [--heartbeat-conns N] [--cleanup]\n",
-        stderr);
+  fputs(
+      "usage: bench-hollow URL DATA_DIR -n NODES [--prefix hollow-] [--zones 10]\n"
+      "         [--cpu 32] [--memory 256Gi] [--pods 110] [--interval 10] [--report-interval 300]\n"
+      "         [--conns 8] [--heartbeat-conns N] [--cleanup]\n",
+      stderr);
   exit(2);
 }
 
@@ -844,11 +845,11 @@ static int hollow_run(hollow_t *h, sigset_t *sigs)
       (json_int_t)h->n, "registered_ms", reg_ms, "ran_s", (double)(t_stop - t_start) / 1e9,
       "pod_statuses", (json_int_t)atomic_load(&h->statuses), "pod_deletes",
       (json_int_t)atomic_load(&h->deletes), "heartbeats", (json_int_t)atomic_load(&h->beats),
-      "status_reports", (json_int_t)atomic_load(&h->reports),
-      "heartbeat_late_max_ms", lg_ms(atomic_load(&h->beat_late_ns)), "failures",
-      (json_int_t)atomic_load(&h->failures), "retries", (json_int_t)atomic_load(&h->retries),
-      "dropped_at_stop", (json_int_t)dropped, "nodes_deleted", (json_int_t)unregistered,
-      "cpu_user_s", (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6, "cpu_sys_s",
+      "status_reports", (json_int_t)atomic_load(&h->reports), "heartbeat_late_max_ms",
+      lg_ms(atomic_load(&h->beat_late_ns)), "failures", (json_int_t)atomic_load(&h->failures),
+      "retries", (json_int_t)atomic_load(&h->retries), "dropped_at_stop", (json_int_t)dropped,
+      "nodes_deleted", (json_int_t)unregistered, "cpu_user_s",
+      (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6, "cpu_sys_s",
       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, "max_rss_kib",
       (json_int_t)ru.ru_maxrss);
   json_dumpf(out, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(6));

@@ -83,11 +83,11 @@ struct agent {
   json_t *ev_cache; /* recent events, for counting repeats (lock) */
 
   /* agent_evict.c */
-  int64_t mem_capacity;    /* --memory-capacity in bytes; 0: MemTotal */
-  int64_t evict_bytes;     /* memory.available below this is pressure… */
-  int evict_percent;       /* … or below this percentage of the capacity */
-  int64_t housekeeping_ms; /* how often memory.available is looked at */
-  int64_t heartbeat_ms;    /* how often the Lease is renewed and the Node's status looked at */
+  int64_t mem_capacity;     /* --memory-capacity in bytes; 0: MemTotal */
+  int64_t evict_bytes;      /* memory.available below this is pressure… */
+  int evict_percent;        /* … or below this percentage of the capacity */
+  int64_t housekeeping_ms;  /* how often memory.available is looked at */
+  int64_t heartbeat_ms;     /* how often the Lease is renewed and the Node's status looked at */
   int64_t status_report_ms; /* the longest the Node's status goes unsent while unchanged */
   pthread_t hk_thread;
   bool hk_started;

@@ -457,16 +457,17 @@ Test(pod_run, init_container_fills_empty_dir)
 Test(pod_run, quick_init_containers_all_run_in_order)
 {
   char *uid = new_uid();
-  json_t *spec = J("{\"restartPolicy\":\"Never\",\"volumes\":[{\"name\":\"w\",\"emptyDir\":{}}],"
-                   "\"initContainers\":[],\"containers\":[{\"name\":\"main\",\"image\":\"busybox\","
-                   "\"command\":[\"sh\",\"-c\",\"test \\\"$(cat /w/log)\\\" = '1 2 3 4 5 6 7 8 '\"],"
-                   "\"volumeMounts\":[{\"name\":\"w\",\"mountPath\":\"/w\"}]}]}");
+  json_t *spec
+      = J("{\"restartPolicy\":\"Never\",\"volumes\":[{\"name\":\"w\",\"emptyDir\":{}}],"
+          "\"initContainers\":[],\"containers\":[{\"name\":\"main\",\"image\":\"busybox\","
+          "\"command\":[\"sh\",\"-c\",\"test \\\"$(cat /w/log)\\\" = '1 2 3 4 5 6 7 8 '\"],"
+          "\"volumeMounts\":[{\"name\":\"w\",\"mountPath\":\"/w\"}]}]}");
   for (int i = 1; i <= 8; i++) {
     cleanup_free char *name = xasprintf("i%d", i), *cmd = xasprintf("echo -n '%d ' >> /w/log", i);
     json_array_append_new(json_object_get(spec, "initContainers"),
                           json_pack("{s:s, s:s, s:[s, s, s], s:[{s:s, s:s}]}", "name", name,
-                                    "image", "busybox", "command", "sh", "-c", cmd,
-                                    "volumeMounts", "name", "w", "mountPath", "/w"));
+                                    "image", "busybox", "command", "sh", "-c", cmd, "volumeMounts",
+                                    "name", "w", "mountPath", "/w"));
   }
   cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
   json_decref(spec);

@@ -61,6 +61,12 @@ int64_t dp_rs_status(const dp_rs_t *rs, const char *field)
   return json_int(json_object_get(rs->obj, "status"), field, 0);
 }
 
+int64_t dp_rs_available(const dp_rs_t *rs)
+{
+  int64_t avail = dp_rs_status(rs, "availableReplicas"), want = dp_rs_replicas(rs);
+  return avail < want ? avail : want;
+}
+
 bool dp_rs_annotation_int(const dp_rs_t *rs, const char *key, int64_t *out)
 {
   return parse_int(json_str(json_object_get(md_of(rs->obj), "annotations"), key), out);
@@ -86,6 +92,15 @@ size_t dp_old_sets(dp_t *dp, dp_rs_t **out, bool active_only)
       out[n++] = rs;
   }
   return n;
+}
+
+int64_t dp_sum_available(dp_rs_t **sets, size_t n)
+{
+  int64_t sum = 0;
+  for (size_t i = 0; i < n; i++)
+    if (sets[i])
+      sum += dp_rs_available(sets[i]);
+  return sum;
 }
 
 int64_t dp_sum(dp_rs_t **sets, size_t n, const char *field)

@@ -47,6 +47,12 @@ typedef struct dp {
 /* ---- ReplicaSet fields (deployment.c) ---- */
 int64_t dp_rs_replicas(const dp_rs_t *rs); /* spec.replicas */
 int64_t dp_rs_status(const dp_rs_t *rs, const char *field);
+/* The pods of the set that will still be available once its own
+ * controller has brought it to spec.replicas: status.availableReplicas, at
+ * most spec.replicas. A set just scaled down reports, until its controller
+ * acts, the pods it is about to delete as available; counting them let a
+ * second step of a rolling update go below maxUnavailable. */
+int64_t dp_rs_available(const dp_rs_t *rs);
 int64_t dp_rs_revision(const dp_rs_t *rs);
 int64_t dp_rs_created(const dp_rs_t *rs);
 /* An int annotation; false when missing or not a number. */
@@ -56,6 +62,8 @@ bool dp_rs_annotation_int(const dp_rs_t *rs, const char *key, int64_t *out);
 size_t dp_old_sets(dp_t *dp, dp_rs_t **out, bool active_only);
 /* Sum of spec.replicas (field NULL) or of a status field over sets. */
 int64_t dp_sum(dp_rs_t **sets, size_t n, const char *field);
+/* Sum of dp_rs_available over sets. */
+int64_t dp_sum_available(dp_rs_t **sets, size_t n);
 
 /* Kubernetes' MaxSurge / MaxUnavailable of the Deployment. */
 int64_t dp_max_surge(const dp_t *dp);

@@ -4,7 +4,8 @@
  *
  * The rolling update is Kubernetes': grow the new set while the total of
  * all sets stays within replicas + maxSurge; shrink old sets while the
- * available pods (as the sets' status reports them) stay at or above
+ * available pods (as the sets' status reports them, but no more in a set
+ * than its spec.replicas: dp_rs_available) stay at or above
  * replicas - maxUnavailable, counting the new set's not-yet-available pods
  * as already missing, and shrinking the old sets' unavailable pods first so
  * that broken old pods cannot block a rollout. One kind of step per sync
@@ -81,7 +82,7 @@ static int64_t scale_down_unhealthy(dp_t *dp, dp_rs_t **old, size_t n, int64_t m
   qsort(old, n, sizeof *old, by_age);
   int64_t total = 0;
   for (size_t i = 0; i < n && total < max; i++) {
-    int64_t have = dp_rs_replicas(old[i]), avail = dp_rs_status(old[i], "availableReplicas");
+    int64_t have = dp_rs_replicas(old[i]), avail = dp_rs_available(old[i]);
     if (have == 0 || have <= avail)
       continue;
     int64_t down = min64(max - total, have - avail);
@@ -96,8 +97,7 @@ static int64_t scale_down_unhealthy(dp_t *dp, dp_rs_t **old, size_t n, int64_t m
 static int64_t scale_down_old(dp_t *dp, dp_rs_t **old, size_t n)
 {
   /* old sets already at 0 do not count: their pods are on their way out */
-  int64_t available
-      = dp_sum(old, n, "availableReplicas") + dp_rs_status(dp->new_rs, "availableReplicas");
+  int64_t available = dp_sum_available(old, n) + dp_rs_available(dp->new_rs);
   int64_t min_available = dp->replicas - dp_max_unavailable(dp);
   if (available <= min_available)
     return 0;
@@ -124,8 +124,7 @@ static bool reconcile_old(dp_t *dp)
   bool scaled = false;
   if (old_pods > 0) {
     int64_t min_available = dp->replicas - dp_max_unavailable(dp);
-    int64_t new_unavailable
-        = dp_rs_replicas(dp->new_rs) - dp_rs_status(dp->new_rs, "availableReplicas");
+    int64_t new_unavailable = dp_rs_replicas(dp->new_rs) - dp_rs_available(dp->new_rs);
     int64_t max_down = all_pods - min_available - new_unavailable;
     if (max_down > 0) {
       nold = dp_old_sets(dp, old, true);

@@ -242,6 +242,39 @@ static void check_bounds(ctrl_h *h, void *arg)
   b->steps++;
 }
 
+/* The Deployment syncs again before the old set's controller has acted on
+ * its last scale-down: the old set still reports the pods it is about to
+ * delete as available, and they must not count (bench/workloads.sh saw
+ * 37 ready pods where maxUnavailable allowed 38 no fewer). */
+Test(ctrl_deploy, old_set_not_yet_scaled_down_counts_its_spec)
+{
+  ctrl_h h;
+  start(&h, 10, ROLLING("0", "2"), ""); /* at least 8 available, at most 10 pods */
+  edit(&h, "image", json_string("v2"));
+  sync_deploy(&h); /* no room to grow: the old set goes 10 → 8 */
+  cr_assert_eq(rs_size(rs_for(&h, "v1")), 8);
+  cr_assert_eq(json_int(json_object_get(rs_for(&h, "v1"), "status"), "availableReplicas", 0), 10,
+               "its controller has not acted yet");
+  sync_deploy(&h); /* room for 2 new */
+  cr_assert_eq(rs_size(rs_for(&h, "v2")), 2);
+  const char *v2 = json_str(md(rs_for(&h, "v2")), "name");
+  cleanup_free char *v2name = xstrdup(v2);
+  ctrl_h_sync(&h, "replicaset", "default", v2name);
+  ctrl_h_apply(&h);
+  h.now += S;
+  pods_start(&h, NULL);
+  ctrl_h_sync(&h, "replicaset", "default", v2name);
+  ctrl_h_apply(&h);
+  cr_assert_eq(json_int(json_object_get(rs_for(&h, "v2"), "status"), "availableReplicas", 0), 2);
+  sync_deploy(&h); /* 8 old + 2 new will be available: 2 more old may go, not 4 */
+  cr_assert_eq(rs_size(rs_for(&h, "v1")), 6);
+  sync_sets(&h);
+  cr_assert_geq(pods(&h, NULL, true), 8, "%lld available", (long long)pods(&h, NULL, true));
+  struct bounds b = { .min_available = 8, .max_total = 10 };
+  cr_assert_gt(settle(&h, NULL, check_bounds, &b, 40), 0);
+  ctrl_h_free(&h);
+}
+
 Test(ctrl_deploy, rolling_update_keeps_bounds)
 {
   ctrl_h h;

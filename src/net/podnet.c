@@ -586,12 +586,22 @@ typedef struct pod_wire {
   uint32_t addr;
 } pod_wire_t;
 
+/* One queue each way per end: a veth otherwise gets one per possible CPU,
+ * each a set of sysfs objects registered with the device (on two CPUs,
+ * 277 against 228 µs of CPU per pair with `ip link add`). */
+static void put_one_queue(struct nlmsghdr *nlh)
+{
+  mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, 1);
+  mnl_attr_put_u32(nlh, IFLA_NUM_RX_QUEUES, 1);
+}
+
 static int veth_create(const pod_wire_t *w)
 {
   struct nlmsghdr *nlh = nl_msg(w->host, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   put_ifinfo(nlh, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, w->host_if);
   mnl_attr_put_u32(nlh, IFLA_MTU, w->mtu);
+  put_one_queue(nlh);
   struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
   struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -604,6 +614,7 @@ static int veth_create(const pod_wire_t *w)
   mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
   mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)w->ns_fd);
   mnl_attr_put_u32(nlh, IFLA_MTU, w->mtu);
+  put_one_queue(nlh);
   mnl_attr_nest_end(nlh, peer);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, info);

@@ -432,6 +432,11 @@ Test(podnet, setup_connect_and_teardown)
   cleanup_free char *veth = ip_in(NULL, "-o", "link", "show", "dev", host1, NULL);
   cleanup_free char *master = xasprintf("master %s ", g_bridge);
   cr_assert(strstr(veth, master) && strstr(veth, ",UP"), "veth %s: %s", host1, veth);
+  /* one queue each way on both ends, whatever the number of CPUs */
+  cleanup_free char *qh = ip_in(NULL, "-d", "-o", "link", "show", "dev", host1, NULL);
+  cleanup_free char *qp = ip_in(ns1, "-d", "-o", "link", "show", "dev", "eth0", NULL);
+  cr_assert(strstr(qh, "numtxqueues 1 numrxqueues 1 "), "%s", qh);
+  cr_assert(strstr(qp, "numtxqueues 1 numrxqueues 1 "), "%s", qp);
 
   /* The address file holds the uid. */
   cleanup_free char *file = xasprintf("%s/%s", state, ip1);

@@ -206,6 +206,15 @@ static void remember_uid(agent_t *a, json_t *node)
   pthread_mutex_unlock(&a->lock);
 }
 
+/* GET of the Node: its code, and the reply in *node. */
+static int get_node(agent_t *a, kc_t *c, json_t **node, long *code, berr_t *err)
+{
+  cleanup_free char *path = xasprintf("/api/v1/nodes/%s", a->node_name);
+  if (kc_json(c, "GET", path, NULL, NULL, code, node, err) < 0)
+    return berr_wrap(err, "get node %s", a->node_name);
+  return 0;
+}
+
 /* PATCHes status (taken) as the Node's; the caller holds status_lock. */
 static int post_status_locked(agent_t *a, kc_t *c, json_t *status, int64_t now, berr_t *err)
 {
@@ -271,11 +280,10 @@ bool agent_node_status_same(json_t *ours, json_t *have)
 
 int agent_node_sync_status(agent_t *a, kc_t *c, berr_t *err)
 {
-  cleanup_free char *path = xasprintf("/api/v1/nodes/%s", a->node_name);
   cleanup_json json_t *node = NULL;
   long code = 0;
-  if (kc_json(c, "GET", path, NULL, NULL, &code, &node, err) < 0)
-    return berr_wrap(err, "get node %s", a->node_name);
+  if (get_node(a, c, &node, &code, err) < 0)
+    return -1;
   if (code == 404) {
     log_warn("msg=\"node gone, registering it again\" node=%s", a->node_name);
     return agent_node_register(a, err);
@@ -299,8 +307,8 @@ static int create_or_update(agent_t *a, kc_t *c, berr_t *err)
   cleanup_free char *path = xasprintf("/api/v1/nodes/%s", a->node_name);
   cleanup_json json_t *reply = NULL;
   long code = 0;
-  if (kc_json(c, "GET", path, NULL, NULL, &code, &reply, err) < 0)
-    return berr_wrap(err, "get node %s", a->node_name);
+  if (get_node(a, c, &reply, &code, err) < 0)
+    return -1;
   if (code == 404) {
     cleanup_json json_t *node = json_pack(
         "{s:s, s:s, s:{s:s, s:o}, s:{s:s, s:[s]}, s:o}", "apiVersion", "v1", "kind", "Node",
@@ -338,8 +346,8 @@ int agent_node_set_taint(agent_t *a, kc_t *c, const char *key, const char *effec
   cleanup_free char *path = xasprintf("/api/v1/nodes/%s", a->node_name);
   cleanup_json json_t *node = NULL, *reply = NULL;
   long code = 0;
-  if (kc_json(c, "GET", path, NULL, NULL, &code, &node, err) < 0)
-    return berr_wrap(err, "get node %s", a->node_name);
+  if (get_node(a, c, &node, &code, err) < 0)
+    return -1;
   if (code != 200)
     return http_fail(err, code, node, "get node");
   json_t *taints = json_object_get(json_object_get(node, "spec"), "taints"), *t;

@@ -78,6 +78,20 @@ if wait_for 15 renew; then
   ready_again() { [ "$(ready_status)" = True ]; }
   if wait_for 15 ready_again; then ok "the next beat sets it back to True"; else
     not_ok "Ready again" "$(get $NODE | jq_ 'd["status"]["conditions"]')"; fi
+  # A Node deleted behind the agent's back: the next beat's read finds it
+  # gone and registers it again (a new object), Ready, with its Lease.
+  uid1=$(get $NODE | jq_ 'd["metadata"]["uid"]')
+  expect_match "the Node deleted by someone else" ' 200$' "$(req DELETE $NODE)"
+  node_again() {
+    local u
+    u=$(get $NODE | jq_ 'd.get("metadata", {}).get("uid", "")' 2>/dev/null)
+    [ -n "$u" ] && [ "$u" != "$uid1" ] && [ "$(ready_status)" = True ]
+  }
+  if wait_for 20 node_again; then ok "the next beat registers it again, Ready"; else
+    not_ok "Node registered again" "$(get $NODE)"; fi
+  lease_back() { [ -n "$(renew)" ]; }
+  if wait_for 20 lease_back; then ok "... and its Lease is there"; else
+    not_ok "Lease again" "$(get $LEASE)"; fi
 else
   not_ok "lease created" "$(get $LEASE)"
 fi

@@ -16,31 +16,9 @@
 
 /* ---- requirements -------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int cmp_req(const void *a, const void *b)
 {
   return strcmp(((const api_label_req_t *)a)->key, ((const api_label_req_t *)b)->key);
-}
-
-/* Sorts and de-duplicates a NULL-terminated vector in place. */
-static void strv_sort_unique(char **v)
-{
-  size_t n = strv_len(v), out = 0;
-  if (n == 0)
-    return;
-  qsort(v, n, sizeof *v, cmp_str);
-  for (size_t i = 0; i < n; i++) {
-    if (out > 0 && strcmp(v[out - 1], v[i]) == 0) {
-      free(v[i]);
-      continue;
-    }
-    v[out++] = v[i];
-  }
-  v[out] = NULL;
 }
 
 static bool parse_int64_str(const char *s, int64_t *out)

@@ -99,6 +99,9 @@ void strv_free(char **v);
 char **strv_dup(char *const *v);
 /* Appends a copy of s; *v may be NULL. */
 void strv_push(char ***v, const char *s);
+/* Sorts v in place (strcmp order); strv_sort_unique also frees repeats. */
+void strv_sort(char **v);
+void strv_sort_unique(char **v);
 
 /* Growable byte buffer; data is always NUL-terminated. */
 typedef struct buf {

@@ -103,6 +103,32 @@ void strv_push(char ***v, const char *s)
   (*v)[n + 1] = NULL;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(char **v)
+{
+  size_t n = strv_len(v);
+  if (n > 1)
+    qsort(v, n, sizeof *v, cmp_str);
+}
+
+void strv_sort_unique(char **v)
+{
+  size_t n = strv_len(v), out = 0;
+  strv_sort(v);
+  for (size_t i = 0; i < n; i++) {
+    if (out > 0 && strcmp(v[out - 1], v[i]) == 0)
+      free(v[i]);
+    else
+      v[out++] = v[i];
+  }
+  if (v)
+    v[out] = NULL;
+}
+
 void buf_append(buf_t *b, const void *data, size_t len)
 {
   if (b->len + len + 1 > b->cap) {

@@ -34,11 +34,6 @@ static const char apply_usage[]
 
 /* ---- reading manifests --------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Adds one parsed document (or the items of a List) to out. */
 static int add_doc(json_t *out, const char *src, json_t *doc)
 {
@@ -133,7 +128,7 @@ static int read_path(json_t *out, const char *path)
   }
   if (!names)
     return 0;
-  qsort(names, strv_len(names), sizeof *names, cmp_str);
+  strv_sort(names);
   for (size_t i = 0; names[i]; i++) {
     cleanup_free char *p = path_join(path, names[i]);
     if (read_file(out, p) < 0)

@@ -116,11 +116,6 @@ static long long qpercent(qsums_t *s, const char *name, json_t *alloc)
 
 /* ---- nodes --------------------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static char *node_roles(json_t *labels)
 {
   cleanup_strv char **roles = NULL;
@@ -143,7 +138,7 @@ static char *node_roles(json_t *labels)
   }
   if (!roles)
     return xstrdup("<none>");
-  qsort(roles, strv_len(roles), sizeof *roles, cmp_str);
+  strv_sort(roles);
   buf_t b = { 0 };
   for (size_t i = 0; roles[i]; i++)
     buf_printf(&b, "%s%s", i ? "," : "", roles[i]);

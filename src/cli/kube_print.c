@@ -244,11 +244,6 @@ void kube_sort_events(json_t **v, size_t n)
 
 /* ---- values ------------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char **kube_sorted_keys(json_t *obj)
 {
   char **keys = xcalloc(json_object_size(obj) + 1, sizeof *keys);
@@ -256,7 +251,7 @@ char **kube_sorted_keys(json_t *obj)
   const char *k;
   json_t *v;
   json_object_foreach(obj, k, v) keys[n++] = xstrdup(k);
-  qsort(keys, n, sizeof *keys, cmp_str);
+  strv_sort(keys);
   return keys;
 }
 

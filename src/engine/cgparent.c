@@ -86,11 +86,6 @@ int engine_cgroup_parent_remove(engine *e, const char *parent, berr_t *err)
   return cgroup_rmdir_all(e, parent, err);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int engine_cgroup_children(engine *e, const char *parent, char ***names, berr_t *err)
 {
   while (parent && *parent == '/')
@@ -109,16 +104,7 @@ int engine_cgroup_children(engine *e, const char *parent, char ***names, berr_t 
       if (de->d_type == DT_DIR && de->d_name[0] != '.')
         strv_push(&v, de->d_name);
   }
-  /* Each hierarchy has its own copy of most names: keep one of each. */
-  size_t n = strv_len(v), k = 0;
-  qsort(v, n, sizeof *v, cmp_str);
-  for (size_t i = 0; i < n; i++) {
-    if (k && !strcmp(v[k - 1], v[i]))
-      free(v[i]);
-    else
-      v[k++] = v[i];
-  }
-  v[k] = NULL;
+  strv_sort_unique(v); /* each hierarchy has its own copy of most names */
   *names = v;
   return 0;
 }

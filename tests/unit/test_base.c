@@ -139,3 +139,20 @@ Test(base, hash_fnv_values)
   cr_assert_neq(hash_mix(1), hash_mix(2));
   cr_assert_eq(hash_mix(0), 0);
 }
+
+Test(base, strv_sort_unique)
+{
+  char **v = NULL;
+  strv_sort_unique(v); /* NULL and empty vectors are fine */
+  const char *in[] = { "pids", "cpu", "memory", "cpu", "pids", "a" };
+  for (size_t i = 0; i < ARRAY_SIZE(in); i++)
+    strv_push(&v, in[i]);
+  strv_sort_unique(v);
+  cleanup_free char *all = NULL;
+  buf_t b = { 0 };
+  for (size_t i = 0; v[i]; i++)
+    buf_printf(&b, "%s%s", i ? "," : "", v[i]);
+  all = buf_steal(&b);
+  cr_assert_str_eq(all, "a,cpu,memory,pids");
+  strv_free(v);
+}

@@ -9,6 +9,7 @@
  * thread of their own, as the agent runs them, and talk through pipes. */
 #include "engine/engine.h"
 #include "image/image.h"
+#include "test_busybox.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -30,22 +31,11 @@ static struct {
 
 static void setup(void)
 {
-  if (geteuid() != 0)
-    cr_skip_test("needs root");
-  const char *tar = getenv("BUSYBOX_TAR") ? getenv("BUSYBOX_TAR") : "build/images/busybox.tar";
-  if (!fs_exists(tar))
-    cr_skip_test("no %s (make images)", tar);
-  /* The spawner is berth itself, not this program. */
-  setenv("BERTH_EXE", "build/asan/berth", 0);
+  const char *tar = busybox_require();
   strcpy(T.dir, "/tmp/berth-unit-spawner-XXXXXX");
   cr_assert_not_null(mkdtemp(T.dir));
+  busybox_load(T.dir, tar);
   berr_t err = BERR_INIT;
-  img_store *s = NULL;
-  char **loaded = NULL;
-  cr_assert_eq(img_store_open(T.dir, &s, &err), 0, "%s", err.msg);
-  cr_assert_eq(img_load(s, tar, &loaded, &err), 0, "%s", err.msg);
-  strv_free(loaded);
-  img_store_close(s);
   cr_assert_eq(engine_open(T.dir, &T.sp, &err), 0, "%s", err.msg);
   cr_assert_eq(engine_open(T.dir, &T.local, &err), 0, "%s", err.msg);
   cr_assert_eq(engine_spawner_start(T.sp, &err), 0, "%s", err.msg);

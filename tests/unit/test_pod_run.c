@@ -8,6 +8,7 @@
 #include "agent/pod_internal.h"
 #include "api/api.h"
 #include "image/image.h"
+#include "test_busybox.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -119,13 +120,7 @@ static void mgr_open(void)
 
 static void setup(void)
 {
-  if (geteuid() != 0)
-    cr_skip_test("needs root");
-  const char *tar = getenv("BUSYBOX_TAR") ? getenv("BUSYBOX_TAR") : "build/images/busybox.tar";
-  if (!fs_exists(tar))
-    cr_skip_test("no %s (make images)", tar);
-  /* The container spawner is berth itself (engine_spawner_start). */
-  setenv("BERTH_EXE", "build/asan/berth", 0);
+  const char *tar = busybox_require();
   strcpy(T.dir, "/tmp/berth-unit-pod-XXXXXX");
   cr_assert_not_null(mkdtemp(T.dir));
   T.root = path_join(T.dir, "agent");
@@ -141,13 +136,7 @@ static void setup(void)
   T.backoff_ms = 100;
   if (getenv("POD_TEST_DEBUG"))
     log_set_level(LOG_DEBUG);
-  berr_t err = BERR_INIT;
-  img_store *s = NULL;
-  char **loaded = NULL;
-  cr_assert_eq(img_store_open(T.eroot, &s, &err), 0, "%s", err.msg);
-  cr_assert_eq(img_load(s, tar, &loaded, &err), 0, "%s", err.msg);
-  strv_free(loaded);
-  img_store_close(s);
+  busybox_load(T.eroot, tar);
   mgr_open();
 }
 
@@ -283,6 +272,12 @@ static json_t *ctr_status(json_t *st, const char *list, const char *name)
   json_array_foreach(json_object_get(st, list), i,
                      c) if (!strcmp(json_str(c, "name"), name)) return c;
   return NULL;
+}
+
+/* state.terminated of container name in list (borrowed), or NULL. */
+static json_t *terminated(json_t *st, const char *list, const char *name)
+{
+  return json_object_get(json_object_get(ctr_status(st, list, name), "state"), "terminated");
 }
 
 /* Runs args in a pod's container; returns its stdout (trimmed). */
@@ -432,14 +427,10 @@ Test(pod_run, init_container_fills_empty_dir)
       "\"volumeMounts\":[{\"name\":\"work\",\"mountPath\":\"/data\"}]}]}");
   sync_pod(pod);
   json_t *st = wait_phase(uid, "Succeeded", 30);
-  json_t *fill = ctr_status(st, "initContainerStatuses", "fill");
-  json_t *t = json_object_get(json_object_get(fill, "state"), "terminated");
+  json_t *t = terminated(st, "initContainerStatuses", "fill");
   cr_assert_eq(json_int(t, "exitCode", -1), 0);
   cr_assert_str_eq(json_str(t, "reason"), "Completed");
-  json_t *read = ctr_status(st, "containerStatuses", "read");
-  cr_assert_str_eq(
-      json_str(json_object_get(json_object_get(read, "state"), "terminated"), "reason"),
-      "Completed");
+  cr_assert_str_eq(json_str(terminated(st, "containerStatuses", "read"), "reason"), "Completed");
   json_t *c;
   size_t i;
   bool init_true = false;
@@ -478,8 +469,7 @@ Test(pod_run, quick_init_containers_all_run_in_order)
   cr_assert_eq(json_array_size(inits), 8);
   for (int i = 1; i <= 8; i++) {
     cleanup_free char *name = xasprintf("i%d", i);
-    json_t *t = json_object_get(
-        json_object_get(ctr_status(st, "initContainerStatuses", name), "state"), "terminated");
+    json_t *t = terminated(st, "initContainerStatuses", name);
     cr_assert_eq(json_int(t, "exitCode", -1), 0, "%s did not run to exit 0", name);
   }
   remove_pod(pod, uid);
@@ -607,8 +597,7 @@ Test(pod_run, restart_policies)
   sync_pod(bad);
   sync_pod(nocmd);
   json_t *s3 = wait_phase(u3, "Failed", 30);
-  json_t *t3 = json_object_get(json_object_get(ctr_status(s3, "containerStatuses", "c"), "state"),
-                               "terminated");
+  json_t *t3 = terminated(s3, "containerStatuses", "c");
   cr_assert_eq(json_int(t3, "exitCode", -1), 128);
   cr_assert_str_eq(json_str(t3, "reason"), "StartError");
   cr_assert(strstr(json_str(t3, "message") ?: "", "no-such-command"), "%s",
@@ -616,8 +605,7 @@ Test(pod_run, restart_policies)
   remove_pod(nocmd, u3);
   json_decref(s3);
   json_t *s1 = wait_phase(u1, "Succeeded", 30), *s2 = wait_phase(u2, "Failed", 30);
-  json_t *t2 = json_object_get(json_object_get(ctr_status(s2, "containerStatuses", "c"), "state"),
-                               "terminated");
+  json_t *t2 = terminated(s2, "containerStatuses", "c");
   cr_assert_eq(json_int(t2, "exitCode", -1), 1);
   cr_assert_str_eq(json_str(t2, "reason"), "Error");
   cr_assert_eq(json_int(ctr_status(s2, "containerStatuses", "c"), "restartCount", -1), 0);
@@ -662,8 +650,7 @@ Test(pod_run, oom_killed)
                       "/dev/zero | tr '\\\\0' a)\"]}]}");
   sync_pod(pod);
   json_t *st = wait_phase(uid, "Failed", 60);
-  json_t *t = json_object_get(json_object_get(ctr_status(st, "containerStatuses", "c"), "state"),
-                              "terminated");
+  json_t *t = terminated(st, "containerStatuses", "c");
   cr_assert_str_eq(json_str(t, "reason"), "OOMKilled", "%s", json_dumps(t, 0));
   cr_assert_eq(json_int(t, "exitCode", -1), 137);
   cr_assert_str_eq(json_str(st, "qosClass"), "Burstable");
@@ -717,8 +704,7 @@ Test(pod_run, graceful_deletion)
   json_t *last = json_deep_copy(json_object_get(T.status, u2));
   pthread_mutex_unlock(&T.mu);
   cr_assert(killing, "no Killing event");
-  json_t *t = json_object_get(json_object_get(ctr_status(last, "containerStatuses", "c"), "state"),
-                              "terminated");
+  json_t *t = terminated(last, "containerStatuses", "c");
   cr_assert_eq(json_int(t, "exitCode", -1), 137, "SIGKILL after the grace period");
   cr_assert_str_eq(json_str(last, "phase"), "Failed");
   assert_gone(u1);

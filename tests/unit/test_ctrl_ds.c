@@ -89,6 +89,16 @@ static void sync_apply(ctrl_h *h, const char *ds)
   ctrl_h_apply(h);
 }
 
+/* The fixture most tests start from: DaemonSet d (image x:1) synced over one
+ * node, n1, its pod created. */
+static void one_node_ds(ctrl_h *h)
+{
+  ctrl_h_init(h);
+  put_node(h, "n1", NULL, NULL);
+  put_ds(h, "d", "x:1", NULL);
+  sync_apply(h, "d");
+}
+
 Test(ctrl_ds, one_pod_per_eligible_node)
 {
   ctrl_h h;
@@ -207,10 +217,7 @@ Test(ctrl_ds, node_selection)
 Test(ctrl_ds, failed_extra_and_stray_pods)
 {
   ctrl_h h;
-  ctrl_h_init(&h);
-  put_node(&h, "n1", NULL, NULL);
-  put_ds(&h, "d", "x:1", NULL);
-  sync_apply(&h, "d");
+  one_node_ds(&h);
   run_all(&h, "d");
   json_t *pods = ds_pods(&h, "d");
   json_t *first = json_deep_copy(json_array_get(pods, 0));
@@ -661,10 +668,7 @@ static void expect_wait(ctrl_h *h, const char *ds, const char *node, int64_t wai
 Test(ctrl_ds, failed_pod_replaced_after_exponential_back_off)
 {
   ctrl_h h;
-  ctrl_h_init(&h);
-  put_node(&h, "n1", NULL, NULL);
-  put_ds(&h, "d", "x:1", NULL);
-  sync_apply(&h, "d");
+  one_node_ds(&h);
   run_all(&h, "d");
   /* the first failure: replaced at once */
   fail_pod(&h, "d", "n1");
@@ -713,10 +717,7 @@ Test(ctrl_ds, back_off_is_per_node)
 Test(ctrl_ds, back_off_starts_over_after_30_minutes_or_a_new_spec)
 {
   ctrl_h h;
-  ctrl_h_init(&h);
-  put_node(&h, "n1", NULL, NULL);
-  put_ds(&h, "d", "x:1", NULL);
-  sync_apply(&h, "d");
+  one_node_ds(&h);
   /* three failures in a row: the next wait would be 4 s */
   cr_assert(fail_again(&h, "d", "n1"));
   for (int64_t wait = S_NS; wait <= 2 * S_NS; wait *= 2) {
@@ -806,10 +807,7 @@ Test(ctrl_ds, back_off_of_gone_nodes_and_daemonsets_is_forgotten)
 Test(ctrl_ds, succeeded_pod_replaced_at_once)
 {
   ctrl_h h;
-  ctrl_h_init(&h);
-  put_node(&h, "n1", NULL, NULL);
-  put_ds(&h, "d", "x:1", NULL);
-  sync_apply(&h, "d");
+  one_node_ds(&h);
   for (int round = 0; round < 3; round++) {
     run_all(&h, "d");
     json_t *pod = pod_on(&h, "d", "n1");

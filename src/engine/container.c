@@ -27,6 +27,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+char *eng_rt_root(const char *root)
+{
+  return path_join(root, "run/containers");
+}
+
 int engine_open(const char *root, engine **out, berr_t *err)
 {
   cleanup_free char *dir = path_join(root, "containers");
@@ -36,7 +41,7 @@ int engine_open(const char *root, engine **out, berr_t *err)
   engine *e = xcalloc(1, sizeof *e);
   e->root = xstrdup(root);
   e->dir = steal_ptr(dir);
-  e->rt = path_join(root, "run/containers");
+  e->rt = eng_rt_root(root);
   pthread_mutex_init(&e->cg_lock, NULL);
   e->spawn_fd = -1;
   eng_run_mount(e);

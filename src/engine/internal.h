@@ -33,6 +33,8 @@ int eng_spawn_exec(engine *e, const char *id, const engine_exec_opts *o, int in_
 /* ROOT/containers/ID and files within it. */
 char *eng_ctr_dir(engine *e, const char *id);
 char *eng_ctr_file(engine *e, const char *id, const char *file);
+/* ROOT/run/containers, the runtime's root. */
+char *eng_rt_root(const char *root);
 /* ROOT/run/containers/ID, the container's runtime state, and files within it. */
 char *eng_state_dir(engine *e, const char *id);
 char *eng_state_file(engine *e, const char *id, const char *file);

@@ -488,7 +488,8 @@ static void __attribute__((noreturn)) spawner_main(const char *root, int sock)
   if (rt_preload(&perr) < 0)
     log_warn("msg=\"spawner: cannot read the host's mounts\" err=\"%s\"", perr.msg);
   berr_clear(&perr);
-  sc_preload_default();
+  cleanup_free char *rt = eng_rt_root(root);
+  sc_preload_default(rt); /* from the cache: a compile only on a fresh root */
   /* None of the caller's handlers (they would run here); a Ctrl-C meant for
    * the caller does not end the spawner (the caller's exit does). */
   struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };

@@ -96,9 +96,10 @@ int rt_create(const rt_create_opts *o, pid_t *pid, berr_t *err);
  * host (the cgroup layout and mounts), so that forks of a process that
  * creates many containers inherit it instead of reading it again. */
 int rt_preload(berr_t *err);
-/* Compiles the default seccomp profile (rt_default_config's) into memory,
- * for this process and its forks: the container spawner's, before forking. */
-void sc_preload_default(void);
+/* Prepares the default seccomp profile (rt_default_config's) in memory, for
+ * this process and its forks, from the cache under the runtime root root or
+ * compiled (and cached): the container spawner's, before forking. */
+void sc_preload_default(const char *root);
 int rt_start(const char *root, const char *id, berr_t *err);
 /* create + start. When detach is false it waits, forwarding SIGINT/SIGTERM/
  * SIGHUP, deletes the container and stores its exit code (128+N for signal N).

@@ -12,10 +12,11 @@
  * can never install the wrong filter. The cache lives in the runtime root
  * (root only) and is written by rename, so readers never see half a file.
  *
- * The container spawner also compiles the default profile once, before it
- * forks (sc_preload_default): its forks find the program in memory for a
- * profile equal to it, and the first burst of pods on a fresh root does
- * not compile it once per pod that misses the file (~12 ms each). */
+ * The container spawner also prepares the default profile once, before it
+ * forks (sc_preload_default): from the cache, or compiled and cached. Its
+ * forks find the program in memory for a profile equal to it, and the
+ * first burst of pods on a fresh root does not compile it once per pod
+ * that misses the file (~12 ms each). */
 #include "runtime/launch.h"
 
 #include <errno.h>
@@ -270,23 +271,6 @@ static struct {
   size_t plen; /* bytes */
 } memo;
 
-void sc_preload_default(void)
-{
-  if (memo.profile)
-    return;
-  cleanup_json json_t *cfg = rt_default_config();
-  json_t *sec = json_object_get(json_object_get(cfg, "linux"), "seccomp");
-  sc_filter f = { 0 };
-  berr_t err = BERR_INIT;
-  if (compile(sec, &f, &err) < 0) {
-    log_warn("msg=\"cannot compile the default seccomp profile ahead\" err=\"%s\"", err.msg);
-    berr_clear(&err);
-    return;
-  }
-  memo.profile = json_incref(sec);
-  memo.prog = steal_ptr(f.mem);
-  memo.plen = f.prog.len * sizeof(struct sock_filter);
-}
 
 int sc_prepare(json_t *sec, const char *root, sc_filter *out, berr_t *err)
 {
@@ -344,6 +328,24 @@ int sc_prepare(json_t *sec, const char *root, sc_filter *out, berr_t *err)
     }
   }
   return 0;
+}
+
+void sc_preload_default(const char *root)
+{
+  if (memo.profile)
+    return;
+  cleanup_json json_t *cfg = rt_default_config();
+  json_t *sec = json_object_get(json_object_get(cfg, "linux"), "seccomp");
+  sc_filter f = { 0 };
+  berr_t err = BERR_INIT;
+  if (sc_prepare(sec, root, &f, &err) < 0) {
+    log_warn("msg=\"cannot prepare the default seccomp profile ahead\" err=\"%s\"", err.msg);
+    berr_clear(&err);
+    return;
+  }
+  memo.profile = json_incref(sec);
+  memo.prog = steal_ptr(f.mem);
+  memo.plen = f.prog.len * sizeof(struct sock_filter);
 }
 
 void sc_free(sc_filter *f)

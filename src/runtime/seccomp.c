@@ -271,7 +271,6 @@ static struct {
   size_t plen; /* bytes */
 } memo;
 
-
 int sc_prepare(json_t *sec, const char *root, sc_filter *out, berr_t *err)
 {
   memset(out, 0, sizeof *out);
